@@ -1,0 +1,24 @@
+//! steerdns: an authoritative DNS server for global traffic steering.
+//!
+//! Data flow:
+//!
+//! ```text
+//!  steerdns.toml + zones/*.toml + geoip/*.mmdb
+//!        │  config::load (parse → validate → compile), geo::GeoDb::open
+//!        ▼
+//!  state::Snapshot ──(ArcSwap, one load per query)──► server (UDP/TCP listeners)
+//!        ▲                                                  │ raw query bytes
+//!        │ health slots (atomics)                           ▼
+//!  health::runner (probes)                 dns::answer (pure) ──► steer::steer (pure)
+//! ```
+//!
+//! `reload` builds a complete new [`state::Snapshot`] off the query path and swaps it in
+//! atomically; the health table hangs off the snapshot so config and health always agree.
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod dns;
+pub mod geo;
+pub mod health;
+pub mod server;
+pub mod steer;
