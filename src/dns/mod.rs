@@ -1,1 +1,3 @@
-//! dns (stub)
+//! Answering DNS queries: wire parsing, zone lookup, and the pure query → response function.
+pub mod name;
+pub mod wire;

@@ -1,1 +1,2 @@
-//! health (stub)
+//! Health checking (placeholder until the checker lands): the shared health view.
+pub mod view;

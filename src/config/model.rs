@@ -1,0 +1,302 @@
+//! The compiled configuration: what the answer path and the checker read.
+//!
+//! Built by `compile.rs` from the schema. Names are resolved to indices, tier strings are
+//! parsed, every reference is checked, so the answer path never meets a dangling name.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ipnet::IpNet;
+
+pub use super::schema::{CheckKind, LogFormat, RegionState};
+use crate::dns::name::Name;
+use crate::health::view::SlotId;
+
+/// A fully validated configuration: main settings and every zone.
+#[derive(Debug)]
+pub struct Config {
+    /// Path of the main config file.
+    pub main_path: PathBuf,
+    /// `[server]` settings.
+    pub server: ServerSettings,
+    /// `[health] state_file`, resolved.
+    pub health_state_file: PathBuf,
+    /// `[geoip] database`, resolved; `None` when not configured.
+    pub geoip_database: Option<PathBuf>,
+    /// `[rrl]` settings.
+    pub rrl: RrlSettings,
+    /// `[zones] directory`, resolved.
+    pub zones_directory: PathBuf,
+    /// `[metrics] listen`; `None` = disabled.
+    pub metrics_listen: Option<SocketAddr>,
+    /// `[log]` settings.
+    pub log: LogSettings,
+    /// Zones, sorted by origin.
+    pub zones: Vec<Zone>,
+    /// Every endpoint that has a health check, in slot order (`checks[i].slot == SlotId(i)`).
+    pub checks: Vec<CheckedEndpoint>,
+}
+
+/// `[server]`, with defaults applied.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// UDP and TCP listen addresses.
+    pub listen: Vec<SocketAddr>,
+    /// UDP worker threads (0 = one per core).
+    pub workers: usize,
+    /// NSID payload.
+    pub nsid: Option<Vec<u8>>,
+    /// CHAOS identity.
+    pub identity: Option<String>,
+    /// Whether `version.bind` is answered.
+    pub version: bool,
+    /// Idle TCP timeout.
+    pub tcp_idle_timeout: Duration,
+    /// Maximum concurrent TCP connections.
+    pub max_tcp_connections: usize,
+    /// Maximum concurrent TCP connections per client address.
+    pub max_tcp_connections_per_client: usize,
+    /// Who may ask `_explain`.
+    pub debug_from: Vec<IpNet>,
+    /// Pid file path.
+    pub pid_file: PathBuf,
+}
+
+/// `[rrl]`, with defaults applied.
+#[derive(Debug, Clone)]
+pub struct RrlSettings {
+    /// On or off.
+    pub enabled: bool,
+    /// Allowed responses per second per client prefix and kind.
+    pub responses_per_second: u32,
+    /// Every Nth limited response is a TC=1 reply (0 = none).
+    pub slip: u32,
+    /// IPv4 client prefix length.
+    pub ipv4_prefix: u8,
+    /// IPv6 client prefix length.
+    pub ipv6_prefix: u8,
+    /// Never limited.
+    pub exempt: Vec<IpNet>,
+}
+
+/// `[log]`, with defaults applied.
+#[derive(Debug, Clone, Copy)]
+pub struct LogSettings {
+    /// Text or JSON.
+    pub format: LogFormat,
+    /// One line per query.
+    pub queries: bool,
+}
+
+/// One authoritative zone.
+#[derive(Debug)]
+pub struct Zone {
+    /// Zone apex.
+    pub origin: Name,
+    /// The file it came from.
+    pub file: PathBuf,
+    /// SOA record data.
+    pub soa: Soa,
+    /// Every name that exists in the zone (including empty non-terminals).
+    pub nodes: HashMap<Name, Node>,
+    /// Whether any wildcard owner exists (skips wildcard lookups otherwise).
+    pub has_wildcards: bool,
+    /// Steered names.
+    pub services: Vec<Service>,
+}
+
+/// The zone's SOA.
+#[derive(Debug)]
+pub struct Soa {
+    /// Encoded RDATA.
+    pub rdata: Box<[u8]>,
+    /// TTL of the SOA record itself (the zone's `ttl`).
+    pub ttl: u32,
+    /// Negative-caching TTL (`minimum`).
+    pub minimum: u32,
+    /// Serial.
+    pub serial: u32,
+}
+
+impl Soa {
+    /// TTL of the SOA in negative answers (RFC 2308): min(SOA TTL, minimum).
+    pub fn negative_ttl(&self) -> u32 {
+        self.ttl.min(self.minimum)
+    }
+}
+
+/// What exists at one owner name.
+#[derive(Debug, Default)]
+pub struct Node {
+    /// Static RRsets.
+    pub rrsets: Vec<RRset>,
+    /// A steered service at this name (answers A, AAAA, and CNAME regions).
+    pub service: Option<usize>,
+}
+
+impl Node {
+    /// The RRset of a type.
+    pub fn rrset(&self, rtype: u16) -> Option<&RRset> {
+        self.rrsets.iter().find(|r| r.rtype == rtype)
+    }
+    /// An empty non-terminal: exists only because names below it do.
+    pub fn is_empty_non_terminal(&self) -> bool {
+        self.rrsets.is_empty() && self.service.is_none()
+    }
+}
+
+/// Records of one type at one name.
+#[derive(Debug)]
+pub struct RRset {
+    /// Record type code.
+    pub rtype: u16,
+    /// TTL.
+    pub ttl: u32,
+    /// Encoded RDATA of each record (names uncompressed).
+    pub rdatas: Vec<Box<[u8]>>,
+    /// Target names for CNAME/NS/MX/SRV/PTR records (for chasing and additional data).
+    pub targets: Vec<Name>,
+}
+
+/// A steered name.
+#[derive(Debug)]
+pub struct Service {
+    /// Config key (`www`).
+    pub key: String,
+    /// Owner name.
+    pub owner: Name,
+    /// TTL of steered answers.
+    pub ttl: u32,
+    /// Endpoints per answer.
+    pub max_answers: usize,
+    /// Sorry-server addresses.
+    pub fallback: Vec<IpAddr>,
+    /// Regions that serve this service (index = service region id).
+    pub regions: Vec<ServiceRegion>,
+    /// The geo map, compiled against `regions`.
+    pub map: GeoMap,
+}
+
+/// A region as one service sees it.
+#[derive(Debug)]
+pub struct ServiceRegion {
+    /// Region name.
+    pub name: String,
+    /// Effective state (service override, else the region's).
+    pub state: RegionState,
+    /// Weight inside a tier.
+    pub weight: u32,
+    /// Endpoints (empty for a CNAME region).
+    pub endpoints: Vec<Endpoint>,
+    /// Answer with this CNAME instead of endpoints.
+    pub cname: Option<Name>,
+    /// Slot of a CNAME region's check target, if it has one.
+    pub cname_slot: Option<SlotId>,
+    /// Endpoints that must be up for the region to be healthy.
+    pub min_up: u32,
+    /// Stable hash of the region name, for rendezvous hashing.
+    pub seed: u64,
+}
+
+/// One endpoint address.
+#[derive(Debug, Clone, Copy)]
+pub struct Endpoint {
+    /// Address answered.
+    pub addr: IpAddr,
+    /// Health slot; `None` = no check, always up.
+    pub slot: Option<SlotId>,
+}
+
+/// A geo map compiled for one service: keys -> tiers of service-region indices.
+#[derive(Debug, Clone)]
+pub struct GeoMap {
+    /// Map name (`global`), or `inline`.
+    pub name: String,
+    /// Every key with its tiers, in file order.
+    pub entries: Vec<MapEntry>,
+    /// Index of the `default` entry.
+    pub default: usize,
+    /// `continent:XX` keys.
+    pub continents: Vec<([u8; 2], usize)>,
+    /// `country:XX` keys.
+    pub countries: Vec<([u8; 2], usize)>,
+    /// `subdivision:XX-YY` keys (upper case).
+    pub subdivisions: Vec<(String, usize)>,
+    /// `net:CIDR` keys, longest prefix first.
+    pub nets: Vec<(IpNet, usize)>,
+}
+
+impl GeoMap {
+    /// Whether any key needs GeoIP data.
+    pub fn uses_geo(&self) -> bool {
+        !(self.continents.is_empty() && self.countries.is_empty() && self.subdivisions.is_empty())
+    }
+}
+
+/// One map key and its tiers.
+#[derive(Debug, Clone)]
+pub struct MapEntry {
+    /// The key as written (`continent:EU`).
+    pub key: String,
+    /// Tiers, best first; each a list of service-region indices.
+    pub tiers: Vec<Vec<usize>>,
+    /// Regions the tier string names that this service does not define (ignored).
+    pub missing: Vec<String>,
+}
+
+/// Parameters of one health check.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CheckParams {
+    /// Check name in the zone.
+    pub name: String,
+    /// Probe kind.
+    pub kind: CheckKind,
+    /// HTTP path.
+    pub path: String,
+    /// Port.
+    pub port: u16,
+    /// Host header.
+    pub host: Option<String>,
+    /// Accepted statuses.
+    pub expect_status: Vec<u16>,
+    /// Body substring.
+    pub expect_body: Option<String>,
+    /// Verify certificates.
+    pub tls_verify: bool,
+    /// SNI name.
+    pub sni: Option<String>,
+    /// Time between probes.
+    pub interval: Duration,
+    /// Probe timeout.
+    pub timeout: Duration,
+    /// Passes to become up.
+    pub rise: u32,
+    /// Failures to become down.
+    pub fall: u32,
+}
+
+/// An endpoint with a health check.
+#[derive(Debug, Clone)]
+pub struct CheckedEndpoint {
+    /// Zone origin without the final dot.
+    pub zone: String,
+    /// Service key.
+    pub service: String,
+    /// Region name.
+    pub region: String,
+    /// Address probed.
+    pub addr: IpAddr,
+    /// Check parameters.
+    pub check: CheckParams,
+    /// Slot in the health table.
+    pub slot: SlotId,
+}
+
+impl CheckedEndpoint {
+    /// Stable identity across reloads: `zone/service/region/address`.
+    pub fn key(&self) -> String {
+        format!("{}/{}/{}/{}", self.zone, self.service, self.region, self.addr)
+    }
+}

@@ -1,0 +1,313 @@
+//! Serde schema of `steerdns.toml` and `zones/*.toml` (SPEC sections 2 and 3).
+//!
+//! These types mirror the files one to one. Every table denies unknown keys, and values that
+//! are checked after parsing keep their [`Spanned`] position so errors can name the line.
+//! `compile.rs` turns them into the model; nothing else reads them.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// A string value with its position in the file.
+pub type SpannedStr = Spanned<String>;
+
+// === main config ===
+
+/// The main config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MainFile {
+    /// `[server]`: listeners and identity.
+    pub server: ServerSection,
+    /// `[health]`: where health state is kept.
+    pub health: HealthSection,
+    /// `[geoip]`: the GeoIP database.
+    pub geoip: GeoipSection,
+    /// `[rrl]`: response rate limiting.
+    pub rrl: RrlSection,
+    /// `[zones]`: where zone files live.
+    pub zones: ZonesSection,
+    /// `[metrics]`: the HTTP admin/metrics listener.
+    pub metrics: MetricsSection,
+    /// `[log]`: logging.
+    pub log: LogSection,
+}
+
+/// `[server]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSection {
+    /// Addresses to serve UDP and TCP on. Default `["127.0.0.1:53"]`.
+    pub listen: Option<Vec<SpannedStr>>,
+    /// UDP worker threads; 0 = one per core. Default 0.
+    pub workers: Option<usize>,
+    /// EDNS NSID payload (RFC 5001). Default: none.
+    pub nsid: Option<SpannedStr>,
+    /// CHAOS TXT `id.server` / `hostname.bind` answer. Default: none (REFUSED).
+    pub identity: Option<SpannedStr>,
+    /// Answer CHAOS TXT `version.bind`. Default false.
+    pub version: Option<bool>,
+    /// Idle TCP connections are closed after this. Default "10s".
+    pub tcp_idle_timeout: Option<SpannedStr>,
+    /// Connections above this are closed at once. Default 1024.
+    pub max_tcp_connections: Option<usize>,
+    /// Connections from one client address above this are closed at once. Default 64.
+    pub max_tcp_connections_per_client: Option<usize>,
+    /// Networks allowed to ask `_explain` TXT queries. Default loopback.
+    pub debug_from: Option<Vec<SpannedStr>>,
+    /// Where `serve` writes its pid. Default `steerdns.pid` beside the config.
+    pub pid_file: Option<SpannedStr>,
+}
+
+/// `[health]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HealthSection {
+    /// Health states survive restarts through this file. Default `steerdns.health`.
+    pub state_file: Option<SpannedStr>,
+}
+
+/// `[geoip]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GeoipSection {
+    /// MaxMind DB file. Required when a map uses geo keys.
+    pub database: Option<SpannedStr>,
+}
+
+/// `[rrl]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RrlSection {
+    /// Default true.
+    pub enabled: Option<bool>,
+    /// Per client prefix and response kind. Default 200.
+    pub responses_per_second: Option<u32>,
+    /// Every Nth limited response is a TC=1 reply; 0 = never. Default 2.
+    pub slip: Option<u32>,
+    /// Default 24.
+    pub ipv4_prefix: Option<Spanned<u8>>,
+    /// Default 56.
+    pub ipv6_prefix: Option<Spanned<u8>>,
+    /// Never limited. Default loopback.
+    pub exempt: Option<Vec<SpannedStr>>,
+}
+
+/// `[zones]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ZonesSection {
+    /// Every `*.toml` file here is one zone. Default `zones`.
+    pub directory: Option<SpannedStr>,
+}
+
+/// `[metrics]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSection {
+    /// HTTP listener for /metrics, /healthz, /v1/explain. Default 127.0.0.1:9153; "" = off.
+    pub listen: Option<SpannedStr>,
+}
+
+/// `[log]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSection {
+    /// `text` or `json`. Default text.
+    pub format: Option<LogFormat>,
+    /// One line per query. Default false.
+    pub queries: Option<bool>,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+// === zone file ===
+
+/// One zone file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneFile {
+    /// Zone apex, absolute.
+    pub origin: SpannedStr,
+    /// Default TTL of static records and of the SOA. Default 300.
+    pub ttl: Option<Spanned<u32>>,
+    /// Start of authority.
+    pub soa: Spanned<SoaSection>,
+    /// Static records.
+    #[serde(default)]
+    pub record: Vec<Spanned<RecordEntry>>,
+    /// Health checks by name.
+    #[serde(default)]
+    pub check: BTreeMap<String, Spanned<CheckEntry>>,
+    /// Regions by name.
+    #[serde(default)]
+    pub region: BTreeMap<String, Spanned<RegionEntry>>,
+    /// Named geo maps: key -> tier string.
+    #[serde(default)]
+    pub map: BTreeMap<String, Spanned<BTreeMap<String, SpannedStr>>>,
+    /// Steered names.
+    #[serde(default)]
+    pub service: BTreeMap<String, Spanned<ServiceEntry>>,
+}
+
+/// `[soa]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SoaSection {
+    /// Primary server name.
+    pub mname: SpannedStr,
+    /// Responsible mailbox as a name.
+    pub rname: SpannedStr,
+    /// Serial number, or "auto" (seconds of the last load).
+    pub serial: Spanned<Serial>,
+    /// Duration string. Default "1h".
+    pub refresh: Option<SpannedStr>,
+    /// Duration string. Default "10m".
+    pub retry: Option<SpannedStr>,
+    /// Duration string. Default "1w".
+    pub expire: Option<SpannedStr>,
+    /// Negative-caching TTL. Default "30s".
+    pub minimum: Option<SpannedStr>,
+}
+
+/// SOA serial: a number or `"auto"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Serial {
+    /// A fixed serial.
+    Number(u32),
+    /// The word `auto`, checked in compile.
+    Word(String),
+}
+
+/// One `[[record]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordEntry {
+    /// Owner, relative to the origin (`@` = apex) or absolute.
+    pub name: SpannedStr,
+    /// Record type mnemonic.
+    #[serde(rename = "type")]
+    pub rtype: SpannedStr,
+    /// TTL; default the zone's.
+    pub ttl: Option<u32>,
+    /// RDATA strings in presentation format, one per record.
+    pub data: Spanned<Vec<SpannedStr>>,
+}
+
+/// Health-check kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckKind {
+    /// HTTP GET.
+    Http,
+    /// HTTPS GET.
+    Https,
+    /// TCP connect.
+    Tcp,
+    /// No probing: always up.
+    None,
+}
+
+/// `[check.NAME]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckEntry {
+    /// Probe kind.
+    pub kind: CheckKind,
+    /// HTTP path. Default "/".
+    pub path: Option<SpannedStr>,
+    /// Port to probe. Default 80 (http), 443 (https); required for tcp.
+    pub port: Option<u16>,
+    /// HTTP Host header.
+    pub host: Option<String>,
+    /// Accepted HTTP statuses. Default [200].
+    pub expect_status: Option<Vec<u16>>,
+    /// Substring that must appear in the first 64 KiB of the body.
+    pub expect_body: Option<String>,
+    /// Verify HTTPS certificates. Default true.
+    pub tls_verify: Option<bool>,
+    /// TLS server name to send and verify. Default: the Host header, else none.
+    pub sni: Option<String>,
+    /// Default "5s".
+    pub interval: Option<SpannedStr>,
+    /// Default "2s"; must be less than interval.
+    pub timeout: Option<SpannedStr>,
+    /// Consecutive passes to become up. Default 2.
+    pub rise: Option<Spanned<u32>>,
+    /// Consecutive failures to become down. Default 3.
+    pub fall: Option<Spanned<u32>>,
+}
+
+/// Operator state of a region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RegionState {
+    /// Takes traffic.
+    Active,
+    /// Takes traffic only when no active region in any tier can.
+    Drain,
+    /// Never takes traffic.
+    Down,
+}
+
+/// `[region.NAME]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionEntry {
+    /// Default active.
+    pub state: Option<RegionState>,
+}
+
+/// `[service.NAME]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceEntry {
+    /// Named map.
+    pub map: Option<SpannedStr>,
+    /// Inline map.
+    pub geo: Option<Spanned<BTreeMap<String, SpannedStr>>>,
+    /// TTL of steered answers. Default 30.
+    pub ttl: Option<u32>,
+    /// Endpoints per answer. Default 8.
+    pub max_answers: Option<Spanned<u32>>,
+    /// Check name, for every region unless overridden.
+    pub check: Option<SpannedStr>,
+    /// Sorry-server addresses when nothing may serve.
+    pub fallback: Option<Vec<SpannedStr>>,
+    /// Endpoints that must be up for a region to count as healthy. Default 1.
+    pub min_up: Option<Spanned<u32>>,
+    /// Per-region endpoints and overrides.
+    #[serde(default)]
+    pub region: BTreeMap<String, Spanned<ServiceRegionEntry>>,
+}
+
+/// `[service.NAME.region.REGION]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceRegionEntry {
+    /// Endpoint addresses (A and AAAA).
+    pub endpoints: Option<Vec<SpannedStr>>,
+    /// Answer with a CNAME instead.
+    pub cname: Option<SpannedStr>,
+    /// Default 100.
+    pub weight: Option<u32>,
+    /// Overrides the region's state for this service.
+    pub state: Option<RegionState>,
+    /// Overrides the service's check.
+    pub check: Option<SpannedStr>,
+    /// Address a CNAME region's check probes.
+    pub target: Option<SpannedStr>,
+    /// Overrides the service's `min_up`.
+    pub min_up: Option<Spanned<u32>>,
+}
