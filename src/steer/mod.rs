@@ -1,1 +1,327 @@
-//! steer (stub)
+//! The steering decision (SPEC section 4): pure, synchronous, deterministic.
+//!
+//! ```text
+//! client address ──► geo match (net > subdivision > country > continent > default)
+//!                        │ tiers of regions
+//!                        ▼
+//!   tier walk: first tier with an active, healthy region ─► weighted rendezvous pick
+//!        else: drained healthy regions, in tier order
+//!        else: fail open: first tier's regions that are not down, health ignored
+//!        else: the service's fallback addresses
+//!        else: NODATA
+//! ```
+//!
+//! [`steer`] takes everything that varies as a parameter (health table, client, GeoIP facts),
+//! so the same inputs always give the same [`Decision`]. Endpoint rotation is applied when the
+//! answer is written ([`endpoints`]), from a counter the caller supplies.
+
+pub mod rendezvous;
+pub mod trace;
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+use crate::config::model::{GeoMap, RegionState, Service, ServiceRegion};
+use crate::health::view::{HealthTable, Status};
+use rendezvous::SubnetKey;
+
+/// Where the client address came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientSource {
+    /// The query's EDNS Client Subnet option.
+    Ecs,
+    /// The query's source address (the resolver).
+    Resolver,
+}
+
+/// The address a decision is made for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr {
+    /// Address (masked to the ECS source prefix when it came from ECS).
+    pub addr: IpAddr,
+    /// ECS source prefix, or the full address length for a resolver address.
+    pub source_prefix: u8,
+    /// ECS or resolver.
+    pub source: ClientSource,
+}
+
+impl ClientAddr {
+    /// A resolver's own address (full length).
+    pub fn resolver(addr: IpAddr) -> Self {
+        let source_prefix = if addr.is_ipv4() { 32 } else { 128 };
+        Self { addr, source_prefix, source: ClientSource::Resolver }
+    }
+}
+
+/// What the GeoIP database says about the client (the steering needs nothing else).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GeoFacts {
+    /// ISO 3166-1 alpha-2 country, upper case.
+    pub country: Option<[u8; 2]>,
+    /// Continent code (AF AN AS EU NA OC SA).
+    pub continent: Option<[u8; 2]>,
+    /// ISO 3166-2 subdivision codes, upper case (`US-CA`).
+    pub subdivisions: Vec<String>,
+    /// The database network that holds the address (same answer for all of it).
+    pub network: Option<IpNet>,
+}
+
+/// Why a region (or no region) was chosen. The label of `steerdns_steered_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reason {
+    /// The first tier of the matched map had an active, healthy region.
+    Geo,
+    /// A later tier, because no region of an earlier one was active and healthy.
+    Failover,
+    /// No active region could serve; a draining one that is healthy does.
+    Drain,
+    /// Nothing healthy anywhere: the first tier's regions that are not down, health ignored.
+    FailOpen,
+    /// Nothing could serve: the service's fallback addresses.
+    Fallback,
+    /// Nothing could serve and there is no fallback: NODATA.
+    NoData,
+}
+
+impl Reason {
+    /// Metric and log label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Geo => "geo",
+            Self::Failover => "failover",
+            Self::Drain => "drain",
+            Self::FailOpen => "failopen",
+            Self::Fallback => "fallback",
+            Self::NoData => "nodata",
+        }
+    }
+}
+
+/// The outcome of [`steer`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    /// Index of the matched entry in the service's map.
+    pub map_entry: usize,
+    /// The chosen region (index into `service.regions`); `None` for fallback and NODATA.
+    pub region: Option<usize>,
+    /// The tier the region came from.
+    pub tier: Option<usize>,
+    /// Why.
+    pub reason: Reason,
+    /// ECS scope prefix: how far around the client the same answer holds (SPEC 4.6).
+    pub scope: u8,
+    /// Whether the weighted pick had more than one candidate (the answer varies by subnet).
+    pub hashed: bool,
+}
+
+impl Decision {
+    /// Whether endpoints are answered without regard to health.
+    pub fn ignores_health(&self) -> bool {
+        self.reason == Reason::FailOpen
+    }
+}
+
+/// Whether a region counts as healthy: at least `min_up` of its endpoints are up (endpoints
+/// without a check are always up). A CNAME region is healthy unless its check target is down.
+pub fn region_healthy(region: &ServiceRegion, health: &HealthTable) -> bool {
+    if region.cname.is_some() {
+        return region.cname_slot.is_none_or(|s| health.get(s) == Status::Up);
+    }
+    let up = region
+        .endpoints
+        .iter()
+        .filter(|e| e.slot.is_none_or(|s| health.get(s) == Status::Up))
+        .count();
+    up >= region.min_up as usize
+}
+
+/// The most specific map entry for a client: net > subdivision > country > continent >
+/// default. Returns the entry index.
+pub fn match_map(map: &GeoMap, addr: IpAddr, geo: Option<&GeoFacts>) -> usize {
+    if let Some((_, idx)) = map.nets.iter().find(|(net, _)| net.contains(&addr)) {
+        return *idx;
+    }
+    if let Some(geo) = geo {
+        for sub in &geo.subdivisions {
+            if let Some((_, idx)) = map.subdivisions.iter().find(|(s, _)| s == sub) {
+                return *idx;
+            }
+        }
+        if let Some(c) = geo.country
+            && let Some((_, idx)) = map.countries.iter().find(|(k, _)| *k == c)
+        {
+            return *idx;
+        }
+        if let Some(c) = geo.continent
+            && let Some((_, idx)) = map.continents.iter().find(|(k, _)| *k == c)
+        {
+            return *idx;
+        }
+    }
+    map.default
+}
+
+/// Decides which region serves `client` for `service` (SPEC 4.2 - 4.4, 4.6).
+pub fn steer(
+    service: &Service,
+    health: &HealthTable,
+    client: &ClientAddr,
+    geo: Option<&GeoFacts>,
+) -> Decision {
+    let map_entry = match_map(&service.map, client.addr, geo);
+    let tiers = &service.map.entries[map_entry].tiers;
+    let key = SubnetKey::new(client.addr, client.source_prefix);
+    let regions = &service.regions;
+    let pick = |tier: &[usize], ok: &dyn Fn(&ServiceRegion) -> bool| -> Option<(usize, bool)> {
+        let cands = tier.iter().copied().filter(|&i| ok(&regions[i]));
+        let count = cands.clone().count();
+        rendezvous::pick(cands, &key, |&i| (regions[i].seed, regions[i].weight))
+            .map(|i| (i, count > 1))
+    };
+
+    let mut chosen: Option<(usize, usize, bool, Reason)> = None;
+    // 1. Active and healthy, tier by tier.
+    for (t, tier) in tiers.iter().enumerate() {
+        let ok = |r: &ServiceRegion| r.state == RegionState::Active && region_healthy(r, health);
+        if let Some((region, hashed)) = pick(tier, &ok) {
+            let reason = if t == 0 { Reason::Geo } else { Reason::Failover };
+            chosen = Some((region, t, hashed, reason));
+            break;
+        }
+    }
+    // 2. Draining but healthy, tier by tier.
+    if chosen.is_none() {
+        for (t, tier) in tiers.iter().enumerate() {
+            let ok = |r: &ServiceRegion| r.state == RegionState::Drain && region_healthy(r, health);
+            if let Some((region, hashed)) = pick(tier, &ok) {
+                chosen = Some((region, t, hashed, Reason::Drain));
+                break;
+            }
+        }
+    }
+    // 3. Fail open: the first tier, anything not down, health ignored.
+    if chosen.is_none()
+        && let Some(first) = tiers.first()
+    {
+        let ok = |r: &ServiceRegion| r.state != RegionState::Down;
+        if let Some((region, hashed)) = pick(first, &ok) {
+            chosen = Some((region, 0, hashed, Reason::FailOpen));
+        }
+    }
+    let (region, tier, hashed, reason) = match chosen {
+        Some((r, t, h, reason)) => (Some(r), Some(t), h, reason),
+        None if !service.fallback.is_empty() => (None, None, false, Reason::Fallback),
+        None => (None, None, false, Reason::NoData),
+    };
+    let scope = scope_prefix(&service.map, map_entry, client, geo, hashed.then_some(key.prefix()));
+    Decision { map_entry, region, tier, reason, scope, hashed }
+}
+
+/// ECS scope (SPEC 4.6): the shortest prefix around the client in which every address gets the
+/// same answer. Starts from the prefix that decided the map key (the matched `net:` key, else
+/// the GeoIP network when the map has geo keys, else 0), lengthens it past any more specific
+/// `net:` key that would otherwise fall inside, then to the hashing prefix when weights split
+/// the tier; never longer than the source prefix.
+pub fn scope_prefix(
+    map: &GeoMap,
+    entry: usize,
+    client: &ClientAddr,
+    geo: Option<&GeoFacts>,
+    hash_prefix: Option<u8>,
+) -> u8 {
+    let matched_net = map.nets.iter().find(|(_, idx)| *idx == entry).map(|(n, _)| *n);
+    let matched_net = matched_net.filter(|n| n.contains(&client.addr));
+    let mut scope = match matched_net {
+        Some(net) => net.prefix_len(),
+        None if map.uses_geo() => geo
+            .and_then(|g| g.network)
+            .filter(|n| n.contains(&client.addr))
+            .map_or(0, |n| n.prefix_len()),
+        None => 0,
+    };
+    let base = scope;
+    for (net, _) in &map.nets {
+        if net.prefix_len() <= base || net.contains(&client.addr) {
+            continue;
+        }
+        if let Some(common) = common_prefix(client.addr, net.network())
+            && common >= base
+        {
+            scope = scope.max(common + 1);
+        }
+    }
+    if let Some(h) = hash_prefix {
+        scope = scope.max(h);
+    }
+    scope.min(client.source_prefix)
+}
+
+/// Leading bits two addresses share (`None` across families).
+fn common_prefix(a: IpAddr, b: IpAddr) -> Option<u8> {
+    match (a, b) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => {
+            Some((u32::from(a) ^ u32::from(b)).leading_zeros().min(32) as u8)
+        }
+        (IpAddr::V6(a), IpAddr::V6(b)) => {
+            Some((u128::from(a) ^ u128::from(b)).leading_zeros().min(128) as u8)
+        }
+        _ => None,
+    }
+}
+
+/// What to answer for a decision and query type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnswerKind<'s> {
+    /// Addresses (iterate with [`endpoints`]).
+    Addresses,
+    /// The region's CNAME.
+    Cname(&'s crate::dns::name::Name),
+    /// Nothing of this type: NODATA.
+    NoData,
+}
+
+/// The kind of answer for a decision.
+pub fn answer_kind<'s>(service: &'s Service, decision: &Decision) -> AnswerKind<'s> {
+    match decision.region {
+        Some(r) => match &service.regions[r].cname {
+            Some(c) => AnswerKind::Cname(c),
+            None => AnswerKind::Addresses,
+        },
+        None if decision.reason == Reason::Fallback => AnswerKind::Addresses,
+        None => AnswerKind::NoData,
+    }
+}
+
+/// The addresses to answer (SPEC 4.5): up to `max_answers` endpoints of the chosen region of
+/// the asked family, healthy ones only (all when failing open), rotated by `rotation`; or the
+/// fallback addresses.
+pub fn endpoints<'s>(
+    service: &'s Service,
+    decision: &Decision,
+    health: &'s HealthTable,
+    want_v6: bool,
+    rotation: u32,
+) -> impl Iterator<Item = IpAddr> + 's {
+    let ignore_health = decision.ignores_health();
+    let (list, fallback): (&'s [crate::config::model::Endpoint], &'s [IpAddr]) =
+        match decision.region {
+            Some(r) => (&service.regions[r].endpoints, &[]),
+            None if decision.reason == Reason::Fallback => (&[], &service.fallback),
+            None => (&[], &[]),
+        };
+    let usable = move |addr: &IpAddr| addr.is_ipv6() == want_v6;
+    let eps = list
+        .iter()
+        .filter(move |e| usable(&e.addr))
+        .filter(move |e| ignore_health || e.slot.is_none_or(|s| health.get(s) == Status::Up))
+        .map(|e| e.addr);
+    let fb = fallback.iter().copied().filter(usable);
+    let count = eps.clone().count() + fb.clone().count();
+    let start = if count == 0 { 0 } else { rotation as usize % count };
+    let all = eps.chain(fb);
+    all.clone().skip(start).chain(all.take(start)).take(service.max_answers)
+}
+
+#[cfg(test)]
+mod tests;

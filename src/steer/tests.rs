@@ -1,0 +1,343 @@
+//! Unit and property tests of the steering decision.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use ipnet::IpNet;
+use proptest::prelude::*;
+
+use super::*;
+use crate::config::compile::region_seed;
+use crate::config::model::{Endpoint, GeoMap, MapEntry, Service, ServiceRegion};
+use crate::dns::name::Name;
+use crate::health::view::SlotId;
+
+/// Builds a service: regions (name, state, weight, endpoints) and a map key -> tiers.
+fn service(regions: &[(&str, RegionState, u32, &[&str])], map: &[(&str, &str)]) -> Service {
+    let mut slot = 0;
+    let regions: Vec<ServiceRegion> = regions
+        .iter()
+        .map(|(name, state, weight, eps)| ServiceRegion {
+            name: name.to_string(),
+            state: *state,
+            weight: *weight,
+            endpoints: eps
+                .iter()
+                .map(|e| {
+                    slot += 1;
+                    Endpoint { addr: e.parse().unwrap(), slot: Some(SlotId(slot - 1)) }
+                })
+                .collect(),
+            cname: None,
+            cname_slot: None,
+            min_up: 1,
+            seed: region_seed(name),
+        })
+        .collect();
+    let mut geo = GeoMap {
+        name: "test".into(),
+        entries: vec![],
+        default: 0,
+        continents: vec![],
+        countries: vec![],
+        subdivisions: vec![],
+        nets: vec![],
+    };
+    for (key, tiers) in map {
+        let tiers: Vec<Vec<usize>> = crate::config::tiers::parse_tiers(tiers)
+            .unwrap()
+            .into_iter()
+            .map(|t| t.iter().map(|n| regions.iter().position(|r| &r.name == n).unwrap()).collect())
+            .collect();
+        let idx = geo.entries.len();
+        geo.entries.push(MapEntry { key: key.to_string(), tiers, missing: vec![] });
+        match crate::config::compile::classify_key(key).unwrap() {
+            crate::config::compile::MapKey::Default => geo.default = idx,
+            crate::config::compile::MapKey::Continent(c) => geo.continents.push((c, idx)),
+            crate::config::compile::MapKey::Country(c) => geo.countries.push((c, idx)),
+            crate::config::compile::MapKey::Subdivision(s) => geo.subdivisions.push((s, idx)),
+            crate::config::compile::MapKey::Net(n) => geo.nets.push((n, idx)),
+        }
+    }
+    geo.nets.sort_by(|a, b| b.0.prefix_len().cmp(&a.0.prefix_len()));
+    Service {
+        key: "www".into(),
+        owner: Name::parse_absolute("www.example.test.").unwrap(),
+        ttl: 30,
+        max_answers: 4,
+        fallback: vec![],
+        regions,
+        map: geo,
+    }
+}
+
+use RegionState::{Active, Down, Drain};
+
+fn v4(a: u32) -> ClientAddr {
+    ClientAddr::resolver(IpAddr::V4(Ipv4Addr::from(a)))
+}
+
+fn facts(country: &str, continent: &str, net: &str) -> GeoFacts {
+    let b = |s: &str| [s.as_bytes()[0], s.as_bytes()[1]];
+    GeoFacts {
+        country: Some(b(country)),
+        continent: Some(b(continent)),
+        subdivisions: vec![],
+        network: Some(net.parse().unwrap()),
+    }
+}
+
+fn example() -> Service {
+    service(
+        &[
+            ("us", Active, 100, &["10.0.0.1", "10.0.0.2", "::1"]),
+            ("eu", Active, 95, &["10.1.0.1"]),
+            ("canary", Active, 5, &["10.1.0.2"]),
+            ("ap", Drain, 100, &["10.2.0.1"]),
+        ],
+        &[
+            ("default", "us > eu"),
+            ("continent:EU", "eu, canary > us"),
+            ("country:KR", "ap > us"),
+            ("net:10.0.0.0/8", "us"),
+        ],
+    )
+}
+
+#[test]
+fn geo_match_and_tiers() {
+    let s = example();
+    let h = HealthTable::new(16);
+    let client = ClientAddr::resolver("81.2.69.160".parse().unwrap());
+    let gb = facts("GB", "EU", "81.2.69.0/24");
+    let d = steer(&s, &h, &client, Some(&gb));
+    assert_eq!(s.map.entries[d.map_entry].key, "continent:EU");
+    assert!(matches!(d.region, Some(1) | Some(2)));
+    assert_eq!(d.reason, Reason::Geo);
+    assert!(d.hashed);
+    // Scope: the /24 geo network, and hashing at /24.
+    assert_eq!(d.scope, 24);
+
+    // Korea: ap is draining, so us (tier 2) serves: failover.
+    let kr = facts("KR", "AS", "175.192.0.0/10");
+    let d = steer(&s, &h, &ClientAddr::resolver("175.192.0.1".parse().unwrap()), Some(&kr));
+    assert_eq!(d.region, Some(0));
+    assert_eq!(d.reason, Reason::Failover);
+    assert_eq!(d.scope, 10);
+
+    // net: beats country.
+    let d = steer(&s, &h, &ClientAddr::resolver("10.9.9.9".parse().unwrap()), Some(&kr));
+    assert_eq!(s.map.entries[d.map_entry].key, "net:10.0.0.0/8");
+    assert_eq!(d.scope, 8);
+
+    // Unknown country: default.
+    let us = facts("US", "NA", "8.0.0.0/9");
+    let d = steer(&s, &h, &ClientAddr::resolver("8.8.8.8".parse().unwrap()), Some(&us));
+    assert_eq!(s.map.entries[d.map_entry].key, "default");
+    assert_eq!(d.region, Some(0));
+}
+
+#[test]
+fn health_drain_failopen_fallback_nodata() {
+    let mut s = example();
+    let h = HealthTable::new(16);
+    let c = ClientAddr::resolver("8.8.8.8".parse().unwrap());
+    // us down by health (slots 0,1,2) -> eu (tier 2): failover.
+    for slot in 0..3 {
+        h.set(SlotId(slot), Status::Down);
+    }
+    let d = steer(&s, &h, &c, None);
+    assert_eq!((d.region, d.reason), (Some(1), Reason::Failover));
+    // eu unhealthy too -> no active; ap is drain but not in this map's tiers -> fail open to us.
+    h.set(SlotId(3), Status::Down);
+    let d = steer(&s, &h, &c, None);
+    assert_eq!((d.region, d.reason), (Some(0), Reason::FailOpen));
+    let all: Vec<_> = endpoints(&s, &d, &h, false, 0).collect();
+    assert_eq!(all.len(), 2, "fail open answers endpoints ignoring health");
+    // us down by operator -> fail open has nothing in tier 1 -> fallback / nodata.
+    s.regions[0].state = Down;
+    let d = steer(&s, &h, &c, None);
+    assert_eq!(d.reason, Reason::NoData);
+    assert_eq!(endpoints(&s, &d, &h, false, 0).count(), 0);
+    s.fallback = vec!["192.0.2.1".parse().unwrap()];
+    let d = steer(&s, &h, &c, None);
+    assert_eq!(d.reason, Reason::Fallback);
+    assert_eq!(endpoints(&s, &d, &h, false, 0).collect::<Vec<_>>(), s.fallback);
+
+    // Drain: Korea's ap (drain, healthy) serves when us is unusable.
+    let kr = facts("KR", "AS", "175.192.0.0/10");
+    let kc = ClientAddr::resolver("175.192.0.1".parse().unwrap());
+    let d = steer(&s, &h, &kc, Some(&kr));
+    assert_eq!((d.region, d.reason), (Some(3), Reason::Drain));
+}
+
+#[test]
+fn endpoints_rotate_filter_and_limit() {
+    let s = service(
+        &[("us", Active, 100, &["10.0.0.1", "10.0.0.2", "10.0.0.3", "::1", "::2"])],
+        &[("default", "us")],
+    );
+    let h = HealthTable::new(8);
+    let d = steer(&s, &h, &v4(1), None);
+    assert_eq!(d.scope, 0, "a one-region map does not depend on the client");
+    let a0: Vec<_> = endpoints(&s, &d, &h, false, 0).collect();
+    let a1: Vec<_> = endpoints(&s, &d, &h, false, 1).collect();
+    assert_eq!(a0.len(), 3);
+    assert_ne!(a0, a1);
+    assert_eq!(a0[1], a1[0]);
+    let six: Vec<_> = endpoints(&s, &d, &h, true, 0).collect();
+    assert_eq!(six, vec!["::1".parse::<IpAddr>().unwrap(), "::2".parse().unwrap()]);
+    h.set(SlotId(1), Status::Down);
+    let a: Vec<_> = endpoints(&s, &d, &h, false, 0).collect();
+    assert!(!a.contains(&"10.0.0.2".parse().unwrap()));
+}
+
+#[test]
+fn scope_respects_nested_nets_and_source_prefix() {
+    let s = service(
+        &[("a", Active, 100, &["10.0.0.1"]), ("b", Active, 100, &["10.0.0.2"])],
+        &[("default", "a"), ("net:10.0.0.0/8", "b"), ("net:10.1.2.0/24", "a")],
+    );
+    let h = HealthTable::new(4);
+    // 10.200.0.1: in /8, but the /8 also holds 10.1.2.0/24 (another answer); the /9 around
+    // the client (10.128.0.0/9) does not: scope 9.
+    let d = steer(&s, &h, &ClientAddr::resolver("10.200.0.1".parse().unwrap()), None);
+    assert_eq!(d.scope, 9);
+    // 10.1.3.1: in /8 but shares 23 bits with 10.1.2.0/24: scope 24.
+    let d = steer(&s, &h, &ClientAddr::resolver("10.1.3.1".parse().unwrap()), None);
+    assert_eq!(d.scope, 24);
+    // Default, outside every net: 11.0.0.1 shares 4 bits with 10/8 (00001010 vs 00001011):
+    // scope 8 (7 common bits + 1).
+    let d = steer(&s, &h, &ClientAddr::resolver("11.0.0.1".parse().unwrap()), None);
+    assert_eq!(d.scope, 8);
+    // An ECS source prefix caps the scope.
+    let c = ClientAddr { addr: "10.1.0.0".parse().unwrap(), source_prefix: 16, source: ClientSource::Ecs };
+    let d = steer(&s, &h, &c, None);
+    assert_eq!(d.scope, 16);
+    // IPv6 client, map has only IPv4 nets: scope 0.
+    let d = steer(&s, &h, &ClientAddr::resolver(IpAddr::V6(Ipv6Addr::LOCALHOST)), None);
+    assert_eq!(d.scope, 0);
+}
+
+fn subnet(i: u32) -> ClientAddr {
+    v4(i << 8)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// Weights converge to their shares within 1 percentage point over 100k subnets.
+    #[test]
+    fn weights_converge(w1 in 1u32..1000, w2 in 1u32..1000, w3 in 0u32..1000, offset in any::<u32>()) {
+        let s = service(
+            &[("r1", Active, w1, &["10.0.0.1"]), ("r2", Active, w2, &["10.0.0.2"]), ("r3", Active, w3, &["10.0.0.3"])],
+            &[("default", "r1, r2, r3")],
+        );
+        let h = HealthTable::new(4);
+        let mut counts = [0u32; 3];
+        let n = 100_000u32;
+        for i in 0..n {
+            let d = steer(&s, &h, &subnet(i.wrapping_add(offset) & 0x00FF_FFFF), None);
+            counts[d.region.unwrap()] += 1;
+        }
+        let total = f64::from(w1 + w2 + w3);
+        for (i, w) in [w1, w2, w3].into_iter().enumerate() {
+            let share = f64::from(counts[i]) / f64::from(n);
+            let want = f64::from(w) / total;
+            prop_assert!((share - want).abs() < 0.01, "region {i}: {share} vs {want}");
+        }
+    }
+
+    /// Draining one region moves only the subnets it had.
+    #[test]
+    fn drain_moves_only_its_subnets(drained in 0usize..4, ws in proptest::collection::vec(1u32..500, 4)) {
+        let names = ["a", "b", "c", "d"];
+        let regions: Vec<(&str, RegionState, u32, &[&str])> =
+            (0..4).map(|i| (names[i], Active, ws[i], &["10.0.0.1"][..])).collect();
+        let before = service(&regions, &[("default", "a, b, c, d")]);
+        let mut after = service(&regions, &[("default", "a, b, c, d")]);
+        after.regions[drained].state = Drain;
+        let h = HealthTable::new(8);
+        for i in 0..20_000u32 {
+            let c = subnet(i);
+            let b = steer(&before, &h, &c, None).region.unwrap();
+            let a = steer(&after, &h, &c, None).region.unwrap();
+            if b != drained {
+                prop_assert_eq!(a, b);
+            } else {
+                prop_assert_ne!(a, drained);
+            }
+        }
+    }
+
+    /// Raising one weight moves subnets only to that region; the moved share is close to the
+    /// minimum possible (the change in its share).
+    #[test]
+    fn weight_change_moves_minimum(w in 1u32..300, bump in 1u32..300) {
+        let regions = |x: u32| vec![("a", Active, x, &["10.0.0.1"][..]), ("b", Active, 100u32, &["10.0.0.2"][..]), ("c", Active, 50u32, &["10.0.0.3"][..])];
+        let before = service(&regions(w), &[("default", "a, b, c")]);
+        let after = service(&regions(w + bump), &[("default", "a, b, c")]);
+        let h = HealthTable::new(4);
+        let n = 50_000u32;
+        let mut moved = 0u32;
+        for i in 0..n {
+            let c = subnet(i);
+            let b = steer(&before, &h, &c, None).region.unwrap();
+            let a = steer(&after, &h, &c, None).region.unwrap();
+            if a != b {
+                prop_assert_eq!(a, 0, "subnets only move to the region whose weight grew");
+                moved += 1;
+            }
+        }
+        let share = |x: u32| f64::from(x) / f64::from(x + 150);
+        let minimum = share(w + bump) - share(w);
+        let got = f64::from(moved) / f64::from(n);
+        prop_assert!((got - minimum).abs() < 0.015, "moved {got}, minimum {minimum}");
+    }
+
+    /// A down region is never answered, whatever the health.
+    #[test]
+    fn down_never_answered(states in proptest::collection::vec(0u8..3, 3), health in proptest::collection::vec(any::<bool>(), 3), client in any::<u32>()) {
+        let st = |x: u8| match x { 0 => Active, 1 => Drain, _ => Down };
+        let s = service(
+            &[("a", st(states[0]), 10, &["10.0.0.1"]), ("b", st(states[1]), 20, &["10.0.0.2"]), ("c", st(states[2]), 30, &["10.0.0.3"])],
+            &[("default", "a > b, c")],
+        );
+        let h = HealthTable::new(4);
+        for (i, up) in health.iter().enumerate() {
+            h.set(SlotId(i as u32), if *up { Status::Up } else { Status::Down });
+        }
+        let d = steer(&s, &h, &v4(client), None);
+        if let Some(r) = d.region {
+            prop_assert_ne!(s.regions[r].state, Down);
+        }
+    }
+
+    /// The same subnet always gets the same region; the order of regions in a tier does not
+    /// matter.
+    #[test]
+    fn deterministic_and_order_free(client in any::<u32>()) {
+        let one = service(&[("a", Active, 10, &["10.0.0.1"]), ("b", Active, 20, &["10.0.0.2"])], &[("default", "a, b")]);
+        let two = service(&[("b", Active, 20, &["10.0.0.2"]), ("a", Active, 10, &["10.0.0.1"])], &[("default", "b, a")]);
+        let h = HealthTable::new(4);
+        let c = v4(client);
+        let r1 = steer(&one, &h, &c, None).region.map(|i| one.regions[i].name.clone());
+        let r1b = steer(&one, &h, &v4(client ^ 0x7F), None).region.map(|i| one.regions[i].name.clone());
+        let r2 = steer(&two, &h, &c, None).region.map(|i| two.regions[i].name.clone());
+        prop_assert_eq!(&r1, &r2);
+        prop_assert_eq!(&r1, &r1b, "same /24, same region");
+    }
+}
+
+#[test]
+fn ipv6_network_scope() {
+    let s = service(
+        &[("a", Active, 100, &["10.0.0.1"]), ("b", Active, 100, &["10.0.0.2"])],
+        &[("default", "a"), ("continent:EU", "b")],
+    );
+    let h = HealthTable::new(4);
+    let net: IpNet = "2001:db8::/32".parse().unwrap();
+    let g = GeoFacts { country: Some(*b"DE"), continent: Some(*b"EU"), subdivisions: vec![], network: Some(net) };
+    let c = ClientAddr { addr: "2001:db8:1::".parse().unwrap(), source_prefix: 48, source: ClientSource::Ecs };
+    let d = steer(&s, &h, &c, Some(&g));
+    assert_eq!((d.region, d.scope), (Some(1), 32));
+}

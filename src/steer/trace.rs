@@ -1,0 +1,298 @@
+//! A readable account of one steering decision, shared by `steerdns explain`, `/v1/explain`
+//! and the `_explain` TXT query, so all three always say the same thing.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::{AnswerKind, ClientAddr, ClientSource, Decision, GeoFacts, Reason};
+use crate::config::model::{RegionState, Service};
+use crate::health::view::{HealthTable, Status};
+
+/// Geo facts as shown.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct GeoTrace {
+    /// Country code.
+    pub country: Option<String>,
+    /// Continent code.
+    pub continent: Option<String>,
+    /// Subdivision codes.
+    pub subdivision: Vec<String>,
+    /// Database network holding the client.
+    pub network: Option<String>,
+}
+
+/// One region in one tier, as the decision saw it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RegionTrace {
+    /// Region name.
+    pub region: String,
+    /// Effective state.
+    pub state: RegionState,
+    /// At least `min_up` endpoints up.
+    pub healthy: bool,
+    /// Weight.
+    pub weight: u32,
+    /// Endpoints up / total (0/0 for a CNAME region).
+    pub endpoints_up: usize,
+    /// Endpoint count.
+    pub endpoints_total: usize,
+}
+
+/// Everything about one decision.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Trace {
+    /// Queried name.
+    pub name: String,
+    /// Queried type.
+    pub qtype: String,
+    /// Service key.
+    pub service: String,
+    /// Client address used.
+    pub client: String,
+    /// `ecs` or `resolver`.
+    pub client_source: &'static str,
+    /// Source prefix used.
+    pub source_prefix: u8,
+    /// GeoIP facts.
+    pub geo: GeoTrace,
+    /// Map name (`inline` for an inline map).
+    pub map: String,
+    /// Matched key.
+    pub map_key: String,
+    /// Tiers, best first.
+    pub tiers: Vec<Vec<RegionTrace>>,
+    /// Regions named by the map that this service does not define.
+    pub regions_not_in_service: Vec<String>,
+    /// Chosen region.
+    pub region: Option<String>,
+    /// Tier (0-based) of the chosen region.
+    pub tier: Option<usize>,
+    /// Reason label.
+    pub reason: &'static str,
+    /// The reason in words.
+    pub why: String,
+    /// Answered addresses.
+    pub endpoints: Vec<String>,
+    /// Answered CNAME.
+    pub cname: Option<String>,
+    /// TTL.
+    pub ttl: u32,
+    /// ECS scope prefix.
+    pub scope: u8,
+    /// For regions in `drain`: unix time by which resolver caches have let go of them
+    /// (config load time + TTL).
+    pub drain_clear_at: Vec<(String, u64)>,
+}
+
+/// Inputs for [`explain`] besides the service and the decision inputs.
+#[derive(Debug, Clone, Copy)]
+pub struct ExplainContext<'a> {
+    /// Queried name, as shown.
+    pub name: &'a str,
+    /// Want AAAA rather than A.
+    pub want_v6: bool,
+    /// Endpoint rotation.
+    pub rotation: u32,
+    /// When the serving config was loaded (unix seconds).
+    pub loaded_at_unix: u64,
+}
+
+/// Runs [`super::steer`] and records every step.
+pub fn explain(
+    service: &Service,
+    health: &HealthTable,
+    client: &ClientAddr,
+    geo: Option<&GeoFacts>,
+    cx: ExplainContext<'_>,
+) -> (Decision, Trace) {
+    let d = super::steer(service, health, client, geo);
+    let entry = &service.map.entries[d.map_entry];
+    let tiers = entry
+        .tiers
+        .iter()
+        .map(|tier| {
+            tier.iter()
+                .map(|&i| {
+                    let r = &service.regions[i];
+                    let up = r
+                        .endpoints
+                        .iter()
+                        .filter(|e| e.slot.is_none_or(|s| health.get(s) == Status::Up))
+                        .count();
+                    RegionTrace {
+                        region: r.name.clone(),
+                        state: r.state,
+                        healthy: super::region_healthy(r, health),
+                        weight: r.weight,
+                        endpoints_up: up,
+                        endpoints_total: r.endpoints.len(),
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let (endpoints, cname) = match super::answer_kind(service, &d) {
+        AnswerKind::Addresses => (
+            super::endpoints(service, &d, health, cx.want_v6, cx.rotation)
+                .map(|a| a.to_string())
+                .collect(),
+            None,
+        ),
+        AnswerKind::Cname(c) => (Vec::new(), Some(c.to_string())),
+        AnswerKind::NoData => (Vec::new(), None),
+    };
+    let region = d.region.map(|r| service.regions[r].name.clone());
+    let why = match d.reason {
+        Reason::Geo => format!(
+            "first tier of map key {:?} has an active, healthy region{}",
+            entry.key,
+            if d.hashed { "; weighted pick by client subnet" } else { "" }
+        ),
+        Reason::Failover => format!(
+            "no active, healthy region in earlier tiers; tier {} serves{}",
+            d.tier.unwrap_or(0) + 1,
+            if d.hashed { "; weighted pick by client subnet" } else { "" }
+        ),
+        Reason::Drain => "no active region can serve; a draining, healthy region does".into(),
+        Reason::FailOpen => {
+            "no region is healthy: failing open to the first tier, health ignored".into()
+        }
+        Reason::Fallback => "no region may serve: answering the fallback addresses".into(),
+        Reason::NoData => "no region may serve and there is no fallback: NODATA".into(),
+    };
+    let want = if cx.want_v6 { "AAAA" } else { "A" };
+    let why = if cname.is_none() && endpoints.is_empty() && d.region.is_some() {
+        format!("{why}; the region has no {want} endpoint up: NODATA")
+    } else {
+        why
+    };
+    let drain_clear_at = service
+        .regions
+        .iter()
+        .filter(|r| r.state == RegionState::Drain)
+        .map(|r| (r.name.clone(), cx.loaded_at_unix + u64::from(service.ttl)))
+        .collect();
+    let code = |c: Option<[u8; 2]>| c.map(|c| String::from_utf8_lossy(&c).into_owned());
+    let trace = Trace {
+        name: cx.name.to_string(),
+        qtype: want.to_string(),
+        service: service.key.clone(),
+        client: client.addr.to_string(),
+        client_source: match client.source {
+            ClientSource::Ecs => "ecs",
+            ClientSource::Resolver => "resolver",
+        },
+        source_prefix: client.source_prefix,
+        geo: GeoTrace {
+            country: code(geo.and_then(|g| g.country)),
+            continent: code(geo.and_then(|g| g.continent)),
+            subdivision: geo.map(|g| g.subdivisions.clone()).unwrap_or_default(),
+            network: geo.and_then(|g| g.network).map(|n| n.to_string()),
+        },
+        map: service.map.name.clone(),
+        map_key: entry.key.clone(),
+        tiers,
+        regions_not_in_service: entry.missing.clone(),
+        region,
+        tier: d.tier,
+        reason: d.reason.as_str(),
+        why,
+        endpoints,
+        cname,
+        ttl: service.ttl,
+        scope: d.scope,
+        drain_clear_at,
+    };
+    (d, trace)
+}
+
+impl Trace {
+    /// Multi-line text for a person.
+    pub fn render_text(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "name:     {} {} (service {})", self.name, self.qtype, self.service);
+        let _ = writeln!(
+            s,
+            "client:   {}/{} (from {})",
+            self.client, self.source_prefix, self.client_source
+        );
+        let _ = writeln!(
+            s,
+            "geo:      country={} continent={} subdivision={} network={}",
+            self.geo.country.as_deref().unwrap_or("-"),
+            self.geo.continent.as_deref().unwrap_or("-"),
+            if self.geo.subdivision.is_empty() { "-".into() } else { self.geo.subdivision.join(",") },
+            self.geo.network.as_deref().unwrap_or("-"),
+        );
+        let _ = writeln!(s, "map:      {} key {:?}", self.map, self.map_key);
+        for (i, tier) in self.tiers.iter().enumerate() {
+            let regions: Vec<String> = tier
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{} [{:?}, {}, weight {}, {}/{} up]",
+                        r.region,
+                        r.state,
+                        if r.healthy { "healthy" } else { "unhealthy" },
+                        r.weight,
+                        r.endpoints_up,
+                        r.endpoints_total
+                    )
+                    .to_lowercase()
+                })
+                .collect();
+            let _ = writeln!(s, "tier {}:   {}", i + 1, regions.join("; "));
+        }
+        if !self.regions_not_in_service.is_empty() {
+            let _ = writeln!(
+                s,
+                "skipped:  {} (named by the map, not defined for this service)",
+                self.regions_not_in_service.join(", ")
+            );
+        }
+        let _ = writeln!(
+            s,
+            "pick:     {} (reason {}: {})",
+            self.region.as_deref().unwrap_or("-"),
+            self.reason,
+            self.why
+        );
+        match &self.cname {
+            Some(c) => {
+                let _ = writeln!(s, "answer:   CNAME {c}");
+            }
+            None => {
+                let _ = writeln!(
+                    s,
+                    "answer:   {}",
+                    if self.endpoints.is_empty() { "NODATA".into() } else { self.endpoints.join(" ") }
+                );
+            }
+        }
+        let _ = writeln!(s, "ttl:      {}", self.ttl);
+        let _ = writeln!(s, "scope:    /{}", self.scope);
+        for (region, at) in &self.drain_clear_at {
+            let _ = writeln!(s, "drain:    {region}: caches let go by unix time {at}");
+        }
+        s
+    }
+
+    /// The trace as short strings, one per line, for TXT records (each at most 255 bytes).
+    pub fn render_txt(&self) -> Vec<String> {
+        self.render_text()
+            .lines()
+            .map(|l| {
+                let mut l = l.split_whitespace().collect::<Vec<_>>().join(" ");
+                if l.len() > 255 {
+                    let mut cut = 255;
+                    while !l.is_char_boundary(cut) {
+                        cut -= 1;
+                    }
+                    l.truncate(cut);
+                }
+                l
+            })
+            .collect()
+    }
+}
