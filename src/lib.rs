@@ -16,9 +16,14 @@
 //! atomically; the health table hangs off the snapshot so config and health always agree.
 #![warn(missing_docs)]
 
+pub mod app;
+pub mod cli;
 pub mod config;
 pub mod dns;
+pub mod explain;
 pub mod geo;
 pub mod health;
+pub mod reload;
 pub mod server;
+pub mod state;
 pub mod steer;

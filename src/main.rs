@@ -1,1 +1,17 @@
-fn main() {}
+//! The `steerdns` binary: parse the command line, run the command, map errors to exit codes.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use steerdns::cli::Cli;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match steerdns::app::run(cli.command) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("steerdns: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

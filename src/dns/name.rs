@@ -310,3 +310,9 @@ mod tests {
         assert_eq!(Name::root().parent(), None);
     }
 }
+
+impl std::borrow::Borrow<[u8]> for Name {
+    fn borrow(&self) -> &[u8] {
+        &self.0
+    }
+}

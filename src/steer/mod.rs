@@ -325,3 +325,9 @@ pub fn endpoints<'s>(
 
 #[cfg(test)]
 mod tests;
+
+/// A source of [`GeoFacts`] (the GeoIP database, or a test table).
+pub trait GeoLookup: Send + Sync + std::fmt::Debug {
+    /// What is known about `addr`; empty facts when nothing is.
+    fn facts(&self, addr: IpAddr) -> GeoFacts;
+}

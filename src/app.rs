@@ -1,0 +1,269 @@
+//! Start-up, the serve loop, signals, and the one-shot commands. The binary's edge: errors
+//! here carry context for a person and map to exit codes.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use ipnet::IpNet;
+
+use crate::cli::Command;
+use crate::config::{self, Config};
+use crate::reload::{self, ReloadOutcome};
+use crate::server::tcp::TcpListener;
+use crate::server::udp::UdpListener;
+use crate::server::{ListenerShared, NoObserver};
+use crate::state::{Snapshot, Store};
+use crate::steer::{ClientAddr, ClientSource, GeoLookup};
+
+/// Errors that end a command.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The configuration has errors (each printed already).
+    #[error("configuration has {0} error(s)")]
+    Config(usize),
+    /// Something else, with context.
+    #[error("{0}")]
+    Other(String),
+}
+
+fn other(context: impl std::fmt::Display, e: impl std::fmt::Display) -> AppError {
+    AppError::Other(format!("{context}: {e}"))
+}
+
+/// Seconds since the Unix epoch (the one clock read at the edge for `serial = "auto"` and
+/// explain's drain timing).
+pub fn now_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Runs a command.
+pub fn run(command: Command) -> Result<ExitCode, AppError> {
+    match command {
+        Command::Serve { config } => serve(&config),
+        Command::Check { config } => check(&config),
+        Command::Explain { name, qtype, client, config, server, json } => {
+            explain(&config, &name, &qtype, &client, server.as_deref(), json)
+        }
+        Command::Reload { config } => send_reload(&config),
+        Command::Geoip { ip, config } => geoip(&config, ip),
+    }
+}
+
+/// Loads config and GeoIP, printing every config error to stderr.
+fn load_everything(path: &Path) -> Result<(Config, Option<Arc<dyn GeoLookup>>), AppError> {
+    let cfg = match config::load(path, now_unix()) {
+        Ok(c) => c,
+        Err(errors) => {
+            for e in &errors.0 {
+                eprintln!("{e}");
+            }
+            return Err(AppError::Config(errors.0.len()));
+        }
+    };
+    let geo = reload::open_geo(&cfg).map_err(|e| {
+        eprintln!("{e}");
+        AppError::Config(1)
+    })?;
+    Ok((cfg, geo))
+}
+
+fn check(path: &Path) -> Result<ExitCode, AppError> {
+    let (cfg, _) = load_everything(path)?;
+    let services: usize = cfg.zones.iter().map(|z| z.services.len()).sum();
+    println!(
+        "{}: ok: {} zone(s), {} service(s), {} checked endpoint(s)",
+        path.display(),
+        cfg.zones.len(),
+        services,
+        cfg.checks.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn init_logging(cfg: &Config) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("STEERDNS_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
+    let _ = match cfg.log.format {
+        config::schema::LogFormat::Json => builder.json().try_init(),
+        config::schema::LogFormat::Text => builder.try_init(),
+    };
+}
+
+fn serve(path: &Path) -> Result<ExitCode, AppError> {
+    let (cfg, geo) = load_everything(path)?;
+    init_logging(&cfg);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("steerdns-io")
+        .build()
+        .map_err(|e| other("cannot start the runtime", e))?;
+    runtime.block_on(serve_async(path.to_path_buf(), cfg, geo))
+}
+
+async fn serve_async(
+    path: PathBuf,
+    cfg: Config,
+    geo: Option<Arc<dyn GeoLookup>>,
+) -> Result<ExitCode, AppError> {
+    let pid_file = cfg.server.pid_file.clone();
+    let listen = cfg.server.listen.clone();
+    let workers = match cfg.server.workers {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    let snapshot = Snapshot::new(1, cfg, geo, now_unix());
+    let store: Store = Arc::new(ArcSwap::from_pointee(snapshot));
+    let shared = ListenerShared { store: store.clone(), observer: Arc::new(NoObserver) };
+
+    let mut udp = Vec::new();
+    let mut tcp = Vec::new();
+    for addr in &listen {
+        let u = UdpListener::start(*addr, workers, shared.clone())
+            .map_err(|e| other(format!("cannot listen on udp {addr}"), e))?;
+        let t = TcpListener::start(*addr, shared.clone())
+            .await
+            .map_err(|e| other(format!("cannot listen on tcp {addr}"), e))?;
+        tracing::info!(udp = %u.addr, tcp = %t.addr, workers, "listening");
+        udp.push(u);
+        tcp.push(t);
+    }
+    if let Err(e) = std::fs::write(&pid_file, format!("{}\n", std::process::id())) {
+        tracing::warn!(path = %pid_file.display(), error = %e, "cannot write pid file");
+    }
+    tracing::info!(config = %path.display(), generation = 1, "serving");
+
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hup = signal(SignalKind::hangup()).map_err(|e| other("signal", e))?;
+    let mut term = signal(SignalKind::terminate()).map_err(|e| other("signal", e))?;
+    let mut int = signal(SignalKind::interrupt()).map_err(|e| other("signal", e))?;
+    loop {
+        tokio::select! {
+            _ = hup.recv() => {
+                let store = store.clone();
+                let path = path.clone();
+                let outcome = tokio::task::spawn_blocking(move || reload::reload(&store, &path, now_unix()))
+                    .await;
+                match outcome {
+                    Ok(ReloadOutcome::Applied { generation, warnings }) => {
+                        for w in warnings {
+                            tracing::warn!(warning = %w, "reload");
+                        }
+                        tracing::info!(generation, "reload applied");
+                    }
+                    Ok(ReloadOutcome::Rejected(errors)) => {
+                        for e in &errors {
+                            tracing::warn!(error = %e, "reload rejected; the old configuration keeps serving");
+                        }
+                    }
+                    Err(e) => tracing::error!(error = %e, "reload task failed"),
+                }
+            }
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+        }
+    }
+    tracing::info!("shutting down");
+    for t in &tcp {
+        t.shutdown();
+    }
+    for u in udp {
+        u.shutdown();
+    }
+    let _ = std::fs::remove_file(&pid_file);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Parses `--client`: an address, or address/len as an ECS option would carry it.
+pub fn parse_client(text: &str) -> Result<ClientAddr, String> {
+    if let Ok(addr) = text.parse::<IpAddr>() {
+        return Ok(ClientAddr::resolver(addr));
+    }
+    let net: IpNet = text
+        .parse()
+        .map_err(|_| format!("--client {text:?} is not an address or address/prefix"))?;
+    Ok(ClientAddr { addr: net.network(), source_prefix: net.prefix_len(), source: ClientSource::Ecs })
+}
+
+fn explain(
+    path: &Path,
+    name: &str,
+    qtype: &str,
+    client: &str,
+    server: Option<&str>,
+    json: bool,
+) -> Result<ExitCode, AppError> {
+    let want_v6 = match qtype.to_ascii_uppercase().as_str() {
+        "A" => false,
+        "AAAA" => true,
+        other_type => {
+            return Err(AppError::Other(format!("-t {other_type}: explain handles A and AAAA")));
+        }
+    };
+    let client = parse_client(client).map_err(AppError::Other)?;
+    if let Some(server) = server {
+        return explain_remote(server, name, qtype, &client, json);
+    }
+    let (cfg, geo) = load_everything(path)?;
+    let snap = Snapshot::new(0, cfg, geo, now_unix());
+    let trace = crate::explain::explain_name(&snap, name, want_v6, &client)
+        .map_err(AppError::Other)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&trace).map_err(|e| other("json", e))?);
+    } else {
+        print!("{}", trace.render_text());
+        println!("(health: offline view, every endpoint up; use --server for live health)");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn explain_remote(
+    server: &str,
+    name: &str,
+    qtype: &str,
+    client: &ClientAddr,
+    json: bool,
+) -> Result<ExitCode, AppError> {
+    let _ = (server, name, qtype, client, json);
+    Err(AppError::Other(
+        "explain --server needs the admin HTTP endpoint /v1/explain, which is not built yet"
+            .into(),
+    ))
+}
+
+fn send_reload(path: &Path) -> Result<ExitCode, AppError> {
+    let pid_file = config::compile::pid_file_of(path).map_err(|e| {
+        eprintln!("{e}");
+        AppError::Config(1)
+    })?;
+    let text = std::fs::read_to_string(&pid_file)
+        .map_err(|e| other(format!("cannot read pid file {}", pid_file.display()), e))?;
+    let pid: i32 = text
+        .trim()
+        .parse()
+        .map_err(|e| other(format!("pid file {} does not hold a pid", pid_file.display()), e))?;
+    // SAFETY: kill(2) with a plain pid and signal number has no memory-safety preconditions.
+    let rc = unsafe { libc::kill(pid, libc::SIGHUP) };
+    if rc != 0 {
+        return Err(other(
+            format!("cannot signal pid {pid} (from {})", pid_file.display()),
+            std::io::Error::last_os_error(),
+        ));
+    }
+    println!("sent SIGHUP to steerdns (pid {pid}); the daemon logs the outcome");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn geoip(path: &Path, ip: IpAddr) -> Result<ExitCode, AppError> {
+    let _ = (path, ip);
+    Err(AppError::Other("steerdns geoip is not built yet".into()))
+}

@@ -1,0 +1,520 @@
+//! The pure query → response function.
+//!
+//! [`answer`] takes the serving [`Snapshot`], the raw query and where it came from, and writes
+//! the raw response. No sockets, no clocks: the server calls it for UDP and TCP alike, tests
+//! and fuzzers call it directly.
+//!
+//! Order of business: parse (malformed → FORMERR or drop) → EDNS version (BADVERS) → CHAOS
+//! identity → zone (REFUSED outside every zone) → `_explain` debug query → lookup with CNAME
+//! chasing, wildcards, steering, NXDOMAIN/NODATA with the SOA → additional A/AAAA for in-zone
+//! NS/MX/SRV targets → OPT (NSID, ECS echo with scope) → truncation to the client's size.
+
+use std::net::IpAddr;
+
+use super::name::{Name, wire_is_at_or_below, wire_parent};
+use super::wire::{
+    ClientSubnet, MAX_UDP_PAYLOAD, OptOut, Owner, QueryError, ResponseWriter, Section, class,
+    parse_query, rcode, rtype,
+};
+use crate::config::model::{Node, Service, Zone};
+use crate::state::Snapshot;
+use crate::steer::{self, AnswerKind, ClientAddr, ClientSource, Reason};
+
+/// Longest CNAME chain followed inside a zone.
+const MAX_CHAIN: usize = 8;
+
+/// Transport the query came over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// UDP: responses limited to the client's EDNS size (512 without EDNS).
+    Udp,
+    /// TCP: up to 65535 bytes.
+    Tcp,
+}
+
+impl Transport {
+    /// Metric label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Udp => "udp",
+            Self::Tcp => "tcp",
+        }
+    }
+}
+
+/// Where a query came from and how to vary the answer.
+#[derive(Debug, Clone, Copy)]
+pub struct QueryContext {
+    /// The query's source address.
+    pub source: IpAddr,
+    /// UDP or TCP.
+    pub transport: Transport,
+    /// Rotation counter for endpoint order (the caller increments it).
+    pub rotation: u32,
+}
+
+/// A steering decision made while answering, for metrics and logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Steered {
+    /// Zone index in the snapshot.
+    pub zone: usize,
+    /// Service index in the zone.
+    pub service: usize,
+    /// Region index in the service, if one was chosen.
+    pub region: Option<usize>,
+    /// Why.
+    pub reason: Reason,
+    /// ECS scope returned.
+    pub scope: u8,
+}
+
+/// What happened, for metrics and query logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnswerInfo {
+    /// Response code (12-bit, e.g. 16 for BADVERS).
+    pub rcode: u16,
+    /// Question type (0 if the question did not parse).
+    pub qtype: u16,
+    /// Zone index, when the name was in a zone.
+    pub zone: Option<usize>,
+    /// The steering decision, if any.
+    pub steered: Option<Steered>,
+    /// The response was truncated (TC=1).
+    pub truncated: bool,
+    /// The client's ECS option, if any.
+    pub ecs: Option<ClientSubnet>,
+}
+
+/// Answers one query. Writes the response into `out` and returns what happened, or `None`
+/// when the packet deserves no reply (too short, or not a query).
+pub fn answer(
+    snap: &Snapshot,
+    packet: &[u8],
+    cx: &QueryContext,
+    out: &mut Vec<u8>,
+) -> Option<AnswerInfo> {
+    let q = match parse_query(packet) {
+        Ok(q) => q,
+        Err(QueryError::Drop) => return None,
+        Err(QueryError::Reply { id, opcode, rd, rcode, question_end, edns }) => {
+            let question = question_end.and_then(|end| packet.get(12..end));
+            let mut w = ResponseWriter::new(out, id, opcode, rd, false, question, 512);
+            w.set_rcode(rcode);
+            let opt = OptOut {
+                udp_size: MAX_UDP_PAYLOAD,
+                ext_rcode: 0,
+                dnssec_ok: false,
+                nsid: None,
+                ecs: None,
+            };
+            w.finish(edns.then_some(&opt));
+            return Some(AnswerInfo {
+                rcode,
+                qtype: 0,
+                zone: None,
+                steered: None,
+                truncated: false,
+                ecs: None,
+            });
+        }
+    };
+    let cfg = &snap.config;
+    let size_limit = match cx.transport {
+        Transport::Tcp => 65_535,
+        Transport::Udp => q.edns.map_or(512, |e| usize::from(e.udp_size.min(MAX_UDP_PAYLOAD))),
+    };
+    let ecs = q.edns.and_then(|e| e.ecs);
+    let mut opt = q.edns.map(|e| OptOut {
+        udp_size: MAX_UDP_PAYLOAD,
+        ext_rcode: 0,
+        dnssec_ok: e.dnssec_ok,
+        nsid: if e.nsid { cfg.server.nsid.as_deref() } else { None },
+        ecs: e.ecs.map(|c| (c, 0)),
+    });
+    let limit = size_limit - opt.as_ref().map_or(0, OptOut::wire_len);
+    let mut info = AnswerInfo {
+        rcode: rcode::NOERROR,
+        qtype: q.qtype,
+        zone: None,
+        steered: None,
+        truncated: false,
+        ecs,
+    };
+    let mut w = ResponseWriter::new(out, q.id, q.opcode, q.rd, q.cd, Some(q.question_bytes()), limit);
+
+    // EDNS version other than 0: BADVERS (RFC 6891 6.1.3).
+    if let Some(e) = q.edns
+        && e.version > 0
+    {
+        info.rcode = rcode::BADVERS;
+        if let Some(o) = opt.as_mut() {
+            o.ext_rcode = (rcode::BADVERS >> 4) as u8;
+            o.ecs = None;
+        }
+        w.finish(opt.as_ref());
+        return Some(info);
+    }
+
+    if q.qclass == class::CH {
+        info.rcode = chaos(snap, q.qname(), q.qtype, &mut w);
+        w.finish(opt.as_ref());
+        return Some(info);
+    }
+    let zone_index = (q.qclass == class::IN || q.qclass == class::ANY)
+        .then(|| find_zone(&cfg.zones, q.qname()))
+        .flatten();
+    let Some(zone_index) = zone_index else {
+        w.set_rcode(rcode::REFUSED);
+        info.rcode = rcode::REFUSED;
+        w.finish(opt.as_ref());
+        return Some(info);
+    };
+    info.zone = Some(zone_index);
+    let zone = &cfg.zones[zone_index];
+    if matches!(q.qtype, rtype::AXFR | rtype::IXFR) {
+        w.set_rcode(rcode::REFUSED);
+        info.rcode = rcode::REFUSED;
+        w.finish(opt.as_ref());
+        return Some(info);
+    }
+    w.set_authoritative();
+
+    let client = client_addr(ecs, cx.source);
+    if q.qtype == TXT_EXPLAIN && explain_query(snap, zone, q.qname(), &client, cx, &mut w) {
+        info.truncated = w.is_truncated();
+        w.finish(opt.as_ref());
+        return Some(info);
+    }
+
+    let mut resolver = Resolver { snap, zone, zone_index, client, cx, info: &mut info };
+    let rc = resolver.resolve(q.qname(), q.qtype, &mut w);
+    w.set_rcode(rc);
+    info.rcode = rc;
+    if let (Some(o), Some(s)) = (opt.as_mut(), info.steered)
+        && let Some((ecs, _)) = o.ecs
+    {
+        o.ecs = Some((ecs, if ecs.source_prefix == 0 { 0 } else { s.scope }));
+    }
+    info.truncated = w.is_truncated();
+    w.finish(opt.as_ref());
+    Some(info)
+}
+
+const TXT_EXPLAIN: u16 = rtype::TXT;
+
+/// The address steering decides for: the ECS address when the query has one with a non-zero
+/// source prefix, else the query's source (RFC 7871 7.1.2: prefix 0 means "use the resolver").
+fn client_addr(ecs: Option<ClientSubnet>, source: IpAddr) -> ClientAddr {
+    match ecs {
+        Some(e) if e.source_prefix > 0 => {
+            ClientAddr { addr: e.addr, source_prefix: e.source_prefix, source: ClientSource::Ecs }
+        }
+        _ => ClientAddr::resolver(source),
+    }
+}
+
+/// The zone with the longest origin that holds `qname`.
+fn find_zone(zones: &[Zone], qname: &[u8]) -> Option<usize> {
+    let mut best: Option<usize> = None;
+    for (i, z) in zones.iter().enumerate() {
+        if wire_is_at_or_below(qname, z.origin.as_wire())
+            && best.is_none_or(|b| zones[b].origin.as_wire().len() < z.origin.as_wire().len())
+        {
+            best = Some(i);
+        }
+    }
+    best
+}
+
+/// CHAOS-class identity queries (`id.server`, `hostname.bind`, `version.bind`).
+fn chaos(snap: &Snapshot, qname: &[u8], qtype: u16, w: &mut ResponseWriter<'_>) -> u16 {
+    let server = &snap.config.server;
+    let text: Option<String> = match qname {
+        b"\x02id\x06server\x00" | b"\x08hostname\x04bind\x00" => server.identity.clone(),
+        b"\x07version\x04bind\x00" | b"\x07version\x06server\x00" if server.version => {
+            Some(format!("steerdns {}", env!("CARGO_PKG_VERSION")))
+        }
+        _ => None,
+    };
+    match text {
+        Some(t) if matches!(qtype, rtype::TXT | rtype::ANY) => {
+            let rdata = txt_rdata(&[t.as_str()]);
+            w.set_authoritative();
+            w.push_class(Section::Answer, Owner::Question, rtype::TXT, class::CH, 0, &rdata);
+            rcode::NOERROR
+        }
+        Some(_) => {
+            w.set_authoritative();
+            rcode::NOERROR
+        }
+        None => {
+            w.set_rcode(rcode::REFUSED);
+            rcode::REFUSED
+        }
+    }
+}
+
+/// TXT RDATA from strings (each cut to 255 bytes).
+fn txt_rdata(strings: &[&str]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for s in strings {
+        let b = &s.as_bytes()[..s.len().min(255)];
+        out.push(b.len() as u8);
+        out.extend_from_slice(b);
+    }
+    out
+}
+
+/// `_explain.<service name>` TXT from a `debug_from` client: the decision trace as TXT.
+/// Returns false (normal processing) for anyone else or any other name.
+fn explain_query(
+    snap: &Snapshot,
+    zone: &Zone,
+    qname: &[u8],
+    client: &ClientAddr,
+    cx: &QueryContext,
+    w: &mut ResponseWriter<'_>,
+) -> bool {
+    if qname.get(..9) != Some(b"\x08_explain") {
+        return false;
+    }
+    if !snap.config.server.debug_from.iter().any(|n| n.contains(&cx.source)) {
+        return false;
+    }
+    let Some(target) = wire_parent(qname) else { return false };
+    let Some(service) = zone.nodes.get(target).and_then(|n| n.service) else { return false };
+    let service = &zone.services[service];
+    let geo = snap.geo.as_ref().map(|g| g.facts(client.addr));
+    let name = Name::from_wire_lower(target).to_string();
+    let (_, trace) = steer::trace::explain(
+        service,
+        &snap.health,
+        client,
+        geo.as_ref(),
+        steer::trace::ExplainContext {
+            name: &name,
+            want_v6: client.addr.is_ipv6(),
+            rotation: cx.rotation,
+            loaded_at_unix: snap.loaded_at_unix,
+        },
+    );
+    let lines = trace.render_txt();
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let rdata = txt_rdata(&refs);
+    w.push(Section::Answer, Owner::Question, rtype::TXT, 0, &rdata);
+    true
+}
+
+/// Result of looking a name up in a zone.
+enum Lookup<'z> {
+    /// The name exists (or a wildcard matched it).
+    Found(&'z Node),
+    /// Nothing at or matching the name.
+    NxDomain,
+}
+
+fn lookup<'z>(zone: &'z Zone, name: &[u8]) -> Lookup<'z> {
+    if let Some(node) = zone.nodes.get(name) {
+        return Lookup::Found(node);
+    }
+    if zone.has_wildcards {
+        // Closest encloser: the nearest existing ancestor; then its wildcard child (RFC 4592).
+        let mut at = wire_parent(name);
+        while let Some(ancestor) = at {
+            if !wire_is_at_or_below(ancestor, zone.origin.as_wire()) {
+                break;
+            }
+            if zone.nodes.contains_key(ancestor) {
+                let mut wild = Vec::with_capacity(ancestor.len() + 2);
+                wild.extend_from_slice(b"\x01*");
+                wild.extend_from_slice(ancestor);
+                if let Some(node) = zone.nodes.get(wild.as_slice()) {
+                    return Lookup::Found(node);
+                }
+                break;
+            }
+            at = wire_parent(ancestor);
+        }
+    }
+    Lookup::NxDomain
+}
+
+struct Resolver<'a> {
+    snap: &'a Snapshot,
+    zone: &'a Zone,
+    zone_index: usize,
+    client: ClientAddr,
+    cx: &'a QueryContext,
+    info: &'a mut AnswerInfo,
+}
+
+impl Resolver<'_> {
+    /// Answers `qname`/`qtype` into the writer, following in-zone CNAMEs; returns the rcode.
+    fn resolve(&mut self, qname: &[u8], qtype: u16, w: &mut ResponseWriter<'_>) -> u16 {
+        let zone = self.zone;
+        let mut name: Vec<u8> = qname.to_vec();
+        let mut first = true;
+        for _ in 0..MAX_CHAIN {
+            let owner = if first { Owner::Question } else { Owner::Name(&name) };
+            let node = match lookup(zone, &name) {
+                Lookup::Found(node) => node,
+                Lookup::NxDomain => {
+                    self.push_soa(w);
+                    return rcode::NXDOMAIN;
+                }
+            };
+            // Apex SOA lives outside the node's RRsets.
+            let at_apex = name.as_slice() == zone.origin.as_wire();
+            if let Some(cname) = node.rrset(rtype::CNAME)
+                && qtype != rtype::CNAME
+                && qtype != rtype::ANY
+            {
+                w.push(Section::Answer, owner, rtype::CNAME, cname.ttl, &cname.rdatas[0]);
+                match cname.targets.first() {
+                    Some(t) if t.is_at_or_below(&zone.origin) => {
+                        name = t.as_wire().to_vec();
+                        first = false;
+                        continue;
+                    }
+                    _ => return rcode::NOERROR,
+                }
+            }
+            if let Some(service_index) = node.service
+                && matches!(qtype, rtype::A | rtype::AAAA)
+            {
+                let service = &zone.services[service_index];
+                match self.steered(service_index, service, qtype, owner, w) {
+                    Some(target) if target.is_at_or_below(&zone.origin) => {
+                        name = target.as_wire().to_vec();
+                        first = false;
+                        continue;
+                    }
+                    // Addresses, or NODATA with the SOA: written by `steered`.
+                    Some(_) | None => return rcode::NOERROR,
+                }
+            }
+            if qtype == rtype::ANY {
+                // RFC 8482: one RRset is enough.
+                if at_apex {
+                    let soa = &zone.soa;
+                    w.push(Section::Answer, owner, rtype::SOA, soa.ttl, &soa.rdata);
+                } else if let Some(set) = node.rrsets.first() {
+                    for rd in &set.rdatas {
+                        w.push(Section::Answer, owner, set.rtype, set.ttl, rd);
+                    }
+                } else if let Some(service_index) = node.service {
+                    let service = &zone.services[service_index];
+                    let _ = self.steered(service_index, service, rtype::A, owner, w);
+                } else {
+                    self.push_soa(w);
+                }
+                return rcode::NOERROR;
+            }
+            if at_apex && qtype == rtype::SOA {
+                let soa = &zone.soa;
+                w.push(Section::Answer, owner, rtype::SOA, soa.ttl, &soa.rdata);
+                return rcode::NOERROR;
+            }
+            match node.rrset(qtype) {
+                Some(set) => {
+                    for rd in &set.rdatas {
+                        w.push(Section::Answer, owner, set.rtype, set.ttl, rd);
+                    }
+                    if matches!(qtype, rtype::NS | rtype::MX | rtype::SRV) {
+                        self.additional(&set.targets, w);
+                    }
+                }
+                None => self.push_soa(w),
+            }
+            return rcode::NOERROR;
+        }
+        // Chain too long: answer what we have (RFC 1034 leaves this to the server).
+        rcode::NOERROR
+    }
+
+    /// Writes a steered answer. Returns the CNAME target when the region answers with one;
+    /// `None` after writing addresses (or nothing: NODATA, the caller adds the SOA).
+    fn steered<'s>(
+        &mut self,
+        service_index: usize,
+        service: &'s Service,
+        qtype: u16,
+        owner: Owner<'_>,
+        w: &mut ResponseWriter<'_>,
+    ) -> Option<&'s Name> {
+        let snap = self.snap;
+        let geo = if service.map.uses_geo() {
+            snap.geo.as_ref().map(|g| g.facts(self.client.addr))
+        } else {
+            None
+        };
+        let decision = steer::steer(service, &snap.health, &self.client, geo.as_ref());
+        self.info.steered = Some(Steered {
+            zone: self.zone_index,
+            service: service_index,
+            region: decision.region,
+            reason: decision.reason,
+            scope: decision.scope,
+        });
+        match steer::answer_kind(service, &decision) {
+            AnswerKind::Cname(target) => {
+                w.push(Section::Answer, owner, rtype::CNAME, service.ttl, target.as_wire());
+                Some(target)
+            }
+            AnswerKind::Addresses => {
+                let want_v6 = qtype == rtype::AAAA;
+                let mut any = false;
+                for addr in
+                    steer::endpoints(service, &decision, &snap.health, want_v6, self.cx.rotation)
+                {
+                    any = true;
+                    match addr {
+                        IpAddr::V4(a) => {
+                            w.push(Section::Answer, owner, rtype::A, service.ttl, &a.octets())
+                        }
+                        IpAddr::V6(a) => {
+                            w.push(Section::Answer, owner, rtype::AAAA, service.ttl, &a.octets())
+                        }
+                    };
+                }
+                if !any {
+                    self.push_soa(w);
+                }
+                None
+            }
+            AnswerKind::NoData => {
+                self.push_soa(w);
+                None
+            }
+        }
+    }
+
+    /// The SOA in the authority section, with the negative-caching TTL (RFC 2308 3).
+    fn push_soa(&self, w: &mut ResponseWriter<'_>) {
+        let soa = &self.zone.soa;
+        w.push(
+            Section::Authority,
+            Owner::Name(self.zone.origin.as_wire()),
+            rtype::SOA,
+            soa.negative_ttl(),
+            &soa.rdata,
+        );
+    }
+
+    /// A and AAAA records of in-zone targets of NS/MX/SRV answers.
+    fn additional(&self, targets: &[Name], w: &mut ResponseWriter<'_>) {
+        for target in targets {
+            if !target.is_at_or_below(&self.zone.origin) {
+                continue;
+            }
+            let Some(node) = self.zone.nodes.get(target.as_wire()) else { continue };
+            for t in [rtype::A, rtype::AAAA] {
+                if let Some(set) = node.rrset(t) {
+                    for rd in &set.rdatas {
+                        w.push(Section::Additional, Owner::Name(target.as_wire()), t, set.ttl, rd);
+                    }
+                }
+            }
+        }
+    }
+}

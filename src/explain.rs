@@ -1,0 +1,39 @@
+//! Explaining a decision for a name (shared by `steerdns explain` and `/v1/explain`).
+
+use crate::dns::name::Name;
+use crate::state::Snapshot;
+use crate::steer::ClientAddr;
+use crate::steer::trace::{ExplainContext, Trace, explain};
+
+/// Finds the service at `name` and traces the decision for `client`.
+pub fn explain_name(
+    snap: &Snapshot,
+    name: &str,
+    want_v6: bool,
+    client: &ClientAddr,
+) -> Result<Trace, String> {
+    let qname = Name::parse_absolute(name).map_err(|e| format!("bad name {name:?}: {e}"))?;
+    let zone = snap
+        .config
+        .zones
+        .iter()
+        .filter(|z| qname.is_at_or_below(&z.origin))
+        .max_by_key(|z| z.origin.as_wire().len())
+        .ok_or_else(|| format!("{qname} is in no configured zone"))?;
+    let service = zone
+        .nodes
+        .get(&qname)
+        .and_then(|n| n.service)
+        .map(|i| &zone.services[i])
+        .ok_or_else(|| format!("{qname} is not a steered name (no [service] for it)"))?;
+    let geo = snap.geo.as_ref().map(|g| g.facts(client.addr));
+    let shown = qname.to_string();
+    let (_, trace) = explain(
+        service,
+        &snap.health,
+        client,
+        geo.as_ref(),
+        ExplainContext { name: &shown, want_v6, rotation: 0, loaded_at_unix: snap.loaded_at_unix },
+    );
+    Ok(trace)
+}

@@ -1,0 +1,108 @@
+//! UDP: a blocking loop per worker thread and socket.
+
+use std::io;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use socket2::{Domain, Protocol, Socket, Type};
+
+use super::ListenerShared;
+use crate::dns::answer::{QueryContext, Transport, answer};
+
+/// How often an idle worker checks whether it should stop.
+const POLL: Duration = Duration::from_millis(200);
+
+/// Running UDP workers for one address.
+#[derive(Debug)]
+pub struct UdpListener {
+    /// Bound address (with the real port when 0 was asked).
+    pub addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+/// Opens a UDP socket with `SO_REUSEPORT` so several workers share the address.
+fn bind(addr: SocketAddr) -> io::Result<UdpSocket> {
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_reuse_port(true)?;
+    // Bursts queue in the kernel rather than being dropped; failures here are not fatal.
+    let _ = socket.set_recv_buffer_size(4 << 20);
+    let _ = socket.set_send_buffer_size(4 << 20);
+    socket.bind(&addr.into())?;
+    let socket: UdpSocket = socket.into();
+    socket.set_read_timeout(Some(POLL))?;
+    Ok(socket)
+}
+
+impl UdpListener {
+    /// Binds `addr` once per worker and starts the workers.
+    pub fn start(addr: SocketAddr, workers: usize, shared: ListenerShared) -> io::Result<Self> {
+        let first = bind(addr)?;
+        let bound = first.local_addr()?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut sockets = vec![first];
+        for _ in 1..workers.max(1) {
+            sockets.push(bind(bound)?);
+        }
+        let mut threads = Vec::new();
+        for (i, socket) in sockets.into_iter().enumerate() {
+            let shared = shared.clone();
+            let stop = stop.clone();
+            let handle = std::thread::Builder::new()
+                .name(format!("udp-{bound}-{i}"))
+                .spawn(move || serve(socket, shared, stop))?;
+            threads.push(handle);
+        }
+        Ok(Self { addr: bound, stop, threads })
+    }
+
+    /// Stops the workers and waits for them (at most one poll interval).
+    pub fn shutdown(mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for UdpListener {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn serve(socket: UdpSocket, shared: ListenerShared, stop: Arc<AtomicBool>) {
+    let mut buf = [0u8; 65_535];
+    let mut out = Vec::with_capacity(4096);
+    let mut rotation: u32 = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let (len, peer) = match socket.recv_from(&mut buf) {
+            Ok(r) => r,
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                continue;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                tracing::debug!(error = %e, "udp receive failed");
+                continue;
+            }
+        };
+        let started = tokio::time::Instant::now();
+        rotation = rotation.wrapping_add(1);
+        let snap = shared.store.load();
+        let cx = QueryContext { source: peer.ip(), transport: Transport::Udp, rotation };
+        let info = answer(&snap, &buf[..len], &cx, &mut out);
+        if info.is_some()
+            && let Err(e) = socket.send_to(&out, peer)
+        {
+            tracing::debug!(error = %e, %peer, "udp send failed");
+        }
+        shared.observer.observe(&snap, peer, Transport::Udp, info.as_ref(), started.elapsed());
+    }
+}

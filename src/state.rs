@@ -1,0 +1,44 @@
+//! The serving snapshot: everything a query needs, behind one `ArcSwap`.
+//!
+//! A query loads the snapshot once and answers from it alone, so config, GeoIP and health
+//! always belong together (the health table is created with the snapshot and indexed by its
+//! slot ids). Reload builds a new snapshot off the query path and swaps it in whole.
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+
+use crate::config::Config;
+use crate::health::view::HealthTable;
+use crate::steer::GeoLookup;
+
+/// One immutable generation of configuration, with its live health table.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// Increases by one with every successful reload.
+    pub generation: u64,
+    /// The validated configuration.
+    pub config: Config,
+    /// GeoIP data, when configured.
+    pub geo: Option<Arc<dyn GeoLookup>>,
+    /// Health of every checked endpoint (`config.checks` order).
+    pub health: Arc<HealthTable>,
+    /// When this snapshot's config was loaded (unix seconds), for explain's drain timing.
+    pub loaded_at_unix: u64,
+}
+
+impl Snapshot {
+    /// A snapshot with every checked endpoint up.
+    pub fn new(
+        generation: u64,
+        config: Config,
+        geo: Option<Arc<dyn GeoLookup>>,
+        loaded_at_unix: u64,
+    ) -> Self {
+        let health = Arc::new(HealthTable::new(config.checks.len()));
+        Self { generation, config, geo, health, loaded_at_unix }
+    }
+}
+
+/// The shared handle: readers `load_full()`, reload `store()`s.
+pub type Store = Arc<ArcSwap<Snapshot>>;
