@@ -14,7 +14,9 @@ use crate::config::{self, Config};
 use crate::reload::{self, ReloadOutcome};
 use crate::server::tcp::TcpListener;
 use crate::server::udp::UdpListener;
-use crate::server::{ListenerShared, NoObserver};
+use crate::admin::AdminServer;
+use crate::metrics::{Metrics, MetricsObserver};
+use crate::server::ListenerShared;
 use crate::state::{Snapshot, Store};
 use crate::steer::{ClientAddr, ClientSource, GeoLookup};
 
@@ -123,7 +125,20 @@ async fn serve_async(
     };
     let snapshot = Snapshot::new(1, cfg, geo, now_unix());
     let store: Store = Arc::new(ArcSwap::from_pointee(snapshot));
-    let shared = ListenerShared { store: store.clone(), observer: Arc::new(NoObserver) };
+    let metrics = Arc::new(Metrics::default());
+    let observer = Arc::new(MetricsObserver { metrics: metrics.clone() });
+    let shared = ListenerShared { store: store.clone(), observer };
+    let admin_addr = store.load().config.metrics_listen;
+    let _admin = match admin_addr {
+        Some(addr) => {
+            let a = AdminServer::start(addr, store.clone(), metrics.clone())
+                .await
+                .map_err(|e| other(format!("cannot listen on admin/metrics {addr}"), e))?;
+            tracing::info!(addr = %a.addr, "admin listening (/metrics /healthz /v1/explain)");
+            Some(a)
+        }
+        None => None,
+    };
 
     let mut udp = Vec::new();
     let mut tcp = Vec::new();
@@ -155,17 +170,22 @@ async fn serve_async(
                     .await;
                 match outcome {
                     Ok(ReloadOutcome::Applied { generation, warnings }) => {
+                        metrics.reload(true);
                         for w in warnings {
                             tracing::warn!(warning = %w, "reload");
                         }
                         tracing::info!(generation, "reload applied");
                     }
                     Ok(ReloadOutcome::Rejected(errors)) => {
+                        metrics.reload(false);
                         for e in &errors {
                             tracing::warn!(error = %e, "reload rejected; the old configuration keeps serving");
                         }
                     }
-                    Err(e) => tracing::error!(error = %e, "reload task failed"),
+                    Err(e) => {
+                        metrics.reload(false);
+                        tracing::error!(error = %e, "reload task failed");
+                    }
                 }
             }
             _ = term.recv() => break,
@@ -233,11 +253,46 @@ fn explain_remote(
     client: &ClientAddr,
     json: bool,
 ) -> Result<ExitCode, AppError> {
-    let _ = (server, name, qtype, client, json);
-    Err(AppError::Other(
-        "explain --server needs the admin HTTP endpoint /v1/explain, which is not built yet"
-            .into(),
-    ))
+    let client_text = match client.source {
+        ClientSource::Ecs => format!("{}/{}", client.addr, client.source_prefix),
+        ClientSource::Resolver => client.addr.to_string(),
+    };
+    let query: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("name", name)
+        .append_pair("type", qtype)
+        .append_pair("client", &client_text)
+        .finish();
+    let url = format!("http://{server}/v1/explain?{query}");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| other("cannot start the runtime", e))?;
+    let (status, body) = runtime.block_on(async {
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(5))
+            .build()
+            .map_err(|e| other("http client", e))?;
+        let resp = http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| other(format!("cannot reach {url}"), e))?;
+        let status = resp.status();
+        let body = resp.text().await.map_err(|e| other(format!("reading {url}"), e))?;
+        Ok::<_, AppError>((status, body))
+    })?;
+    if !status.is_success() {
+        return Err(AppError::Other(format!("{url}: {status}: {}", body.trim())));
+    }
+    if json {
+        print!("{body}");
+    } else {
+        let trace: crate::steer::trace::Trace = serde_json::from_str(&body)
+            .map_err(|e| other(format!("{url} returned unexpected JSON"), e))?;
+        print!("{}", trace.render_text());
+        println!("(health: live, from {server})");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn send_reload(path: &Path) -> Result<ExitCode, AppError> {

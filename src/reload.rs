@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use crate::config::{self, Config};
 use crate::health::view::HealthTable;
+use crate::metrics::SnapshotCounters;
 use crate::state::{Snapshot, Store};
 use crate::steer::GeoLookup;
 
@@ -54,7 +55,8 @@ pub fn build(
     if let Some(old) = old {
         carry_health(&old.config, &old.health, &cfg, &health);
     }
-    Ok(Snapshot { generation, config: cfg, geo, health, loaded_at_unix: now_unix })
+    let counters = Arc::new(SnapshotCounters::build(&cfg, old.map(|o| o.counters.as_ref())));
+    Ok(Snapshot { generation, config: cfg, geo, health, loaded_at_unix: now_unix, counters })
 }
 
 /// Copies the status of every endpoint whose key and check parameters are unchanged.

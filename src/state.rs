@@ -10,6 +10,7 @@ use arc_swap::ArcSwap;
 
 use crate::config::Config;
 use crate::health::view::HealthTable;
+use crate::metrics::SnapshotCounters;
 use crate::steer::GeoLookup;
 
 /// One immutable generation of configuration, with its live health table.
@@ -25,10 +26,12 @@ pub struct Snapshot {
     pub health: Arc<HealthTable>,
     /// When this snapshot's config was loaded (unix seconds), for explain's drain timing.
     pub loaded_at_unix: u64,
+    /// Query and steering counters, indexed like `config` (carried across reloads by name).
+    pub counters: Arc<SnapshotCounters>,
 }
 
 impl Snapshot {
-    /// A snapshot with every checked endpoint up.
+    /// A snapshot with every checked endpoint up and fresh counters.
     pub fn new(
         generation: u64,
         config: Config,
@@ -36,7 +39,8 @@ impl Snapshot {
         loaded_at_unix: u64,
     ) -> Self {
         let health = Arc::new(HealthTable::new(config.checks.len()));
-        Self { generation, config, geo, health, loaded_at_unix }
+        let counters = Arc::new(SnapshotCounters::build(&config, None));
+        Self { generation, config, geo, health, loaded_at_unix, counters }
     }
 }
 

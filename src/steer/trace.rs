@@ -3,14 +3,14 @@
 
 use std::fmt::Write as _;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{AnswerKind, ClientAddr, ClientSource, Decision, GeoFacts, Reason};
 use crate::config::model::{RegionState, Service};
 use crate::health::view::{HealthTable, Status};
 
 /// Geo facts as shown.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct GeoTrace {
     /// Country code.
     pub country: Option<String>,
@@ -23,7 +23,7 @@ pub struct GeoTrace {
 }
 
 /// One region in one tier, as the decision saw it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct RegionTrace {
     /// Region name.
     pub region: String,
@@ -40,7 +40,7 @@ pub struct RegionTrace {
 }
 
 /// Everything about one decision.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Trace {
     /// Queried name.
     pub name: String,
@@ -51,7 +51,7 @@ pub struct Trace {
     /// Client address used.
     pub client: String,
     /// `ecs` or `resolver`.
-    pub client_source: &'static str,
+    pub client_source: String,
     /// Source prefix used.
     pub source_prefix: u8,
     /// GeoIP facts.
@@ -69,7 +69,7 @@ pub struct Trace {
     /// Tier (0-based) of the chosen region.
     pub tier: Option<usize>,
     /// Reason label.
-    pub reason: &'static str,
+    pub reason: String,
     /// The reason in words.
     pub why: String,
     /// Answered addresses.
@@ -182,7 +182,8 @@ pub fn explain(
         client_source: match client.source {
             ClientSource::Ecs => "ecs",
             ClientSource::Resolver => "resolver",
-        },
+        }
+        .to_string(),
         source_prefix: client.source_prefix,
         geo: GeoTrace {
             country: code(geo.and_then(|g| g.country)),
@@ -196,7 +197,7 @@ pub fn explain(
         regions_not_in_service: entry.missing.clone(),
         region,
         tier: d.tier,
-        reason: d.reason.as_str(),
+        reason: d.reason.as_str().to_string(),
         why,
         endpoints,
         cname,
