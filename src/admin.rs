@@ -53,8 +53,8 @@ impl AdminServer {
                         let metrics = metrics.clone();
                         async move { Ok::<_, Infallible>(route(req, &store, &metrics)) }
                     });
-                    let conn = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service);
+                    let conn =
+                        http1::Builder::new().serve_connection(TokioIo::new(stream), service);
                     let _ = tokio::time::timeout(std::time::Duration::from_secs(30), conn).await;
                 });
             }
@@ -80,7 +80,11 @@ fn reply(status: StatusCode, content_type: &str, body: String) -> Response<Full<
 
 fn route(req: Request<Incoming>, store: &Store, metrics: &Arc<Metrics>) -> Response<Full<Bytes>> {
     if req.method() != Method::GET {
-        return reply(StatusCode::METHOD_NOT_ALLOWED, "text/plain", "GET only\n".into());
+        return reply(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "text/plain",
+            "GET only\n".into(),
+        );
     }
     match req.uri().path() {
         "/metrics" => reply(

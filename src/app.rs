@@ -9,14 +9,14 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use ipnet::IpNet;
 
+use crate::admin::AdminServer;
 use crate::cli::Command;
 use crate::config::{self, Config};
+use crate::metrics::{Metrics, MetricsObserver};
 use crate::reload::{self, ReloadOutcome};
+use crate::server::ListenerShared;
 use crate::server::tcp::TcpListener;
 use crate::server::udp::UdpListener;
-use crate::admin::AdminServer;
-use crate::metrics::{Metrics, MetricsObserver};
-use crate::server::ListenerShared;
 use crate::state::{Snapshot, Store};
 use crate::steer::{ClientAddr, ClientSource, GeoLookup};
 
@@ -48,9 +48,14 @@ pub fn run(command: Command) -> Result<ExitCode, AppError> {
     match command {
         Command::Serve { config } => serve(&config),
         Command::Check { config } => check(&config),
-        Command::Explain { name, qtype, client, config, server, json } => {
-            explain(&config, &name, &qtype, &client, server.as_deref(), json)
-        }
+        Command::Explain {
+            name,
+            qtype,
+            client,
+            config,
+            server,
+            json,
+        } => explain(&config, &name, &qtype, &client, server.as_deref(), json),
         Command::Reload { config } => send_reload(&config),
         Command::Geoip { ip, config } => geoip(&config, ip),
     }
@@ -126,8 +131,13 @@ async fn serve_async(
     let snapshot = Snapshot::new(1, cfg, geo, now_unix());
     let store: Store = Arc::new(ArcSwap::from_pointee(snapshot));
     let metrics = Arc::new(Metrics::default());
-    let observer = Arc::new(MetricsObserver { metrics: metrics.clone() });
-    let shared = ListenerShared { store: store.clone(), observer };
+    let observer = Arc::new(MetricsObserver {
+        metrics: metrics.clone(),
+    });
+    let shared = ListenerShared {
+        store: store.clone(),
+        observer,
+    };
     let admin_addr = store.load().config.metrics_listen;
     let _admin = match admin_addr {
         Some(addr) => {
@@ -211,7 +221,11 @@ pub fn parse_client(text: &str) -> Result<ClientAddr, String> {
     let net: IpNet = text
         .parse()
         .map_err(|_| format!("--client {text:?} is not an address or address/prefix"))?;
-    Ok(ClientAddr { addr: net.network(), source_prefix: net.prefix_len(), source: ClientSource::Ecs })
+    Ok(ClientAddr {
+        addr: net.network(),
+        source_prefix: net.prefix_len(),
+        source: ClientSource::Ecs,
+    })
 }
 
 fn explain(
@@ -226,7 +240,9 @@ fn explain(
         "A" => false,
         "AAAA" => true,
         other_type => {
-            return Err(AppError::Other(format!("-t {other_type}: explain handles A and AAAA")));
+            return Err(AppError::Other(format!(
+                "-t {other_type}: explain handles A and AAAA"
+            )));
         }
     };
     let client = parse_client(client).map_err(AppError::Other)?;
@@ -235,10 +251,13 @@ fn explain(
     }
     let (cfg, geo) = load_everything(path)?;
     let snap = Snapshot::new(0, cfg, geo, now_unix());
-    let trace = crate::explain::explain_name(&snap, name, want_v6, &client)
-        .map_err(AppError::Other)?;
+    let trace =
+        crate::explain::explain_name(&snap, name, want_v6, &client).map_err(AppError::Other)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&trace).map_err(|e| other("json", e))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&trace).map_err(|e| other("json", e))?
+        );
     } else {
         print!("{}", trace.render_text());
         println!("(health: offline view, every endpoint up; use --server for live health)");
@@ -278,7 +297,10 @@ fn explain_remote(
             .await
             .map_err(|e| other(format!("cannot reach {url}"), e))?;
         let status = resp.status();
-        let body = resp.text().await.map_err(|e| other(format!("reading {url}"), e))?;
+        let body = resp
+            .text()
+            .await
+            .map_err(|e| other(format!("reading {url}"), e))?;
         Ok::<_, AppError>((status, body))
     })?;
     if !status.is_success() {
@@ -302,10 +324,12 @@ fn send_reload(path: &Path) -> Result<ExitCode, AppError> {
     })?;
     let text = std::fs::read_to_string(&pid_file)
         .map_err(|e| other(format!("cannot read pid file {}", pid_file.display()), e))?;
-    let pid: i32 = text
-        .trim()
-        .parse()
-        .map_err(|e| other(format!("pid file {} does not hold a pid", pid_file.display()), e))?;
+    let pid: i32 = text.trim().parse().map_err(|e| {
+        other(
+            format!("pid file {} does not hold a pid", pid_file.display()),
+            e,
+        )
+    })?;
     // SAFETY: kill(2) with a plain pid and signal number has no memory-safety preconditions.
     let rc = unsafe { libc::kill(pid, libc::SIGHUP) };
     if rc != 0 {

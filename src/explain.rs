@@ -33,7 +33,12 @@ pub fn explain_name(
         &snap.health,
         client,
         geo.as_ref(),
-        ExplainContext { name: &shown, want_v6, rotation: 0, loaded_at_unix: snap.loaded_at_unix },
+        ExplainContext {
+            name: &shown,
+            want_v6,
+            rotation: 0,
+            loaded_at_unix: snap.loaded_at_unix,
+        },
     );
     Ok(trace)
 }

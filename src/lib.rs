@@ -16,13 +16,13 @@
 //! atomically; the health table hangs off the snapshot so config and health always agree.
 #![warn(missing_docs)]
 
+pub mod admin;
 pub mod app;
 pub mod cli;
 pub mod config;
 pub mod dns;
 pub mod explain;
 pub mod geo;
-pub mod admin;
 pub mod health;
 pub mod metrics;
 pub mod reload;

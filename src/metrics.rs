@@ -70,11 +70,17 @@ const REASONS: [Reason; 6] = [
 ];
 
 fn qtype_slot(qtype: u16) -> usize {
-    QTYPES.iter().position(|(t, _)| *t == qtype).unwrap_or(QTYPES.len())
+    QTYPES
+        .iter()
+        .position(|(t, _)| *t == qtype)
+        .unwrap_or(QTYPES.len())
 }
 
 fn rcode_slot(rc: u16) -> usize {
-    RCODES.iter().position(|(r, _)| *r == rc).unwrap_or(RCODES.len())
+    RCODES
+        .iter()
+        .position(|(r, _)| *r == rc)
+        .unwrap_or(RCODES.len())
 }
 
 fn reason_slot(r: Reason) -> usize {
@@ -91,7 +97,12 @@ pub struct ZoneCounters {
 
 impl ZoneCounters {
     fn new(zone: String) -> Self {
-        Self { zone, queries: (0..QTYPE_SLOTS * RCODE_SLOTS * 2).map(|_| AtomicU64::new(0)).collect() }
+        Self {
+            zone,
+            queries: (0..QTYPE_SLOTS * RCODE_SLOTS * 2)
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+        }
     }
     fn slot(qtype: usize, rcode: usize, tcp: bool) -> usize {
         (qtype * RCODE_SLOTS + rcode) * 2 + usize::from(tcp)
@@ -124,17 +135,24 @@ impl SnapshotCounters {
             let name = zone_label(&zone.origin.to_string());
             let old_zone = old.and_then(|o| o.zones.iter().position(|z| z.zone == name));
             zones.push(match old_zone {
-                Some(i) => old.map_or_else(|| Arc::new(ZoneCounters::new(name.clone())), |o| o.zones[i].clone()),
+                Some(i) => old.map_or_else(
+                    || Arc::new(ZoneCounters::new(name.clone())),
+                    |o| o.zones[i].clone(),
+                ),
                 None => Arc::new(ZoneCounters::new(name.clone())),
             });
             let old_steered = old_zone.and_then(|i| old.map(|o| &o.steered[i]));
             let mut services = Vec::new();
             for svc in &zone.services {
                 let mut rows = Vec::new();
-                let regions = std::iter::once("").chain(svc.regions.iter().map(|r| r.name.as_str()));
+                let regions =
+                    std::iter::once("").chain(svc.regions.iter().map(|r| r.name.as_str()));
                 for region in regions {
                     let found = old_steered.and_then(|s| {
-                        s.iter().flatten().find(|c| c.service == svc.key && c.region == region).cloned()
+                        s.iter()
+                            .flatten()
+                            .find(|c| c.service == svc.key && c.region == region)
+                            .cloned()
                     });
                     rows.push(found.unwrap_or_else(|| {
                         Arc::new(SteerCounters {
@@ -148,20 +166,33 @@ impl SnapshotCounters {
             }
             steered.push(services);
         }
-        let outside = old.map_or_else(|| Arc::new(ZoneCounters::new("none".into())), |o| o.outside.clone());
-        Self { zones, outside, steered }
+        let outside = old.map_or_else(
+            || Arc::new(ZoneCounters::new("none".into())),
+            |o| o.outside.clone(),
+        );
+        Self {
+            zones,
+            outside,
+            steered,
+        }
     }
 }
 
 /// Zone label: origin without the final dot.
 fn zone_label(origin: &str) -> String {
     let trimmed = origin.trim_end_matches('.');
-    if trimmed.is_empty() { ".".into() } else { trimmed.to_string() }
+    if trimmed.is_empty() {
+        ".".into()
+    } else {
+        trimmed.to_string()
+    }
 }
 
 /// Response time histogram bucket upper bounds, in seconds.
-const BUCKETS: [f64; 12] =
-    [0.000_005, 0.00001, 0.000_025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.1];
+const BUCKETS: [f64; 12] = [
+    0.000_005, 0.00001, 0.000_025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+    0.1,
+];
 
 /// Process-wide metrics that do not depend on the snapshot.
 #[derive(Debug, Default)]
@@ -172,13 +203,18 @@ pub struct Metrics {
     hist_buckets: [AtomicU64; BUCKETS.len()],
     hist_count: AtomicU64,
     hist_sum_ns: AtomicU64,
-    health_checks: std::sync::Mutex<std::collections::BTreeMap<(String, String, String, bool), u64>>,
+    health_checks:
+        std::sync::Mutex<std::collections::BTreeMap<(String, String, String, bool), u64>>,
 }
 
 impl Metrics {
     /// Counts a reload outcome.
     pub fn reload(&self, ok: bool) {
-        let c = if ok { &self.reloads_ok } else { &self.reloads_error };
+        let c = if ok {
+            &self.reloads_ok
+        } else {
+            &self.reloads_error
+        };
         c.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -190,7 +226,8 @@ impl Metrics {
     /// Counts one health probe result (called by the checker, not per query).
     pub fn health_check(&self, zone: &str, service: &str, region: &str, passed: bool) {
         let mut map = self.health_checks.lock().unwrap_or_else(|p| p.into_inner());
-        *map.entry((zone.into(), service.into(), region.into(), passed)).or_insert(0) += 1;
+        *map.entry((zone.into(), service.into(), region.into(), passed))
+            .or_insert(0) += 1;
     }
 
     fn observe_time(&self, elapsed: Duration) {
@@ -202,12 +239,16 @@ impl Metrics {
             }
         }
         self.hist_count.fetch_add(1, Ordering::Relaxed);
-        self.hist_sum_ns.fetch_add(elapsed.as_nanos() as u64, Ordering::Relaxed);
+        self.hist_sum_ns
+            .fetch_add(elapsed.as_nanos() as u64, Ordering::Relaxed);
     }
 
     /// Reload counts (ok, error), for tests and the reload command.
     pub fn reloads(&self) -> (u64, u64) {
-        (self.reloads_ok.load(Ordering::Relaxed), self.reloads_error.load(Ordering::Relaxed))
+        (
+            self.reloads_ok.load(Ordering::Relaxed),
+            self.reloads_error.load(Ordering::Relaxed),
+        )
     }
 }
 
@@ -229,7 +270,10 @@ impl QueryObserver for MetricsObserver {
     ) {
         let Some(info) = info else { return };
         let counters = &snap.counters;
-        let zone = info.zone.and_then(|z| counters.zones.get(z)).unwrap_or(&counters.outside);
+        let zone = info
+            .zone
+            .and_then(|z| counters.zones.get(z))
+            .unwrap_or(&counters.outside);
         let slot = ZoneCounters::slot(
             qtype_slot(info.qtype),
             rcode_slot(info.rcode),
@@ -282,12 +326,18 @@ fn log_query(snap: &Snapshot, source: SocketAddr, transport: Transport, info: &A
 
 /// Mnemonic of a query type (`TYPE123` style for others is not needed in labels).
 pub fn qtype_name(qtype: u16) -> &'static str {
-    QTYPES.iter().find(|(t, _)| *t == qtype).map_or("OTHER", |(_, n)| n)
+    QTYPES
+        .iter()
+        .find(|(t, _)| *t == qtype)
+        .map_or("OTHER", |(_, n)| n)
 }
 
 /// Mnemonic of a response code.
 pub fn rcode_name(rc: u16) -> &'static str {
-    RCODES.iter().find(|(r, _)| *r == rc).map_or("OTHER", |(_, n)| n)
+    RCODES
+        .iter()
+        .find(|(r, _)| *r == rc)
+        .map_or("OTHER", |(_, n)| n)
 }
 
 /// Encodes snapshot-bound and process metrics at scrape time.
@@ -325,10 +375,16 @@ impl Collector for SteerdnsCollector {
             for (qi, qname) in QTYPES.iter().map(|(_, n)| *n).chain(["OTHER"]).enumerate() {
                 for (ri, rname) in RCODES.iter().map(|(_, n)| *n).chain(["OTHER"]).enumerate() {
                     for (tcp, proto) in [(false, "udp"), (true, "tcp")] {
-                        let v = zone.queries[ZoneCounters::slot(qi, ri, tcp)].load(Ordering::Relaxed);
+                        let v =
+                            zone.queries[ZoneCounters::slot(qi, ri, tcp)].load(Ordering::Relaxed);
                         if v > 0 {
                             rows.push((
-                                vec![("zone", zone.zone.as_str()), ("qtype", qname), ("rcode", rname), ("proto", proto)],
+                                vec![
+                                    ("zone", zone.zone.as_str()),
+                                    ("qtype", qname),
+                                    ("rcode", rname),
+                                    ("proto", proto),
+                                ],
                                 v,
                             ));
                         }
@@ -336,7 +392,12 @@ impl Collector for SteerdnsCollector {
                 }
             }
         }
-        counter(&mut encoder, "steerdns_queries", "Queries answered, by zone, type, rcode and transport.", &rows)?;
+        counter(
+            &mut encoder,
+            "steerdns_queries",
+            "Queries answered, by zone, type, rcode and transport.",
+            &rows,
+        )?;
 
         let zone_names: Vec<&str> = c.zones.iter().map(|z| z.zone.as_str()).collect();
         let mut rows = Vec::new();
@@ -358,7 +419,12 @@ impl Collector for SteerdnsCollector {
                 }
             }
         }
-        counter(&mut encoder, "steerdns_steered", "Steered answers, by service, region and reason.", &rows)?;
+        counter(
+            &mut encoder,
+            "steerdns_steered",
+            "Steered answers, by service, region and reason.",
+            &rows,
+        )?;
 
         let mut family = encoder.encode_descriptor(
             "steerdns_endpoint_up",
@@ -378,9 +444,12 @@ impl Collector for SteerdnsCollector {
             ConstGauge::new(up).encode(family.encode_family(&labels)?)?;
         }
 
-        let health_rows: Vec<(Vec<(&str, &str)>, u64)>;
-        let map = self.metrics.health_checks.lock().unwrap_or_else(|p| p.into_inner());
-        health_rows = map
+        let map = self
+            .metrics
+            .health_checks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let health_rows: Vec<(Vec<(&str, &str)>, u64)> = map
             .iter()
             .map(|((z, s, r, passed), v)| {
                 (
@@ -394,7 +463,12 @@ impl Collector for SteerdnsCollector {
                 )
             })
             .collect();
-        counter(&mut encoder, "steerdns_health_checks", "Health probes, by result.", &health_rows)?;
+        counter(
+            &mut encoder,
+            "steerdns_health_checks",
+            "Health probes, by result.",
+            &health_rows,
+        )?;
         drop(map);
 
         counter(
@@ -402,8 +476,14 @@ impl Collector for SteerdnsCollector {
             "steerdns_reloads",
             "Configuration reloads, by result.",
             &[
-                (vec![("result", "ok")], self.metrics.reloads_ok.load(Ordering::Relaxed)),
-                (vec![("result", "error")], self.metrics.reloads_error.load(Ordering::Relaxed)),
+                (
+                    vec![("result", "ok")],
+                    self.metrics.reloads_ok.load(Ordering::Relaxed),
+                ),
+                (
+                    vec![("result", "error")],
+                    self.metrics.reloads_error.load(Ordering::Relaxed),
+                ),
             ],
         )?;
         let gauge = ConstGauge::new(snap.generation as i64);

@@ -55,8 +55,18 @@ pub fn build(
     if let Some(old) = old {
         carry_health(&old.config, &old.health, &cfg, &health);
     }
-    let counters = Arc::new(SnapshotCounters::build(&cfg, old.map(|o| o.counters.as_ref())));
-    Ok(Snapshot { generation, config: cfg, geo, health, loaded_at_unix: now_unix, counters })
+    let counters = Arc::new(SnapshotCounters::build(
+        &cfg,
+        old.map(|o| o.counters.as_ref()),
+    ));
+    Ok(Snapshot {
+        generation,
+        config: cfg,
+        geo,
+        health,
+        loaded_at_unix: now_unix,
+        counters,
+    })
 }
 
 /// Copies the status of every endpoint whose key and check parameters are unchanged.
@@ -89,7 +99,10 @@ pub fn reload(store: &Store, path: &Path, now_unix: u64) -> ReloadOutcome {
             }
             let generation = snap.generation;
             store.store(Arc::new(snap));
-            ReloadOutcome::Applied { generation, warnings }
+            ReloadOutcome::Applied {
+                generation,
+                warnings,
+            }
         }
         Err(errors) => ReloadOutcome::Rejected(errors),
     }

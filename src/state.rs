@@ -40,7 +40,14 @@ impl Snapshot {
     ) -> Self {
         let health = Arc::new(HealthTable::new(config.checks.len()));
         let counters = Arc::new(SnapshotCounters::build(&config, None));
-        Self { generation, config, geo, health, loaded_at_unix, counters }
+        Self {
+            generation,
+            config,
+            geo,
+            health,
+            loaded_at_unix,
+            counters,
+        }
     }
 }
 

@@ -39,10 +39,17 @@ fn shipped_example_passes_check() {
 #[test]
 fn unknown_key_in_main_config_names_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "[server]\nworkers = 1\nlistn = [\"127.0.0.1:53\"]\n", &[("ok.toml", GOOD_ZONE)]);
+    write(
+        dir.path(),
+        "[server]\nworkers = 1\nlistn = [\"127.0.0.1:53\"]\n",
+        &[("ok.toml", GOOD_ZONE)],
+    );
     let (code, _, err) = run(&["check", "-c", "steerdns.toml"], dir.path());
     assert_eq!(code, 1);
-    assert!(err.contains("steerdns.toml:3:") && err.contains("listn"), "{err}");
+    assert!(
+        err.contains("steerdns.toml:3:") && err.contains("listn"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -115,10 +122,21 @@ timeout = "2s"
 fn duplicate_zones_and_syntax_errors() {
     let dir = tempfile::tempdir().unwrap();
     let broken = "origin = \"broken.test.\"\n[soa\nmname = 1\n";
-    write(dir.path(), "", &[("a.toml", GOOD_ZONE), ("b.toml", GOOD_ZONE), ("c.toml", broken)]);
+    write(
+        dir.path(),
+        "",
+        &[
+            ("a.toml", GOOD_ZONE),
+            ("b.toml", GOOD_ZONE),
+            ("c.toml", broken),
+        ],
+    );
     let (code, _, err) = run(&["check", "-c", "steerdns.toml"], dir.path());
     assert_eq!(code, 1);
-    assert!(err.contains("b.toml") && err.contains("also defined in"), "{err}");
+    assert!(
+        err.contains("b.toml") && err.contains("also defined in"),
+        "{err}"
+    );
     assert!(err.contains("c.toml:2:"), "{err}");
 }
 

@@ -142,7 +142,11 @@ fn authoritative_answers_over_udp_and_tcp() {
     let plain = Opts::default();
     for proto in ["udp", "tcp"] {
         let q = |name: &str, t: RecordType| {
-            if proto == "udp" { udp(d.addr, name, t, &plain) } else { tcp(d.addr, name, t, &plain) }
+            if proto == "udp" {
+                udp(d.addr, name, t, &plain)
+            } else {
+                tcp(d.addr, name, t, &plain)
+            }
         };
         // Positive answer, case echoed, AA, RD echoed, no RA.
         let m = q("StAtIc.WiRe.TeSt.", RecordType::A);
@@ -152,14 +156,20 @@ fn authoritative_answers_over_udp_and_tcp() {
         assert_eq!(m.queries[0].name().to_string(), "StAtIc.WiRe.TeSt.");
         assert_eq!(
             answers(&m),
-            vec!["StAtIc.WiRe.TeSt. 60 A 127.0.0.30", "StAtIc.WiRe.TeSt. 60 A 127.0.0.31"]
+            vec![
+                "StAtIc.WiRe.TeSt. 60 A 127.0.0.30",
+                "StAtIc.WiRe.TeSt. 60 A 127.0.0.31"
+            ]
         );
         assert!(m.authorities.is_empty());
 
         // NXDOMAIN with the SOA, TTL = min(SOA TTL, minimum).
         let m = q("nope.wire.test.", RecordType::A);
         assert_eq!(rcode(&m), ResponseCode::NXDomain);
-        assert!(m.metadata.authoritative && m.answers.is_empty() && soa_only(&m), "{m:?}");
+        assert!(
+            m.metadata.authoritative && m.answers.is_empty() && soa_only(&m),
+            "{m:?}"
+        );
         let m = q("below.nope.wire.test.", RecordType::A);
         assert_eq!(rcode(&m), ResponseCode::NXDomain);
 
@@ -193,22 +203,38 @@ fn authoritative_answers_over_udp_and_tcp() {
             ]
         );
         let m = q("away.wire.test.", RecordType::A);
-        assert_eq!(answers(&m), vec!["away.wire.test. 300 CNAME elsewhere.example."]);
+        assert_eq!(
+            answers(&m),
+            vec!["away.wire.test. 300 CNAME elsewhere.example."]
+        );
         let m = q("dangling.wire.test.", RecordType::A);
-        assert_eq!(rcode(&m), ResponseCode::NXDomain, "rcode of the chain's last name");
+        assert_eq!(
+            rcode(&m),
+            ResponseCode::NXDomain,
+            "rcode of the chain's last name"
+        );
         assert_eq!(m.answers.len(), 1);
         let m = q("alias.wire.test.", RecordType::CNAME);
-        assert_eq!(answers(&m), vec!["alias.wire.test. 300 CNAME alias2.wire.test."]);
+        assert_eq!(
+            answers(&m),
+            vec!["alias.wire.test. 300 CNAME alias2.wire.test."]
+        );
 
         // Additional A/AAAA for in-zone NS and MX targets.
         let m = q("wire.test.", RecordType::NS);
         assert_eq!(m.answers.len(), 2);
         assert_eq!(
             section(&m.additionals),
-            vec!["ns1.wire.test. 300 A 127.0.0.1", "ns2.wire.test. 300 AAAA ::2"]
+            vec![
+                "ns1.wire.test. 300 A 127.0.0.1",
+                "ns2.wire.test. 300 AAAA ::2"
+            ]
         );
         let m = q("wire.test.", RecordType::MX);
-        assert_eq!(section(&m.additionals), vec!["mail.wire.test. 300 A 127.0.0.5"]);
+        assert_eq!(
+            section(&m.additionals),
+            vec!["mail.wire.test. 300 A 127.0.0.5"]
+        );
         let m = q("wire.test.", RecordType::SOA);
         assert_eq!(m.answers.len(), 1);
         assert_eq!(m.answers[0].ttl, 300);
@@ -240,31 +266,93 @@ fn edns_truncation_badvers_nsid_chaos() {
     assert!(!m.metadata.truncation);
     assert_eq!(m.answers.len(), 6);
     // With EDNS 1232 it fits over UDP; our OPT advertises 1232.
-    let m = udp(d.addr, "big.wire.test.", RecordType::TXT, &Opts { edns: Some(4096), ..Default::default() });
+    let m = udp(
+        d.addr,
+        "big.wire.test.",
+        RecordType::TXT,
+        &Opts {
+            edns: Some(4096),
+            ..Default::default()
+        },
+    );
     assert!(!m.metadata.truncation);
     assert_eq!(m.answers.len(), 6);
     assert_eq!(m.edns.as_ref().unwrap().max_payload(), 1232);
-    let m = udp(d.addr, "big.wire.test.", RecordType::TXT, &Opts { edns: Some(512), ..Default::default() });
+    let m = udp(
+        d.addr,
+        "big.wire.test.",
+        RecordType::TXT,
+        &Opts {
+            edns: Some(512),
+            ..Default::default()
+        },
+    );
     assert!(m.metadata.truncation);
 
     // EDNS version 1: BADVERS with an OPT of version 0.
-    let m = udp(d.addr, "static.wire.test.", RecordType::A, &Opts { edns: Some(1232), version: 1, ..Default::default() });
-    assert_eq!(u16::from(rcode(&m)), 16, "BADVERS (hickory names code 16 BADSIG)");
+    let m = udp(
+        d.addr,
+        "static.wire.test.",
+        RecordType::A,
+        &Opts {
+            edns: Some(1232),
+            version: 1,
+            ..Default::default()
+        },
+    );
+    assert_eq!(
+        u16::from(rcode(&m)),
+        16,
+        "BADVERS (hickory names code 16 BADSIG)"
+    );
     assert_eq!(m.edns.as_ref().unwrap().version(), 0);
     assert!(m.answers.is_empty());
 
     // NSID when asked, not otherwise.
-    let m = udp(d.addr, "static.wire.test.", RecordType::A, &Opts { nsid: true, ..Default::default() });
-    let nsid = m.edns.as_ref().unwrap().option(hickory_proto::rr::rdata::opt::EdnsCode::NSID);
-    assert!(format!("{nsid:?}").contains("test-nsid") || format!("{nsid:?}").contains("116, 101, 115, 116"), "{nsid:?}");
-    let m = udp(d.addr, "static.wire.test.", RecordType::A, &Opts { edns: Some(1232), ..Default::default() });
-    assert!(m.edns.as_ref().unwrap().option(hickory_proto::rr::rdata::opt::EdnsCode::NSID).is_none());
+    let m = udp(
+        d.addr,
+        "static.wire.test.",
+        RecordType::A,
+        &Opts {
+            nsid: true,
+            ..Default::default()
+        },
+    );
+    let nsid = m
+        .edns
+        .as_ref()
+        .unwrap()
+        .option(hickory_proto::rr::rdata::opt::EdnsCode::NSID);
+    assert!(
+        format!("{nsid:?}").contains("test-nsid")
+            || format!("{nsid:?}").contains("116, 101, 115, 116"),
+        "{nsid:?}"
+    );
+    let m = udp(
+        d.addr,
+        "static.wire.test.",
+        RecordType::A,
+        &Opts {
+            edns: Some(1232),
+            ..Default::default()
+        },
+    );
+    assert!(
+        m.edns
+            .as_ref()
+            .unwrap()
+            .option(hickory_proto::rr::rdata::opt::EdnsCode::NSID)
+            .is_none()
+    );
     // No EDNS in, no OPT out.
     let m = udp(d.addr, "static.wire.test.", RecordType::A, &Opts::default());
     assert!(m.edns.is_none());
 
     // CHAOS identity; version.bind hidden.
-    let ch = Opts { class: Some(DNSClass::CH), ..Default::default() };
+    let ch = Opts {
+        class: Some(DNSClass::CH),
+        ..Default::default()
+    };
     let m = udp(d.addr, "id.server.", RecordType::TXT, &ch);
     assert_eq!(m.answers.len(), 1);
     assert!(m.answers[0].data.to_string().contains("test-id"));
@@ -295,7 +383,14 @@ fn axfr_refused_and_malformed_packets() {
     let r = try_udp(d.addr, &good[..good.len() - 3], 2.0).expect("reply");
     assert_eq!(r[3] & 0x0F, 1);
     // Bad ECS (prefix 23 with bit 24 set): FORMERR (RFC 7871 7.1.1).
-    let mut p = build("www.wire.test.", RecordType::A, &Opts { ecs: Some(("10.0.0.0".parse().unwrap(), 24)), ..Default::default() });
+    let mut p = build(
+        "www.wire.test.",
+        RecordType::A,
+        &Opts {
+            ecs: Some(("10.0.0.0".parse().unwrap(), 24)),
+            ..Default::default()
+        },
+    );
     let at = p.len() - 4; // address bytes 10.0.0, then...
     p[at - 1] = 23; // source prefix 23, and the last address byte's low bit must be 0
     let last = p.len() - 1;
@@ -310,10 +405,18 @@ fn axfr_refused_and_malformed_packets() {
 #[test]
 fn steered_answers_with_ecs_scope() {
     let d = daemon();
-    let ecs = |a: &str, p: u8| Opts { ecs: Some((a.parse().unwrap(), p)), ..Default::default() };
+    let ecs = |a: &str, p: u8| Opts {
+        ecs: Some((a.parse().unwrap(), p)),
+        ..Default::default()
+    };
     // Default key: region one, max_answers 2 of its 3 IPv4 endpoints; the answer does not
     // depend on the client beyond the net keys: scope is where 10/8 stops mattering.
-    let m = udp(d.addr, "www.wire.test.", RecordType::A, &ecs("192.0.2.0", 24));
+    let m = udp(
+        d.addr,
+        "www.wire.test.",
+        RecordType::A,
+        &ecs("192.0.2.0", 24),
+    );
     let got = addrs(&m);
     assert_eq!(got.len(), 2);
     assert!(got.iter().all(|a| a.starts_with("127.0.1.")), "{got:?}");
@@ -322,35 +425,81 @@ fn steered_answers_with_ecs_scope() {
     assert_eq!((addr, source), ("192.0.2.0".parse::<IpAddr>().unwrap(), 24));
     assert_eq!(scope, 1, "192/8 and 10/8 differ in the first bit");
     // net:10.0.0.0/8 -> two, scope 16 (10.1/16 sits inside with another answer).
-    let m = udp(d.addr, "www.wire.test.", RecordType::A, &ecs("10.200.0.0", 16));
+    let m = udp(
+        d.addr,
+        "www.wire.test.",
+        RecordType::A,
+        &ecs("10.200.0.0", 16),
+    );
     assert_eq!(addrs(&m), vec!["127.0.2.1"]);
     assert_eq!(ecs_of(&m).unwrap().2, 9);
     // net:10.1.0.0/16 -> off is down -> one (tier 2): failover, scope 16.
-    let m = udp(d.addr, "www.wire.test.", RecordType::A, &ecs("10.1.2.0", 24));
+    let m = udp(
+        d.addr,
+        "www.wire.test.",
+        RecordType::A,
+        &ecs("10.1.2.0", 24),
+    );
     assert!(addrs(&m).iter().all(|a| a.starts_with("127.0.1.")));
     assert_eq!(ecs_of(&m).unwrap().2, 16);
     // AAAA from the same region.
-    let m = udp(d.addr, "www.wire.test.", RecordType::AAAA, &ecs("192.0.2.0", 24));
+    let m = udp(
+        d.addr,
+        "www.wire.test.",
+        RecordType::AAAA,
+        &ecs("192.0.2.0", 24),
+    );
     assert_eq!(addrs(&m), vec!["::11"]);
     // Rotation: repeated queries see every endpoint.
     let mut seen = std::collections::BTreeSet::new();
     for _ in 0..12 {
-        seen.extend(addrs(&udp(d.addr, "www.wire.test.", RecordType::A, &ecs("192.0.2.0", 24))));
+        seen.extend(addrs(&udp(
+            d.addr,
+            "www.wire.test.",
+            RecordType::A,
+            &ecs("192.0.2.0", 24),
+        )));
     }
     assert_eq!(seen.len(), 3, "{seen:?}");
     // Weighted split: scope is the hashing prefix /24, and subnets stick.
-    let m = udp(d.addr, "split.wire.test.", RecordType::A, &ecs("198.51.100.0", 24));
+    let m = udp(
+        d.addr,
+        "split.wire.test.",
+        RecordType::A,
+        &ecs("198.51.100.0", 24),
+    );
     assert_eq!(ecs_of(&m).unwrap().2, 24);
     let first = addrs(&m);
     for _ in 0..5 {
-        assert_eq!(addrs(&udp(d.addr, "split.wire.test.", RecordType::A, &ecs("198.51.100.0", 24))), first);
+        assert_eq!(
+            addrs(&udp(
+                d.addr,
+                "split.wire.test.",
+                RecordType::A,
+                &ecs("198.51.100.0", 24)
+            )),
+            first
+        );
     }
     // Source prefix 0: use the resolver, scope 0.
-    let m = udp(d.addr, "split.wire.test.", RecordType::A, &ecs("0.0.0.0", 0));
+    let m = udp(
+        d.addr,
+        "split.wire.test.",
+        RecordType::A,
+        &ecs("0.0.0.0", 0),
+    );
     assert_eq!(ecs_of(&m).unwrap().2, 0);
     // Static names: scope 0.
-    let m = udp(d.addr, "static.wire.test.", RecordType::A, &ecs("198.51.100.0", 24));
-    assert_eq!(ecs_of(&m).unwrap(), ("198.51.100.0".parse().unwrap(), 24, 0));
+    let m = udp(
+        d.addr,
+        "static.wire.test.",
+        RecordType::A,
+        &ecs("198.51.100.0", 24),
+    );
+    assert_eq!(
+        ecs_of(&m).unwrap(),
+        ("198.51.100.0".parse().unwrap(), 24, 0)
+    );
     // A CNAME region answers its CNAME (followed in zone).
     let m = udp(d.addr, "cn.wire.test.", RecordType::A, &Opts::default());
     assert_eq!(m.answers[0].record_type(), RecordType::CNAME);
@@ -387,10 +536,14 @@ fn tcp_pipelining_and_connection_limit() {
 
     // max_tcp_connections = 16: sixteen idle connections are kept, the next is closed at once,
     // and an existing one still gets answers.
-    let mut idle: Vec<TcpStream> = (0..16).map(|_| TcpStream::connect(d.addr).unwrap()).collect();
+    let mut idle: Vec<TcpStream> = (0..16)
+        .map(|_| TcpStream::connect(d.addr).unwrap())
+        .collect();
     std::thread::sleep(Duration::from_millis(200));
     let mut extra = TcpStream::connect(d.addr).unwrap();
-    extra.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    extra
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
     let mut byte = [0u8; 1];
     let closed = matches!(extra.read(&mut byte), Ok(0) | Err(_));
     assert!(closed, "connection over the limit must be closed");

@@ -76,11 +76,18 @@ pub fn load_all(path: &Path, now_unix: u64) -> Result<Config, ConfigErrors> {
         let text = match std::fs::read_to_string(&file) {
             Ok(t) => t,
             Err(e) => {
-                errors.push(ConfigError { file, line: None, message: format!("cannot read: {e}") });
+                errors.push(ConfigError {
+                    file,
+                    line: None,
+                    message: format!("cannot read: {e}"),
+                });
                 continue;
             }
         };
-        let zsrc = Source { path: &file, text: &text };
+        let zsrc = Source {
+            path: &file,
+            text: &text,
+        };
         let parsed: ZoneFile = match toml::from_str(&text) {
             Ok(z) => z,
             Err(e) => {
@@ -102,19 +109,31 @@ pub fn load_all(path: &Path, now_unix: u64) -> Result<Config, ConfigErrors> {
         }
     }
     if cfg.geoip_database.is_none()
-        && cfg.zones.iter().flat_map(|z| &z.services).any(|s| s.map.uses_geo())
+        && cfg
+            .zones
+            .iter()
+            .flat_map(|z| &z.services)
+            .any(|s| s.map.uses_geo())
     {
         errors.push(src.error_file(
             "a map uses continent:/country:/subdivision: keys but [geoip] database is not set",
         ));
     }
     cfg.zones.sort_by(|a, b| a.origin.cmp(&b.origin));
-    if errors.is_empty() { Ok(cfg) } else { Err(ConfigErrors(errors)) }
+    if errors.is_empty() {
+        Ok(cfg)
+    } else {
+        Err(ConfigErrors(errors))
+    }
 }
 
 fn resolve(base: &Path, p: &str) -> PathBuf {
     let path = Path::new(p);
-    if path.is_absolute() { path.to_path_buf() } else { base.join(path) }
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        base.join(path)
+    }
 }
 
 fn parse_nets(src: &Source<'_>, list: &[SpannedStr], errors: &mut Vec<ConfigError>) -> Vec<IpNet> {
@@ -123,7 +142,9 @@ fn parse_nets(src: &Source<'_>, list: &[SpannedStr], errors: &mut Vec<ConfigErro
         let text = item.get_ref().trim();
         match IpNet::from_str(text).or_else(|_| IpAddr::from_str(text).map(IpNet::from)) {
             Ok(n) => out.push(n.trunc()),
-            Err(_) => errors.push(src.error(item.span(), format!("{text:?} is not a CIDR network"))),
+            Err(_) => {
+                errors.push(src.error(item.span(), format!("{text:?} is not a CIDR network")))
+            }
         }
     }
     out
@@ -170,7 +191,10 @@ fn compile_main(
         }
     }
     let debug_from = match &s.debug_from {
-        None => vec![IpNet::from_str("127.0.0.0/8").unwrap_or_default(), loopback6()],
+        None => vec![
+            IpNet::from_str("127.0.0.0/8").unwrap_or_default(),
+            loopback6(),
+        ],
         Some(list) => parse_nets(src, list, errors),
     };
     let nsid = s.nsid.as_ref().map(|n| n.get_ref().as_bytes().to_vec());
@@ -184,7 +208,10 @@ fn compile_main(
         max_tcp_connections: s.max_tcp_connections.unwrap_or(1024),
         max_tcp_connections_per_client: s.max_tcp_connections_per_client.unwrap_or(64),
         debug_from,
-        pid_file: resolve(base, s.pid_file.as_ref().map_or("steerdns.pid", |p| p.get_ref())),
+        pid_file: resolve(
+            base,
+            s.pid_file.as_ref().map_or("steerdns.pid", |p| p.get_ref()),
+        ),
     };
     let r = main.rrl;
     let v4 = r.ipv4_prefix.as_ref().map_or(24, |p| *p.get_ref());
@@ -202,7 +229,10 @@ fn compile_main(
         ipv4_prefix: v4.min(32),
         ipv6_prefix: v6.min(128),
         exempt: match &r.exempt {
-            None => vec![IpNet::from_str("127.0.0.0/8").unwrap_or_default(), loopback6()],
+            None => vec![
+                IpNet::from_str("127.0.0.0/8").unwrap_or_default(),
+                loopback6(),
+            ],
             Some(list) => parse_nets(src, list, errors),
         },
     };
@@ -222,13 +252,23 @@ fn compile_main(
         server,
         health_state_file: resolve(
             base,
-            main.health.state_file.as_ref().map_or("steerdns.health", |p| p.get_ref()),
+            main.health
+                .state_file
+                .as_ref()
+                .map_or("steerdns.health", |p| p.get_ref()),
         ),
-        geoip_database: main.geoip.database.as_ref().map(|d| resolve(base, d.get_ref())),
+        geoip_database: main
+            .geoip
+            .database
+            .as_ref()
+            .map(|d| resolve(base, d.get_ref())),
         rrl,
         zones_directory: resolve(
             base,
-            main.zones.directory.as_ref().map_or("zones", |p| p.get_ref()),
+            main.zones
+                .directory
+                .as_ref()
+                .map_or("zones", |p| p.get_ref()),
         ),
         metrics_listen,
         log: LogSettings {
@@ -312,10 +352,17 @@ fn compile_zone(
     if !file.origin.get_ref().ends_with('.') {
         errors.push(src.error(
             file.origin.span(),
-            format!("origin {:?} must be absolute (end with a dot)", file.origin.get_ref()),
+            format!(
+                "origin {:?} must be absolute (end with a dot)",
+                file.origin.get_ref()
+            ),
         ));
     }
-    let mut cx = ZoneCtx { src, origin: origin.clone(), errors };
+    let mut cx = ZoneCtx {
+        src,
+        origin: origin.clone(),
+        errors,
+    };
     let zone_ttl = file.ttl.as_ref().map_or(300, |t| *t.get_ref());
 
     // SOA.
@@ -325,7 +372,10 @@ fn compile_zone(
         Serial::Number(n) => *n,
         Serial::Word(w) if w == "auto" => (now_unix & 0xFFFF_FFFF) as u32,
         Serial::Word(w) => {
-            cx.err(soa.serial.span(), format!("serial {w:?} must be a number or \"auto\""));
+            cx.err(
+                soa.serial.span(),
+                format!("serial {w:?} must be a number or \"auto\""),
+            );
             0
         }
     };
@@ -352,18 +402,27 @@ fn compile_zone(
     for rec in &file.record {
         let rec_span = rec.span();
         let rec = rec.get_ref();
-        let Some(owner) = cx.owner(&rec.name) else { continue };
+        let Some(owner) = cx.owner(&rec.name) else {
+            continue;
+        };
         let rtype = match RecordType::from_str(&rec.rtype.get_ref().to_ascii_uppercase()) {
             Ok(t) if STATIC_TYPES.contains(&t) => t,
             Ok(RecordType::SOA) => {
-                cx.err(rec.rtype.span(), "SOA goes in the [soa] table, not in [[record]]");
+                cx.err(
+                    rec.rtype.span(),
+                    "SOA goes in the [soa] table, not in [[record]]",
+                );
                 continue;
             }
             _ => {
                 let msg = format!(
                     "unsupported record type {:?} (supported: {})",
                     rec.rtype.get_ref(),
-                    STATIC_TYPES.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(" ")
+                    STATIC_TYPES
+                        .iter()
+                        .map(|t| t.to_string())
+                        .collect::<Vec<_>>()
+                        .join(" ")
                 );
                 cx.err(rec.rtype.span(), msg);
                 continue;
@@ -389,7 +448,12 @@ fn compile_zone(
                 i
             }
             None => {
-                node.rrsets.push(RRset { rtype: code, ttl, rdatas: Vec::new(), targets: Vec::new() });
+                node.rrsets.push(RRset {
+                    rtype: code,
+                    ttl,
+                    rdatas: Vec::new(),
+                    targets: Vec::new(),
+                });
                 record_lines.insert((owner.clone(), code), rec_span.start);
                 node.rrsets.len() - 1
             }
@@ -416,7 +480,10 @@ fn compile_zone(
     let cname = u16::from(RecordType::CNAME);
     for (owner, node) in &nodes {
         if let Some(set) = node.rrset(cname) {
-            let line = record_lines.get(&(owner.clone(), cname)).copied().unwrap_or(0);
+            let line = record_lines
+                .get(&(owner.clone(), cname))
+                .copied()
+                .unwrap_or(0);
             if node.rrsets.len() > 1 {
                 cx.errors.push(cx.src.error(
                     line..line,
@@ -424,11 +491,14 @@ fn compile_zone(
                 ));
             }
             if set.rdatas.len() > 1 {
-                cx.errors
-                    .push(cx.src.error(line..line, format!("{owner} has more than one CNAME")));
+                cx.errors.push(
+                    cx.src
+                        .error(line..line, format!("{owner} has more than one CNAME")),
+                );
             }
             if *owner == origin {
-                cx.errors.push(cx.src.error(line..line, "the zone apex cannot be a CNAME"));
+                cx.errors
+                    .push(cx.src.error(line..line, "the zone apex cannot be a CNAME"));
             }
         }
     }
@@ -436,10 +506,19 @@ fn compile_zone(
     // Regions.
     let mut regions: BTreeMap<String, RegionState> = BTreeMap::new();
     for (name, entry) in &file.region {
-        if parse_tiers(name).map(|t| t.len() != 1 || t[0].len() != 1).unwrap_or(true) {
-            cx.err(entry.span(), format!("region name {name:?} may hold only letters, digits, - _ ."));
+        if parse_tiers(name)
+            .map(|t| t.len() != 1 || t[0].len() != 1)
+            .unwrap_or(true)
+        {
+            cx.err(
+                entry.span(),
+                format!("region name {name:?} may hold only letters, digits, - _ ."),
+            );
         }
-        regions.insert(name.clone(), entry.get_ref().state.unwrap_or(RegionState::Active));
+        regions.insert(
+            name.clone(),
+            entry.get_ref().state.unwrap_or(RegionState::Active),
+        );
     }
 
     // Checks.
@@ -451,8 +530,7 @@ fn compile_zone(
     }
 
     // Named maps: parsed once, compiled per service.
-    let mut maps: HashMap<String, Vec<(String, Vec<Vec<String>>, std::ops::Range<usize>)>> =
-        HashMap::new();
+    let mut maps: HashMap<String, RawMap> = HashMap::new();
     for (name, entry) in &file.map {
         let parsed = parse_map(&mut cx, entry.get_ref(), entry.span(), &regions);
         maps.insert(name.clone(), parsed);
@@ -465,24 +543,36 @@ fn compile_zone(
         let span = entry.span();
         let svc = entry.get_ref();
         let key_spanned = Spanned::new(span.clone(), key.clone());
-        let Some(owner) = cx.owner(&key_spanned) else { continue };
+        let Some(owner) = cx.owner(&key_spanned) else {
+            continue;
+        };
         let raw_map = match (&svc.map, &svc.geo) {
             (Some(m), None) => match maps.get(m.get_ref()) {
                 Some(parsed) => Some((m.get_ref().clone(), parsed.clone())),
                 None => {
-                    cx.err(m.span(), format!("service {key}: map {:?} is not defined", m.get_ref()));
+                    cx.err(
+                        m.span(),
+                        format!("service {key}: map {:?} is not defined", m.get_ref()),
+                    );
                     None
                 }
             },
-            (None, Some(g)) => {
-                Some(("inline".to_string(), parse_map(&mut cx, g.get_ref(), g.span(), &regions)))
-            }
+            (None, Some(g)) => Some((
+                "inline".to_string(),
+                parse_map(&mut cx, g.get_ref(), g.span(), &regions),
+            )),
             (Some(_), Some(_)) => {
-                cx.err(span.clone(), format!("service {key}: give either map or geo, not both"));
+                cx.err(
+                    span.clone(),
+                    format!("service {key}: give either map or geo, not both"),
+                );
                 None
             }
             (None, None) => {
-                cx.err(span.clone(), format!("service {key}: needs map = \"NAME\" or geo = {{...}}"));
+                cx.err(
+                    span.clone(),
+                    format!("service {key}: needs map = \"NAME\" or geo = {{...}}"),
+                );
                 None
             }
         };
@@ -493,7 +583,10 @@ fn compile_zone(
             let rspan = rentry.span();
             let r = rentry.get_ref();
             let Some(&region_state) = regions.get(rname) else {
-                cx.err(rspan, format!("service {key}: region {rname:?} is not defined in [region]"));
+                cx.err(
+                    rspan,
+                    format!("service {key}: region {rname:?} is not defined in [region]"),
+                );
                 continue;
             };
             let check_ref = r.check.as_ref().or(service_check);
@@ -513,7 +606,10 @@ fn compile_zone(
             match (&r.endpoints, &r.cname) {
                 (Some(list), None) => {
                     if list.is_empty() {
-                        cx.err(rspan.clone(), format!("service {key} region {rname}: endpoints is empty"));
+                        cx.err(
+                            rspan.clone(),
+                            format!("service {key} region {rname}: endpoints is empty"),
+                        );
                     }
                     for e in list {
                         match IpAddr::from_str(e.get_ref().trim()) {
@@ -538,36 +634,30 @@ fn compile_zone(
             let min_up = r.min_up.as_ref().map_or(min_up_default, |m| *m.get_ref());
             let mut cname_slot = None;
             if let Some(check) = &check {
-                for ep in &mut endpoints {
+                let mut register = |addr: IpAddr| {
                     let slot = SlotId(checks_out.len() as u32);
-                    ep.slot = Some(slot);
                     checks_out.push(CheckedEndpoint {
                         zone: zone_label.clone(),
                         service: key.clone(),
                         region: rname.clone(),
-                        addr: ep.addr,
+                        addr,
                         check: check.clone(),
                         slot,
                     });
+                    slot
+                };
+                for ep in &mut endpoints {
+                    ep.slot = Some(register(ep.addr));
                 }
-                if cname_target.is_some() {
-                    match &r.target {
-                        Some(t) => match IpAddr::from_str(t.get_ref()) {
-                            Ok(addr) => {
-                                let slot = SlotId(checks_out.len() as u32);
-                                cname_slot = Some(slot);
-                                checks_out.push(CheckedEndpoint {
-                                    zone: zone_label.clone(),
-                                    service: key.clone(),
-                                    region: rname.clone(),
-                                    addr,
-                                    check: check.clone(),
-                                    slot,
-                                });
-                            }
-                            Err(_) => cx.err(t.span(), format!("target {:?} is not an IP address", t.get_ref())),
-                        },
-                        None => {}
+                if cname_target.is_some()
+                    && let Some(t) = &r.target
+                {
+                    match IpAddr::from_str(t.get_ref()) {
+                        Ok(addr) => cname_slot = Some(register(addr)),
+                        Err(_) => cx.err(
+                            t.span(),
+                            format!("target {:?} is not an IP address", t.get_ref()),
+                        ),
                     }
                 }
             }
@@ -595,20 +685,30 @@ fn compile_zone(
         for f in svc.fallback.iter().flatten() {
             match IpAddr::from_str(f.get_ref().trim()) {
                 Ok(a) => fallback.push(a),
-                Err(_) => cx.err(f.span(), format!("fallback {:?} is not an IP address", f.get_ref())),
+                Err(_) => cx.err(
+                    f.span(),
+                    format!("fallback {:?} is not an IP address", f.get_ref()),
+                ),
             }
         }
         let max_answers = svc.max_answers.as_ref().map_or(8, |m| *m.get_ref());
         if let Some(m) = svc.max_answers.as_ref().filter(|m| *m.get_ref() == 0) {
             cx.err(m.span(), "max_answers must be at least 1");
         }
-        let Some((map_name, raw)) = raw_map else { continue };
-        let Some(map) = compile_map(&mut cx, key, map_name, &raw, &sregions) else { continue };
+        let Some((map_name, raw)) = raw_map else {
+            continue;
+        };
+        let Some(map) = compile_map(&mut cx, key, map_name, &raw, &sregions) else {
+            continue;
+        };
         // A service owns A, AAAA and CNAME at its name.
         let node = nodes.entry(owner.clone()).or_default();
         for t in [RecordType::A, RecordType::AAAA, RecordType::CNAME] {
             if node.rrset(u16::from(t)).is_some() {
-                cx.err(span.clone(), format!("{owner} is a service and also has static {t} records"));
+                cx.err(
+                    span.clone(),
+                    format!("{owner} is a service and also has static {t} records"),
+                );
             }
         }
         node.service = Some(services.len());
@@ -644,7 +744,12 @@ fn compile_zone(
     Some(Zone {
         origin,
         file: src.path.to_path_buf(),
-        soa: Soa { rdata: soa_rdata.into(), ttl: zone_ttl, minimum, serial },
+        soa: Soa {
+            rdata: soa_rdata.into(),
+            ttl: zone_ttl,
+            minimum,
+            serial,
+        },
         nodes,
         has_wildcards,
         services,
@@ -671,7 +776,10 @@ fn parse_map(
 ) -> RawMap {
     let mut out = Vec::new();
     if !entries.contains_key("default") {
-        cx.err(span, "map has no \"default\" key (every client must match something)");
+        cx.err(
+            span,
+            "map has no \"default\" key (every client must match something)",
+        );
     }
     for (key, value) in entries {
         if let Err(e) = classify_key(key) {
@@ -682,7 +790,8 @@ fn parse_map(
             Ok(tiers) => {
                 for name in tiers.iter().flatten() {
                     if !regions.contains_key(name) {
-                        let msg = format!("map key {key:?}: region {name:?} is not defined in [region]");
+                        let msg =
+                            format!("map key {key:?}: region {name:?} is not defined in [region]");
                         cx.err(value.span(), msg);
                     }
                 }
@@ -731,7 +840,10 @@ pub fn classify_key(key: &str) -> Result<MapKey, String> {
             Some(c) if CONTINENTS.contains(&std::str::from_utf8(&c).unwrap_or("")) => {
                 Ok(MapKey::Continent(c))
             }
-            _ => Err(format!("map key {key:?}: continent must be one of {}", CONTINENTS.join(" "))),
+            _ => Err(format!(
+                "map key {key:?}: continent must be one of {}",
+                CONTINENTS.join(" ")
+            )),
         },
         "country" => two(value)
             .map(MapKey::Country)
@@ -744,7 +856,9 @@ pub fn classify_key(key: &str) -> Result<MapKey, String> {
             if ok {
                 Ok(MapKey::Subdivision(value.to_ascii_uppercase()))
             } else {
-                Err(format!("map key {key:?}: subdivision must be ISO 3166-2 like US-CA"))
+                Err(format!(
+                    "map key {key:?}: subdivision must be ISO 3166-2 like US-CA"
+                ))
             }
         }
         "net" => IpNet::from_str(value)
@@ -772,7 +886,9 @@ fn compile_map(
     };
     let mut has_default = false;
     for (key, tiers, span) in raw {
-        let Ok(kind) = classify_key(key) else { continue };
+        let Ok(kind) = classify_key(key) else {
+            continue;
+        };
         let mut missing = Vec::new();
         let mut compiled = Vec::new();
         for tier in tiers {
@@ -797,7 +913,11 @@ fn compile_map(
             continue;
         }
         let idx = map.entries.len();
-        map.entries.push(MapEntry { key: key.clone(), tiers: compiled, missing });
+        map.entries.push(MapEntry {
+            key: key.clone(),
+            tiers: compiled,
+            missing,
+        });
         match kind {
             MapKey::Default => {
                 map.default = idx;
@@ -809,7 +929,8 @@ fn compile_map(
             MapKey::Net(n) => map.nets.push((n, idx)),
         }
     }
-    map.nets.sort_by(|a, b| b.0.prefix_len().cmp(&a.0.prefix_len()));
+    map.nets
+        .sort_by_key(|n| std::cmp::Reverse(n.0.prefix_len()));
     has_default.then_some(map)
 }
 
@@ -825,10 +946,16 @@ fn compile_check(
     let interval = duration_or(src, &c.interval, Duration::from_secs(5), cx.errors);
     let timeout = duration_or(src, &c.timeout, Duration::from_secs(2), cx.errors);
     if timeout >= interval {
-        cx.err(span.clone(), format!("check {name}: timeout must be less than interval"));
+        cx.err(
+            span.clone(),
+            format!("check {name}: timeout must be less than interval"),
+        );
     }
     if interval.is_zero() || timeout.is_zero() {
-        cx.err(span.clone(), format!("check {name}: interval and timeout must be positive"));
+        cx.err(
+            span.clone(),
+            format!("check {name}: interval and timeout must be positive"),
+        );
     }
     let rise = c.rise.as_ref().map_or(2, |r| *r.get_ref());
     let fall = c.fall.as_ref().map_or(3, |r| *r.get_ref());
@@ -841,20 +968,29 @@ fn compile_check(
         (_, Some(p)) => p,
         (CheckKind::Https, None) => 443,
         (CheckKind::Tcp, None) => {
-            cx.err(span.clone(), format!("check {name}: a tcp check needs a port"));
+            cx.err(
+                span.clone(),
+                format!("check {name}: a tcp check needs a port"),
+            );
             0
         }
         _ => 80,
     };
     let expect_status = c.expect_status.clone().unwrap_or_else(|| vec![200]);
     if expect_status.iter().any(|s| !(100..=599).contains(s)) {
-        cx.err(span.clone(), format!("check {name}: expect_status values must be 100-599"));
+        cx.err(
+            span.clone(),
+            format!("check {name}: expect_status values must be 100-599"),
+        );
     }
-    let path = c.path.as_ref().map_or_else(|| "/".to_string(), |p| p.get_ref().clone());
-    if !path.starts_with('/') {
-        if let Some(p) = &c.path {
-            cx.err(p.span(), format!("check {name}: path must start with /"));
-        }
+    let path = c
+        .path
+        .as_ref()
+        .map_or_else(|| "/".to_string(), |p| p.get_ref().clone());
+    if !path.starts_with('/')
+        && let Some(p) = &c.path
+    {
+        cx.err(p.span(), format!("check {name}: path must start with /"));
     }
     (cx.errors.len() == before).then(|| CheckParams {
         name: name.to_string(),
@@ -928,5 +1064,11 @@ pub fn pid_file_of(path: &Path) -> Result<PathBuf, ConfigError> {
     let src = Source { path, text: &text };
     let main: MainFile = toml::from_str(&text).map_err(|e| src.toml_error(&e))?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    Ok(resolve(base.as_path(), main.server.pid_file.as_ref().map_or("steerdns.pid", |p| p.get_ref())))
+    Ok(resolve(
+        base.as_path(),
+        main.server
+            .pid_file
+            .as_ref()
+            .map_or("steerdns.pid", |p| p.get_ref()),
+    ))
 }

@@ -41,8 +41,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
                 ));
             }
         };
-        let value = u32::try_from(value)
-            .map_err(|_| format!("bad duration {text:?}: number too large"))?;
+        let value =
+            u32::try_from(value).map_err(|_| format!("bad duration {text:?}: number too large"))?;
         total = per_unit
             .checked_mul(value)
             .and_then(|part| total.checked_add(part))

@@ -44,7 +44,11 @@ impl std::error::Error for ConfigError {}
 pub struct ConfigErrors(pub Vec<ConfigError>);
 
 fn render(errors: &[ConfigError]) -> String {
-    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// A source file's text with a way to turn byte offsets into line numbers.
@@ -60,7 +64,11 @@ impl Source<'_> {
     /// 1-based line of a byte offset.
     pub fn line_of(&self, offset: usize) -> usize {
         let end = offset.min(self.text.len());
-        self.text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+        self.text.as_bytes()[..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1
     }
 
     /// An error at a span.
@@ -74,7 +82,11 @@ impl Source<'_> {
 
     /// An error without a position.
     pub fn error_file(&self, message: impl Into<String>) -> ConfigError {
-        ConfigError { file: self.path.to_path_buf(), line: None, message: message.into() }
+        ConfigError {
+            file: self.path.to_path_buf(),
+            line: None,
+            message: message.into(),
+        }
     }
 
     /// Converts a TOML parse error (syntax, type, unknown key) into a located error.

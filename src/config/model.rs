@@ -297,6 +297,9 @@ pub struct CheckedEndpoint {
 impl CheckedEndpoint {
     /// Stable identity across reloads: `zone/service/region/address`.
     pub fn key(&self) -> String {
-        format!("{}/{}/{}/{}", self.zone, self.service, self.region, self.addr)
+        format!(
+            "{}/{}/{}/{}",
+            self.zone, self.service, self.region, self.addr
+        )
     }
 }

@@ -17,10 +17,13 @@ pub fn parse_tiers(text: &str) -> Result<Vec<Vec<String>>, String> {
                     index + 1
                 ));
             }
-            if let Some(bad) =
-                name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+            if let Some(bad) = name
+                .chars()
+                .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
             {
-                return Err(format!("region name {name:?} in {text:?} has character {bad:?}"));
+                return Err(format!(
+                    "region name {name:?} in {text:?} has character {bad:?}"
+                ));
             }
             if seen.contains(&name) {
                 return Err(format!("region {name:?} appears twice in {text:?}"));
@@ -41,7 +44,10 @@ mod tests {
     fn parses() {
         assert_eq!(
             parse_tiers("eu-west, eu-canary > us-east").unwrap(),
-            vec![vec!["eu-west".to_string(), "eu-canary".into()], vec!["us-east".into()]]
+            vec![
+                vec!["eu-west".to_string(), "eu-canary".into()],
+                vec!["us-east".into()]
+            ]
         );
         assert_eq!(parse_tiers("a").unwrap(), vec![vec!["a".to_string()]]);
     }

@@ -96,7 +96,14 @@ pub fn answer(
     let q = match parse_query(packet) {
         Ok(q) => q,
         Err(QueryError::Drop) => return None,
-        Err(QueryError::Reply { id, opcode, rd, rcode, question_end, edns }) => {
+        Err(QueryError::Reply {
+            id,
+            opcode,
+            rd,
+            rcode,
+            question_end,
+            edns,
+        }) => {
             let question = question_end.and_then(|end| packet.get(12..end));
             let mut w = ResponseWriter::new(out, id, opcode, rd, false, question, 512);
             w.set_rcode(rcode);
@@ -121,14 +128,20 @@ pub fn answer(
     let cfg = &snap.config;
     let size_limit = match cx.transport {
         Transport::Tcp => 65_535,
-        Transport::Udp => q.edns.map_or(512, |e| usize::from(e.udp_size.min(MAX_UDP_PAYLOAD))),
+        Transport::Udp => q
+            .edns
+            .map_or(512, |e| usize::from(e.udp_size.min(MAX_UDP_PAYLOAD))),
     };
     let ecs = q.edns.and_then(|e| e.ecs);
     let mut opt = q.edns.map(|e| OptOut {
         udp_size: MAX_UDP_PAYLOAD,
         ext_rcode: 0,
         dnssec_ok: e.dnssec_ok,
-        nsid: if e.nsid { cfg.server.nsid.as_deref() } else { None },
+        nsid: if e.nsid {
+            cfg.server.nsid.as_deref()
+        } else {
+            None
+        },
         ecs: e.ecs.map(|c| (c, 0)),
     });
     let limit = size_limit - opt.as_ref().map_or(0, OptOut::wire_len);
@@ -140,7 +153,15 @@ pub fn answer(
         truncated: false,
         ecs,
     };
-    let mut w = ResponseWriter::new(out, q.id, q.opcode, q.rd, q.cd, Some(q.question_bytes()), limit);
+    let mut w = ResponseWriter::new(
+        out,
+        q.id,
+        q.opcode,
+        q.rd,
+        q.cd,
+        Some(q.question_bytes()),
+        limit,
+    );
 
     // EDNS version other than 0: BADVERS (RFC 6891 6.1.3).
     if let Some(e) = q.edns
@@ -186,7 +207,14 @@ pub fn answer(
         return Some(info);
     }
 
-    let mut resolver = Resolver { snap, zone, zone_index, client, cx, info: &mut info };
+    let mut resolver = Resolver {
+        snap,
+        zone,
+        zone_index,
+        client,
+        cx,
+        info: &mut info,
+    };
     let rc = resolver.resolve(q.qname(), q.qtype, &mut w);
     w.set_rcode(rc);
     info.rcode = rc;
@@ -206,9 +234,11 @@ const TXT_EXPLAIN: u16 = rtype::TXT;
 /// source prefix, else the query's source (RFC 7871 7.1.2: prefix 0 means "use the resolver").
 fn client_addr(ecs: Option<ClientSubnet>, source: IpAddr) -> ClientAddr {
     match ecs {
-        Some(e) if e.source_prefix > 0 => {
-            ClientAddr { addr: e.addr, source_prefix: e.source_prefix, source: ClientSource::Ecs }
-        }
+        Some(e) if e.source_prefix > 0 => ClientAddr {
+            addr: e.addr,
+            source_prefix: e.source_prefix,
+            source: ClientSource::Ecs,
+        },
         _ => ClientAddr::resolver(source),
     }
 }
@@ -240,7 +270,14 @@ fn chaos(snap: &Snapshot, qname: &[u8], qtype: u16, w: &mut ResponseWriter<'_>) 
         Some(t) if matches!(qtype, rtype::TXT | rtype::ANY) => {
             let rdata = txt_rdata(&[t.as_str()]);
             w.set_authoritative();
-            w.push_class(Section::Answer, Owner::Question, rtype::TXT, class::CH, 0, &rdata);
+            w.push_class(
+                Section::Answer,
+                Owner::Question,
+                rtype::TXT,
+                class::CH,
+                0,
+                &rdata,
+            );
             rcode::NOERROR
         }
         Some(_) => {
@@ -278,11 +315,21 @@ fn explain_query(
     if qname.get(..9) != Some(b"\x08_explain") {
         return false;
     }
-    if !snap.config.server.debug_from.iter().any(|n| n.contains(&cx.source)) {
+    if !snap
+        .config
+        .server
+        .debug_from
+        .iter()
+        .any(|n| n.contains(&cx.source))
+    {
         return false;
     }
-    let Some(target) = wire_parent(qname) else { return false };
-    let Some(service) = zone.nodes.get(target).and_then(|n| n.service) else { return false };
+    let Some(target) = wire_parent(qname) else {
+        return false;
+    };
+    let Some(service) = zone.nodes.get(target).and_then(|n| n.service) else {
+        return false;
+    };
     let service = &zone.services[service];
     let geo = snap.geo.as_ref().map(|g| g.facts(client.addr));
     let name = Name::from_wire_lower(target).to_string();
@@ -355,7 +402,11 @@ impl Resolver<'_> {
         let mut name: Vec<u8> = qname.to_vec();
         let mut first = true;
         for _ in 0..MAX_CHAIN {
-            let owner = if first { Owner::Question } else { Owner::Name(&name) };
+            let owner = if first {
+                Owner::Question
+            } else {
+                Owner::Name(&name)
+            };
             let node = match lookup(zone, &name) {
                 Lookup::Found(node) => node,
                 Lookup::NxDomain => {
@@ -369,7 +420,13 @@ impl Resolver<'_> {
                 && qtype != rtype::CNAME
                 && qtype != rtype::ANY
             {
-                w.push(Section::Answer, owner, rtype::CNAME, cname.ttl, &cname.rdatas[0]);
+                w.push(
+                    Section::Answer,
+                    owner,
+                    rtype::CNAME,
+                    cname.ttl,
+                    &cname.rdatas[0],
+                );
                 match cname.targets.first() {
                     Some(t) if t.is_at_or_below(&zone.origin) => {
                         name = t.as_wire().to_vec();
@@ -458,7 +515,13 @@ impl Resolver<'_> {
         });
         match steer::answer_kind(service, &decision) {
             AnswerKind::Cname(target) => {
-                w.push(Section::Answer, owner, rtype::CNAME, service.ttl, target.as_wire());
+                w.push(
+                    Section::Answer,
+                    owner,
+                    rtype::CNAME,
+                    service.ttl,
+                    target.as_wire(),
+                );
                 Some(target)
             }
             AnswerKind::Addresses => {
@@ -472,9 +535,13 @@ impl Resolver<'_> {
                         IpAddr::V4(a) => {
                             w.push(Section::Answer, owner, rtype::A, service.ttl, &a.octets())
                         }
-                        IpAddr::V6(a) => {
-                            w.push(Section::Answer, owner, rtype::AAAA, service.ttl, &a.octets())
-                        }
+                        IpAddr::V6(a) => w.push(
+                            Section::Answer,
+                            owner,
+                            rtype::AAAA,
+                            service.ttl,
+                            &a.octets(),
+                        ),
                     };
                 }
                 if !any {
@@ -507,11 +574,19 @@ impl Resolver<'_> {
             if !target.is_at_or_below(&self.zone.origin) {
                 continue;
             }
-            let Some(node) = self.zone.nodes.get(target.as_wire()) else { continue };
+            let Some(node) = self.zone.nodes.get(target.as_wire()) else {
+                continue;
+            };
             for t in [rtype::A, rtype::AAAA] {
                 if let Some(set) = node.rrset(t) {
                     for rd in &set.rdatas {
-                        w.push(Section::Additional, Owner::Name(target.as_wire()), t, set.ttl, rd);
+                        w.push(
+                            Section::Additional,
+                            Owner::Name(target.as_wire()),
+                            t,
+                            set.ttl,
+                            rd,
+                        );
                     }
                 }
             }

@@ -269,6 +269,12 @@ impl fmt::Debug for Name {
     }
 }
 
+impl std::borrow::Borrow<[u8]> for Name {
+    fn borrow(&self) -> &[u8] {
+        &self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,16 +287,28 @@ mod tests {
         assert_eq!(Name::parse_absolute("a.b").unwrap().to_string(), "a.b.");
         assert_eq!(Name::root().to_string(), ".");
         assert_eq!(Name::parse_absolute("a\\.b.c.").unwrap().label_count(), 2);
-        assert_eq!(Name::parse_absolute("\\065.b.").unwrap().to_string(), "a.b.");
+        assert_eq!(
+            Name::parse_absolute("\\065.b.").unwrap().to_string(),
+            "a.b."
+        );
     }
 
     #[test]
     fn rejects_bad_names() {
-        assert!(matches!(Name::parse_absolute("a..b"), Err(NameError::EmptyLabel(_))));
+        assert!(matches!(
+            Name::parse_absolute("a..b"),
+            Err(NameError::EmptyLabel(_))
+        ));
         let long = "a".repeat(64);
-        assert!(matches!(Name::parse_absolute(&long), Err(NameError::LabelTooLong(_))));
+        assert!(matches!(
+            Name::parse_absolute(&long),
+            Err(NameError::LabelTooLong(_))
+        ));
         let many = vec!["abcdefghi"; 30].join(".");
-        assert!(matches!(Name::parse_absolute(&many), Err(NameError::TooLong(_))));
+        assert!(matches!(
+            Name::parse_absolute(&many),
+            Err(NameError::TooLong(_))
+        ));
         assert!(Name::parse_absolute("a\\").is_err());
     }
 
@@ -300,19 +318,22 @@ mod tests {
         let www = Name::parse_relative("www", &origin).unwrap();
         assert_eq!(www.to_string(), "www.gslb.example.test.");
         assert_eq!(Name::parse_relative("@", &origin).unwrap(), origin);
-        assert_eq!(Name::parse_relative("x.other.", &origin).unwrap().to_string(), "x.other.");
+        assert_eq!(
+            Name::parse_relative("x.other.", &origin)
+                .unwrap()
+                .to_string(),
+            "x.other."
+        );
         assert!(www.is_at_or_below(&origin));
         assert!(origin.is_at_or_below(&origin));
         assert!(!origin.is_at_or_below(&www));
-        assert!(!Name::parse_absolute("xgslb.example.test").unwrap().is_at_or_below(&origin));
+        assert!(
+            !Name::parse_absolute("xgslb.example.test")
+                .unwrap()
+                .is_at_or_below(&origin)
+        );
         assert_eq!(www.parent().unwrap(), origin);
         assert!(origin.wildcard_child().unwrap().is_wildcard());
         assert_eq!(Name::root().parent(), None);
-    }
-}
-
-impl std::borrow::Borrow<[u8]> for Name {
-    fn borrow(&self) -> &[u8] {
-        &self.0
     }
 }

@@ -208,7 +208,9 @@ pub fn parse_query(p: &[u8]) -> Result<Query<'_>, QueryError> {
     let mut at = 12;
     let mut out = 0;
     loop {
-        let Some(&len) = p.get(at) else { return Err(formerr(None, false)) };
+        let Some(&len) = p.get(at) else {
+            return Err(formerr(None, false));
+        };
         if len > 63 {
             return Err(formerr(None, false));
         }
@@ -216,9 +218,14 @@ pub fn parse_query(p: &[u8]) -> Result<Query<'_>, QueryError> {
         if out + 1 + len > MAX_NAME_LEN {
             return Err(formerr(None, false));
         }
-        let Some(label) = p.get(at..at + 1 + len) else { return Err(formerr(None, false)) };
+        let Some(label) = p.get(at..at + 1 + len) else {
+            return Err(formerr(None, false));
+        };
         qname_lower[out] = len as u8;
-        for (dst, src) in qname_lower[out + 1..out + 1 + len].iter_mut().zip(&label[1..]) {
+        for (dst, src) in qname_lower[out + 1..out + 1 + len]
+            .iter_mut()
+            .zip(&label[1..])
+        {
             *dst = src.to_ascii_lowercase();
         }
         out += 1 + len;
@@ -251,9 +258,11 @@ pub fn parse_query(p: &[u8]) -> Result<Query<'_>, QueryError> {
         let Some(after_name) = skip_name(p, at) else {
             return Err(formerr(Some(qname_end + 4), edns.is_some()));
         };
-        let (Some(t), Some(cls), Some(rdlen)) =
-            (be16(p, after_name), be16(p, after_name + 2), be16(p, after_name + 8))
-        else {
+        let (Some(t), Some(cls), Some(rdlen)) = (
+            be16(p, after_name),
+            be16(p, after_name + 2),
+            be16(p, after_name + 8),
+        ) else {
             return Err(formerr(Some(qname_end + 4), edns.is_some()));
         };
         let rdata_at = after_name + 10;
@@ -270,8 +279,13 @@ pub fn parse_query(p: &[u8]) -> Result<Query<'_>, QueryError> {
             let _ = ttl_hi; // extended rcode bits of a query are ignored
             let version = p[after_name + 5];
             let dnssec_ok = p[after_name + 6] & 0x80 != 0;
-            let mut e =
-                Edns { udp_size: cls.max(512), version, dnssec_ok, nsid: false, ecs: None };
+            let mut e = Edns {
+                udp_size: cls.max(512),
+                version,
+                dnssec_ok,
+                nsid: false,
+                ecs: None,
+            };
             if parse_options(&p[rdata_at..rdata_end], &mut e).is_err() {
                 return Err(formerr(Some(qname_end + 4), true));
             }
@@ -294,16 +308,16 @@ pub fn parse_query(p: &[u8]) -> Result<Query<'_>, QueryError> {
     })
 }
 
-fn parse_options(mut opts: &[u8], e: &mut Edns) -> Result<(), ()> {
+fn parse_options(mut opts: &[u8], e: &mut Edns) -> Result<(), BadOption> {
     while !opts.is_empty() {
-        let code = be16(opts, 0).ok_or(())?;
-        let len = usize::from(be16(opts, 2).ok_or(())?);
-        let data = opts.get(4..4 + len).ok_or(())?;
+        let code = be16(opts, 0).ok_or(BadOption)?;
+        let len = usize::from(be16(opts, 2).ok_or(BadOption)?);
+        let data = opts.get(4..4 + len).ok_or(BadOption)?;
         match code {
             OPT_NSID => e.nsid = true,
             OPT_ECS => {
                 if e.ecs.is_some() {
-                    return Err(());
+                    return Err(BadOption);
                 }
                 e.ecs = Some(parse_ecs(data)?);
             }
@@ -314,29 +328,33 @@ fn parse_options(mut opts: &[u8], e: &mut Edns) -> Result<(), ()> {
     Ok(())
 }
 
+/// A malformed EDNS option (the query gets FORMERR).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadOption;
+
 /// Validates an ECS option (RFC 7871 6 and 7.1.1): known family, source prefix within the
 /// family, exactly the address bytes the prefix needs, and no bits set past the prefix.
-pub fn parse_ecs(data: &[u8]) -> Result<ClientSubnet, ()> {
-    let family = be16(data, 0).ok_or(())?;
-    let source_prefix = *data.get(2).ok_or(())?;
-    let _scope = *data.get(3).ok_or(())?;
+pub fn parse_ecs(data: &[u8]) -> Result<ClientSubnet, BadOption> {
+    let family = be16(data, 0).ok_or(BadOption)?;
+    let source_prefix = *data.get(2).ok_or(BadOption)?;
+    let _scope = *data.get(3).ok_or(BadOption)?;
     let addr_bytes = &data[4..];
     let max = match family {
         1 => 32,
         2 => 128,
-        _ => return Err(()),
+        _ => return Err(BadOption),
     };
     if source_prefix > max {
-        return Err(());
+        return Err(BadOption);
     }
     let needed = usize::from(source_prefix).div_ceil(8);
     if addr_bytes.len() != needed {
-        return Err(());
+        return Err(BadOption);
     }
     if let Some(&last) = addr_bytes.last() {
         let used_bits = source_prefix % 8;
         if used_bits != 0 && last & (0xFF >> used_bits) != 0 {
-            return Err(());
+            return Err(BadOption);
         }
     }
     let addr = if family == 1 {
@@ -348,7 +366,10 @@ pub fn parse_ecs(data: &[u8]) -> Result<ClientSubnet, ()> {
         b[..needed].copy_from_slice(addr_bytes);
         IpAddr::V6(Ipv6Addr::from(b))
     };
-    Ok(ClientSubnet { addr, source_prefix })
+    Ok(ClientSubnet {
+        addr,
+        source_prefix,
+    })
 }
 
 /// Which section a record goes to.
@@ -412,7 +433,13 @@ impl<'b> ResponseWriter<'b> {
             buf.extend_from_slice(q);
         }
         let question_end = buf.len();
-        Self { buf, limit, counts: [0; 3], truncated: false, question_end }
+        Self {
+            buf,
+            limit,
+            counts: [0; 3],
+            truncated: false,
+            question_end,
+        }
     }
 
     /// Sets the AA bit.
@@ -478,7 +505,8 @@ impl<'b> ResponseWriter<'b> {
         self.buf.extend_from_slice(&rtype.to_be_bytes());
         self.buf.extend_from_slice(&rclass.to_be_bytes());
         self.buf.extend_from_slice(&ttl.to_be_bytes());
-        self.buf.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+        self.buf
+            .extend_from_slice(&(rdata.len() as u16).to_be_bytes());
         self.buf.extend_from_slice(rdata);
         self.counts[section as usize] += 1;
         true
@@ -508,7 +536,8 @@ impl<'b> ResponseWriter<'b> {
             self.buf.extend_from_slice(&[0, 0]);
             if let Some(nsid) = opt.nsid {
                 self.buf.extend_from_slice(&OPT_NSID.to_be_bytes());
-                self.buf.extend_from_slice(&(nsid.len() as u16).to_be_bytes());
+                self.buf
+                    .extend_from_slice(&(nsid.len() as u16).to_be_bytes());
                 self.buf.extend_from_slice(nsid);
             }
             if let Some((ecs, scope)) = opt.ecs {
@@ -522,7 +551,8 @@ impl<'b> ResponseWriter<'b> {
                     IpAddr::V6(a) => (2, a.octets()),
                 };
                 self.buf.extend_from_slice(&OPT_ECS.to_be_bytes());
-                self.buf.extend_from_slice(&((4 + needed) as u16).to_be_bytes());
+                self.buf
+                    .extend_from_slice(&((4 + needed) as u16).to_be_bytes());
                 self.buf.extend_from_slice(&family.to_be_bytes());
                 self.buf.push(ecs.source_prefix);
                 self.buf.push(scope);
@@ -572,7 +602,20 @@ mod tests {
     use super::*;
 
     fn query(name: &[u8], qtype: u16, opt: Option<&[u8]>) -> Vec<u8> {
-        let mut p = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, u8::from(opt.is_some())];
+        let mut p = vec![
+            0x12,
+            0x34,
+            0x01,
+            0x00,
+            0,
+            1,
+            0,
+            0,
+            0,
+            0,
+            0,
+            u8::from(opt.is_some()),
+        ];
         p.extend_from_slice(name);
         p.extend_from_slice(&qtype.to_be_bytes());
         p.extend_from_slice(&1u16.to_be_bytes());
@@ -637,23 +680,43 @@ mod tests {
         assert_eq!(parse_query(&resp).unwrap_err(), QueryError::Drop);
         let mut two = query(b"\x01a\x00", 1, None);
         two[5] = 2;
-        assert!(matches!(parse_query(&two), Err(QueryError::Reply { rcode: 1, .. })));
+        assert!(matches!(
+            parse_query(&two),
+            Err(QueryError::Reply { rcode: 1, .. })
+        ));
         let cut = query(b"\x05ab\x00", 1, None);
-        assert!(matches!(parse_query(&cut[..15]), Err(QueryError::Reply { rcode: 1, .. })));
+        assert!(matches!(
+            parse_query(&cut[..15]),
+            Err(QueryError::Reply { rcode: 1, .. })
+        ));
         let pointer = query(b"\xC0\x0C", 1, None);
-        assert!(matches!(parse_query(&pointer), Err(QueryError::Reply { rcode: 1, .. })));
+        assert!(matches!(
+            parse_query(&pointer),
+            Err(QueryError::Reply { rcode: 1, .. })
+        ));
         // Two OPT records.
         let mut twice = opt_with(&[], 0);
         twice.extend_from_slice(&opt_with(&[], 0));
         let mut p = query(b"\x01a\x00", 1, Some(&twice));
         p[11] = 2;
-        assert!(matches!(parse_query(&p), Err(QueryError::Reply { rcode: 1, .. })));
+        assert!(matches!(
+            parse_query(&p),
+            Err(QueryError::Reply { rcode: 1, .. })
+        ));
     }
 
     #[test]
     fn writer_truncates() {
         let mut buf = Vec::new();
-        let mut w = ResponseWriter::new(&mut buf, 7, 0, true, false, Some(b"\x01a\x00\x00\x01\x00\x01"), 40);
+        let mut w = ResponseWriter::new(
+            &mut buf,
+            7,
+            0,
+            true,
+            false,
+            Some(b"\x01a\x00\x00\x01\x00\x01"),
+            40,
+        );
         assert!(w.push(Section::Answer, Owner::Question, 1, 60, &[1, 2, 3, 4]));
         assert!(!w.push(Section::Answer, Owner::Question, 1, 60, &[0; 20]));
         assert!(w.is_truncated());

@@ -6,5 +6,8 @@ use crate::steer::GeoLookup;
 
 /// Opens a database for steering.
 pub fn open_lookup(path: &Path) -> Result<Arc<dyn GeoLookup>, String> {
-    Err(format!("{}: GeoIP support is not built yet", path.display()))
+    Err(format!(
+        "{}: GeoIP support is not built yet",
+        path.display()
+    ))
 }

@@ -23,11 +23,17 @@ pub struct HealthTable {
 impl HealthTable {
     /// `n` slots, all up.
     pub fn new(n: usize) -> Self {
-        Self { slots: (0..n).map(|_| AtomicU8::new(0)).collect() }
+        Self {
+            slots: (0..n).map(|_| AtomicU8::new(0)).collect(),
+        }
     }
     /// Current status of a slot (unknown slots read as up).
     pub fn get(&self, slot: SlotId) -> Status {
-        match self.slots.get(slot.0 as usize).map(|s| s.load(Ordering::Relaxed)) {
+        match self
+            .slots
+            .get(slot.0 as usize)
+            .map(|s| s.load(Ordering::Relaxed))
+        {
             Some(1) => Status::Down,
             _ => Status::Up,
         }

@@ -86,7 +86,11 @@ async fn accept_loop(
         let (max_total, max_per_client, idle) = {
             let snap = shared.store.load();
             let s = &snap.config.server;
-            (s.max_tcp_connections, s.max_tcp_connections_per_client, s.tcp_idle_timeout)
+            (
+                s.max_tcp_connections,
+                s.max_tcp_connections_per_client,
+                s.tcp_idle_timeout,
+            )
         };
         let admitted = {
             let mut c = counts.lock().unwrap_or_else(|p| p.into_inner());
@@ -153,9 +157,19 @@ async fn serve_connection(
         let started = tokio::time::Instant::now();
         rotation = rotation.wrapping_add(1);
         let snap = shared.store.load_full();
-        let cx = QueryContext { source: peer.ip(), transport: Transport::Tcp, rotation };
+        let cx = QueryContext {
+            source: peer.ip(),
+            transport: Transport::Tcp,
+            rotation,
+        };
         let info = answer(&snap, &buf[..len], &cx, &mut out);
-        shared.observer.observe(&snap, peer, Transport::Tcp, info.as_ref(), started.elapsed());
+        shared.observer.observe(
+            &snap,
+            peer,
+            Transport::Tcp,
+            info.as_ref(),
+            started.elapsed(),
+        );
         let Some(_) = info else {
             // Not a query: nothing sensible to say on this stream.
             return;

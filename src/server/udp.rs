@@ -59,7 +59,11 @@ impl UdpListener {
                 .spawn(move || serve(socket, shared, stop))?;
             threads.push(handle);
         }
-        Ok(Self { addr: bound, stop, threads })
+        Ok(Self {
+            addr: bound,
+            stop,
+            threads,
+        })
     }
 
     /// Stops the workers and waits for them (at most one poll interval).
@@ -84,7 +88,12 @@ fn serve(socket: UdpSocket, shared: ListenerShared, stop: Arc<AtomicBool>) {
     while !stop.load(Ordering::Relaxed) {
         let (len, peer) = match socket.recv_from(&mut buf) {
             Ok(r) => r,
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
                 continue;
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -96,13 +105,23 @@ fn serve(socket: UdpSocket, shared: ListenerShared, stop: Arc<AtomicBool>) {
         let started = tokio::time::Instant::now();
         rotation = rotation.wrapping_add(1);
         let snap = shared.store.load();
-        let cx = QueryContext { source: peer.ip(), transport: Transport::Udp, rotation };
+        let cx = QueryContext {
+            source: peer.ip(),
+            transport: Transport::Udp,
+            rotation,
+        };
         let info = answer(&snap, &buf[..len], &cx, &mut out);
         if info.is_some()
             && let Err(e) = socket.send_to(&out, peer)
         {
             tracing::debug!(error = %e, %peer, "udp send failed");
         }
-        shared.observer.observe(&snap, peer, Transport::Udp, info.as_ref(), started.elapsed());
+        shared.observer.observe(
+            &snap,
+            peer,
+            Transport::Udp,
+            info.as_ref(),
+            started.elapsed(),
+        );
     }
 }

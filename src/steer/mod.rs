@@ -50,7 +50,11 @@ impl ClientAddr {
     /// A resolver's own address (full length).
     pub fn resolver(addr: IpAddr) -> Self {
         let source_prefix = if addr.is_ipv4() { 32 } else { 128 };
-        Self { addr, source_prefix, source: ClientSource::Resolver }
+        Self {
+            addr,
+            source_prefix,
+            source: ClientSource::Resolver,
+        }
     }
 }
 
@@ -126,7 +130,9 @@ impl Decision {
 /// without a check are always up). A CNAME region is healthy unless its check target is down.
 pub fn region_healthy(region: &ServiceRegion, health: &HealthTable) -> bool {
     if region.cname.is_some() {
-        return region.cname_slot.is_none_or(|s| health.get(s) == Status::Up);
+        return region
+            .cname_slot
+            .is_none_or(|s| health.get(s) == Status::Up);
     }
     let up = region
         .endpoints
@@ -185,7 +191,11 @@ pub fn steer(
     for (t, tier) in tiers.iter().enumerate() {
         let ok = |r: &ServiceRegion| r.state == RegionState::Active && region_healthy(r, health);
         if let Some((region, hashed)) = pick(tier, &ok) {
-            let reason = if t == 0 { Reason::Geo } else { Reason::Failover };
+            let reason = if t == 0 {
+                Reason::Geo
+            } else {
+                Reason::Failover
+            };
             chosen = Some((region, t, hashed, reason));
             break;
         }
@@ -214,8 +224,21 @@ pub fn steer(
         None if !service.fallback.is_empty() => (None, None, false, Reason::Fallback),
         None => (None, None, false, Reason::NoData),
     };
-    let scope = scope_prefix(&service.map, map_entry, client, geo, hashed.then_some(key.prefix()));
-    Decision { map_entry, region, tier, reason, scope, hashed }
+    let scope = scope_prefix(
+        &service.map,
+        map_entry,
+        client,
+        geo,
+        hashed.then_some(key.prefix()),
+    );
+    Decision {
+        map_entry,
+        region,
+        tier,
+        reason,
+        scope,
+        hashed,
+    }
 }
 
 /// ECS scope (SPEC 4.6): the shortest prefix around the client in which every address gets the
@@ -230,7 +253,11 @@ pub fn scope_prefix(
     geo: Option<&GeoFacts>,
     hash_prefix: Option<u8>,
 ) -> u8 {
-    let matched_net = map.nets.iter().find(|(_, idx)| *idx == entry).map(|(n, _)| *n);
+    let matched_net = map
+        .nets
+        .iter()
+        .find(|(_, idx)| *idx == entry)
+        .map(|(n, _)| *n);
     let matched_net = matched_net.filter(|n| n.contains(&client.addr));
     let mut scope = match matched_net {
         Some(net) => net.prefix_len(),
@@ -318,9 +345,16 @@ pub fn endpoints<'s>(
         .map(|e| e.addr);
     let fb = fallback.iter().copied().filter(usable);
     let count = eps.clone().count() + fb.clone().count();
-    let start = if count == 0 { 0 } else { rotation as usize % count };
+    let start = if count == 0 {
+        0
+    } else {
+        rotation as usize % count
+    };
     let all = eps.chain(fb);
-    all.clone().skip(start).chain(all.take(start)).take(service.max_answers)
+    all.clone()
+        .skip(start)
+        .chain(all.take(start))
+        .take(service.max_answers)
 }
 
 #[cfg(test)]

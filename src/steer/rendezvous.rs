@@ -31,8 +31,16 @@ impl SubnetKey {
         let default = if v6 { HASH_PREFIX_V6 } else { HASH_PREFIX_V4 };
         let prefix = default.min(source_prefix).min(full);
         let shift = u32::from(full - prefix);
-        let masked = if shift >= 128 { 0 } else { (bits >> shift) << shift };
-        Self { bits: masked, prefix, v6 }
+        let masked = if shift >= 128 {
+            0
+        } else {
+            (bits >> shift) << shift
+        };
+        Self {
+            bits: masked,
+            prefix,
+            v6,
+        }
     }
 
     /// The prefix length hashed.

@@ -24,7 +24,10 @@ fn service(regions: &[(&str, RegionState, u32, &[&str])], map: &[(&str, &str)]) 
                 .iter()
                 .map(|e| {
                     slot += 1;
-                    Endpoint { addr: e.parse().unwrap(), slot: Some(SlotId(slot - 1)) }
+                    Endpoint {
+                        addr: e.parse().unwrap(),
+                        slot: Some(SlotId(slot - 1)),
+                    }
                 })
                 .collect(),
             cname: None,
@@ -46,10 +49,18 @@ fn service(regions: &[(&str, RegionState, u32, &[&str])], map: &[(&str, &str)]) 
         let tiers: Vec<Vec<usize>> = crate::config::tiers::parse_tiers(tiers)
             .unwrap()
             .into_iter()
-            .map(|t| t.iter().map(|n| regions.iter().position(|r| &r.name == n).unwrap()).collect())
+            .map(|t| {
+                t.iter()
+                    .map(|n| regions.iter().position(|r| &r.name == n).unwrap())
+                    .collect()
+            })
             .collect();
         let idx = geo.entries.len();
-        geo.entries.push(MapEntry { key: key.to_string(), tiers, missing: vec![] });
+        geo.entries.push(MapEntry {
+            key: key.to_string(),
+            tiers,
+            missing: vec![],
+        });
         match crate::config::compile::classify_key(key).unwrap() {
             crate::config::compile::MapKey::Default => geo.default = idx,
             crate::config::compile::MapKey::Continent(c) => geo.continents.push((c, idx)),
@@ -58,7 +69,8 @@ fn service(regions: &[(&str, RegionState, u32, &[&str])], map: &[(&str, &str)]) 
             crate::config::compile::MapKey::Net(n) => geo.nets.push((n, idx)),
         }
     }
-    geo.nets.sort_by(|a, b| b.0.prefix_len().cmp(&a.0.prefix_len()));
+    geo.nets
+        .sort_by_key(|n| std::cmp::Reverse(n.0.prefix_len()));
     Service {
         key: "www".into(),
         owner: Name::parse_absolute("www.example.test.").unwrap(),
@@ -119,19 +131,34 @@ fn geo_match_and_tiers() {
 
     // Korea: ap is draining, so us (tier 2) serves: failover.
     let kr = facts("KR", "AS", "175.192.0.0/10");
-    let d = steer(&s, &h, &ClientAddr::resolver("175.192.0.1".parse().unwrap()), Some(&kr));
+    let d = steer(
+        &s,
+        &h,
+        &ClientAddr::resolver("175.192.0.1".parse().unwrap()),
+        Some(&kr),
+    );
     assert_eq!(d.region, Some(0));
     assert_eq!(d.reason, Reason::Failover);
     assert_eq!(d.scope, 10);
 
     // net: beats country.
-    let d = steer(&s, &h, &ClientAddr::resolver("10.9.9.9".parse().unwrap()), Some(&kr));
+    let d = steer(
+        &s,
+        &h,
+        &ClientAddr::resolver("10.9.9.9".parse().unwrap()),
+        Some(&kr),
+    );
     assert_eq!(s.map.entries[d.map_entry].key, "net:10.0.0.0/8");
     assert_eq!(d.scope, 8);
 
     // Unknown country: default.
     let us = facts("US", "NA", "8.0.0.0/9");
-    let d = steer(&s, &h, &ClientAddr::resolver("8.8.8.8".parse().unwrap()), Some(&us));
+    let d = steer(
+        &s,
+        &h,
+        &ClientAddr::resolver("8.8.8.8".parse().unwrap()),
+        Some(&us),
+    );
     assert_eq!(s.map.entries[d.map_entry].key, "default");
     assert_eq!(d.region, Some(0));
 }
@@ -161,7 +188,10 @@ fn health_drain_failopen_fallback_nodata() {
     s.fallback = vec!["192.0.2.1".parse().unwrap()];
     let d = steer(&s, &h, &c, None);
     assert_eq!(d.reason, Reason::Fallback);
-    assert_eq!(endpoints(&s, &d, &h, false, 0).collect::<Vec<_>>(), s.fallback);
+    assert_eq!(
+        endpoints(&s, &d, &h, false, 0).collect::<Vec<_>>(),
+        s.fallback
+    );
 
     // Drain: Korea's ap (drain, healthy) serves when us is unusable.
     let kr = facts("KR", "AS", "175.192.0.0/10");
@@ -173,7 +203,12 @@ fn health_drain_failopen_fallback_nodata() {
 #[test]
 fn endpoints_rotate_filter_and_limit() {
     let s = service(
-        &[("us", Active, 100, &["10.0.0.1", "10.0.0.2", "10.0.0.3", "::1", "::2"])],
+        &[(
+            "us",
+            Active,
+            100,
+            &["10.0.0.1", "10.0.0.2", "10.0.0.3", "::1", "::2"],
+        )],
         &[("default", "us")],
     );
     let h = HealthTable::new(8);
@@ -185,7 +220,10 @@ fn endpoints_rotate_filter_and_limit() {
     assert_ne!(a0, a1);
     assert_eq!(a0[1], a1[0]);
     let six: Vec<_> = endpoints(&s, &d, &h, true, 0).collect();
-    assert_eq!(six, vec!["::1".parse::<IpAddr>().unwrap(), "::2".parse().unwrap()]);
+    assert_eq!(
+        six,
+        vec!["::1".parse::<IpAddr>().unwrap(), "::2".parse().unwrap()]
+    );
     h.set(SlotId(1), Status::Down);
     let a: Vec<_> = endpoints(&s, &d, &h, false, 0).collect();
     assert!(!a.contains(&"10.0.0.2".parse().unwrap()));
@@ -194,27 +232,58 @@ fn endpoints_rotate_filter_and_limit() {
 #[test]
 fn scope_respects_nested_nets_and_source_prefix() {
     let s = service(
-        &[("a", Active, 100, &["10.0.0.1"]), ("b", Active, 100, &["10.0.0.2"])],
-        &[("default", "a"), ("net:10.0.0.0/8", "b"), ("net:10.1.2.0/24", "a")],
+        &[
+            ("a", Active, 100, &["10.0.0.1"]),
+            ("b", Active, 100, &["10.0.0.2"]),
+        ],
+        &[
+            ("default", "a"),
+            ("net:10.0.0.0/8", "b"),
+            ("net:10.1.2.0/24", "a"),
+        ],
     );
     let h = HealthTable::new(4);
     // 10.200.0.1: in /8, but the /8 also holds 10.1.2.0/24 (another answer); the /9 around
     // the client (10.128.0.0/9) does not: scope 9.
-    let d = steer(&s, &h, &ClientAddr::resolver("10.200.0.1".parse().unwrap()), None);
+    let d = steer(
+        &s,
+        &h,
+        &ClientAddr::resolver("10.200.0.1".parse().unwrap()),
+        None,
+    );
     assert_eq!(d.scope, 9);
     // 10.1.3.1: in /8 but shares 23 bits with 10.1.2.0/24: scope 24.
-    let d = steer(&s, &h, &ClientAddr::resolver("10.1.3.1".parse().unwrap()), None);
+    let d = steer(
+        &s,
+        &h,
+        &ClientAddr::resolver("10.1.3.1".parse().unwrap()),
+        None,
+    );
     assert_eq!(d.scope, 24);
     // Default, outside every net: 11.0.0.1 shares 4 bits with 10/8 (00001010 vs 00001011):
     // scope 8 (7 common bits + 1).
-    let d = steer(&s, &h, &ClientAddr::resolver("11.0.0.1".parse().unwrap()), None);
+    let d = steer(
+        &s,
+        &h,
+        &ClientAddr::resolver("11.0.0.1".parse().unwrap()),
+        None,
+    );
     assert_eq!(d.scope, 8);
     // An ECS source prefix caps the scope.
-    let c = ClientAddr { addr: "10.1.0.0".parse().unwrap(), source_prefix: 16, source: ClientSource::Ecs };
+    let c = ClientAddr {
+        addr: "10.1.0.0".parse().unwrap(),
+        source_prefix: 16,
+        source: ClientSource::Ecs,
+    };
     let d = steer(&s, &h, &c, None);
     assert_eq!(d.scope, 16);
     // IPv6 client, map has only IPv4 nets: scope 0.
-    let d = steer(&s, &h, &ClientAddr::resolver(IpAddr::V6(Ipv6Addr::LOCALHOST)), None);
+    let d = steer(
+        &s,
+        &h,
+        &ClientAddr::resolver(IpAddr::V6(Ipv6Addr::LOCALHOST)),
+        None,
+    );
     assert_eq!(d.scope, 0);
 }
 
@@ -331,13 +400,25 @@ proptest! {
 #[test]
 fn ipv6_network_scope() {
     let s = service(
-        &[("a", Active, 100, &["10.0.0.1"]), ("b", Active, 100, &["10.0.0.2"])],
+        &[
+            ("a", Active, 100, &["10.0.0.1"]),
+            ("b", Active, 100, &["10.0.0.2"]),
+        ],
         &[("default", "a"), ("continent:EU", "b")],
     );
     let h = HealthTable::new(4);
     let net: IpNet = "2001:db8::/32".parse().unwrap();
-    let g = GeoFacts { country: Some(*b"DE"), continent: Some(*b"EU"), subdivisions: vec![], network: Some(net) };
-    let c = ClientAddr { addr: "2001:db8:1::".parse().unwrap(), source_prefix: 48, source: ClientSource::Ecs };
+    let g = GeoFacts {
+        country: Some(*b"DE"),
+        continent: Some(*b"EU"),
+        subdivisions: vec![],
+        network: Some(net),
+    };
+    let c = ClientAddr {
+        addr: "2001:db8:1::".parse().unwrap(),
+        source_prefix: 48,
+        source: ClientSource::Ecs,
+    };
     let d = steer(&s, &h, &c, Some(&g));
     assert_eq!((d.region, d.scope), (Some(1), 32));
 }

@@ -147,12 +147,20 @@ pub fn explain(
         Reason::Geo => format!(
             "first tier of map key {:?} has an active, healthy region{}",
             entry.key,
-            if d.hashed { "; weighted pick by client subnet" } else { "" }
+            if d.hashed {
+                "; weighted pick by client subnet"
+            } else {
+                ""
+            }
         ),
         Reason::Failover => format!(
             "no active, healthy region in earlier tiers; tier {} serves{}",
             d.tier.unwrap_or(0) + 1,
-            if d.hashed { "; weighted pick by client subnet" } else { "" }
+            if d.hashed {
+                "; weighted pick by client subnet"
+            } else {
+                ""
+            }
         ),
         Reason::Drain => "no active region can serve; a draining, healthy region does".into(),
         Reason::FailOpen => {
@@ -212,7 +220,11 @@ impl Trace {
     /// Multi-line text for a person.
     pub fn render_text(&self) -> String {
         let mut s = String::new();
-        let _ = writeln!(s, "name:     {} {} (service {})", self.name, self.qtype, self.service);
+        let _ = writeln!(
+            s,
+            "name:     {} {} (service {})",
+            self.name, self.qtype, self.service
+        );
         let _ = writeln!(
             s,
             "client:   {}/{} (from {})",
@@ -223,7 +235,11 @@ impl Trace {
             "geo:      country={} continent={} subdivision={} network={}",
             self.geo.country.as_deref().unwrap_or("-"),
             self.geo.continent.as_deref().unwrap_or("-"),
-            if self.geo.subdivision.is_empty() { "-".into() } else { self.geo.subdivision.join(",") },
+            if self.geo.subdivision.is_empty() {
+                "-".into()
+            } else {
+                self.geo.subdivision.join(",")
+            },
             self.geo.network.as_deref().unwrap_or("-"),
         );
         let _ = writeln!(s, "map:      {} key {:?}", self.map, self.map_key);
@@ -267,7 +283,11 @@ impl Trace {
                 let _ = writeln!(
                     s,
                     "answer:   {}",
-                    if self.endpoints.is_empty() { "NODATA".into() } else { self.endpoints.join(" ") }
+                    if self.endpoints.is_empty() {
+                        "NODATA".into()
+                    } else {
+                        self.endpoints.join(" ")
+                    }
                 );
             }
         }

@@ -90,10 +90,21 @@ pub fn start_with(dir: tempfile::TempDir, config: PathBuf, port: u16, metrics_po
         .spawn()
         .expect("spawn steerdns");
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    let daemon =
-        Daemon { child, dir, addr, metrics: ([127, 0, 0, 1], metrics_port).into(), config };
+    let daemon = Daemon {
+        child,
+        dir,
+        addr,
+        metrics: ([127, 0, 0, 1], metrics_port).into(),
+        config,
+    };
     for _ in 0..200 {
-        if try_udp(addr, &build("probe.invalid.", RecordType::A, &Opts::default()), 0.05).is_some() {
+        if try_udp(
+            addr,
+            &build("probe.invalid.", RecordType::A, &Opts::default()),
+            0.05,
+        )
+        .is_some()
+        {
             return daemon;
         }
         std::thread::sleep(Duration::from_millis(25));
@@ -131,7 +142,8 @@ pub fn build(name: &str, qtype: RecordType, o: &Opts) -> Vec<u8> {
         e.set_version(o.version);
         e.set_dnssec_ok(o.dnssec_ok);
         if let Some((addr, prefix)) = o.ecs {
-            e.options_mut().insert(EdnsOption::Subnet(ClientSubnet::new(addr, prefix, 0)));
+            e.options_mut()
+                .insert(EdnsOption::Subnet(ClientSubnet::new(addr, prefix, 0)));
         }
         if o.nsid {
             e.options_mut().insert(EdnsOption::Unknown(3, vec![]));
@@ -144,7 +156,8 @@ pub fn build(name: &str, qtype: RecordType, o: &Opts) -> Vec<u8> {
 /// Sends raw bytes over UDP; returns the raw reply.
 pub fn try_udp(addr: SocketAddr, packet: &[u8], timeout_s: f64) -> Option<Vec<u8>> {
     let sock = UdpSocket::bind("127.0.0.1:0").ok()?;
-    sock.set_read_timeout(Some(Duration::from_secs_f64(timeout_s))).ok()?;
+    sock.set_read_timeout(Some(Duration::from_secs_f64(timeout_s)))
+        .ok()?;
     sock.send_to(packet, addr).ok()?;
     let mut buf = vec![0u8; 65535];
     let (n, _) = sock.recv_from(&mut buf).ok()?;
