@@ -31,6 +31,9 @@ use serde::{Deserialize, Serialize};
 /// How long to wait for one reply before giving up (UDP is retried once).
 pub const REPLY_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// Reply timeout of the readiness probe in [`wait_until_serving`].
+pub const PROBE_TIMEOUT: Duration = Duration::from_millis(250);
+
 //------------ TestQuery ------------
 
 /// Transport a test query is sent over.
@@ -368,6 +371,7 @@ pub fn exchange(
     transport: Transport,
     wire: &[u8],
     id: u16,
+    timeout: Duration,
 ) -> Result<Vec<u8>, String> {
     match transport {
         Transport::Udp => {
@@ -379,7 +383,7 @@ pub fn exchange(
             let sock = UdpSocket::bind(local).map_err(|e| format!("udp bind: {e}"))?;
             sock.connect(server)
                 .map_err(|e| format!("udp connect {server}: {e}"))?;
-            sock.set_read_timeout(Some(REPLY_TIMEOUT))
+            sock.set_read_timeout(Some(timeout))
                 .map_err(|e| format!("udp timeout: {e}"))?;
             let mut last_err = String::new();
             for _attempt in 0..2 {
@@ -403,11 +407,11 @@ pub fn exchange(
             Err(last_err)
         }
         Transport::Tcp => {
-            let mut stream = TcpStream::connect_timeout(&server, REPLY_TIMEOUT)
+            let mut stream = TcpStream::connect_timeout(&server, timeout)
                 .map_err(|e| format!("tcp connect {server}: {e}"))?;
             stream
-                .set_read_timeout(Some(REPLY_TIMEOUT))
-                .and_then(|()| stream.set_write_timeout(Some(REPLY_TIMEOUT)))
+                .set_read_timeout(Some(timeout))
+                .and_then(|()| stream.set_write_timeout(Some(timeout)))
                 .map_err(|e| format!("tcp timeout: {e}"))?;
             let len = u16::try_from(wire.len()).map_err(|_| "query too long".to_owned())?;
             let mut framed = len.to_be_bytes().to_vec();
@@ -671,9 +675,9 @@ pub fn normalise(raw: &[u8]) -> Result<Normalised, String> {
 }
 
 /// Sends one test query to `server` and normalises the reply.
-pub fn capture_one(server: SocketAddr, q: &TestQuery, id: u16) -> Outcome {
+pub fn capture_one(server: SocketAddr, q: &TestQuery, id: u16, timeout: Duration) -> Outcome {
     let result = build(q, id)
-        .and_then(|wire| exchange(server, q.transport, &wire, id))
+        .and_then(|wire| exchange(server, q.transport, &wire, id, timeout))
         .and_then(|raw| normalise(&raw));
     match result {
         Ok(n) => Outcome::Reply(n),
@@ -690,20 +694,21 @@ pub fn capture(server: SocketAddr) -> Vec<Capture> {
             // Distinct, deterministic ids: a late reply to one query is never
             // taken for the next one's.
             let id = 0x5d00u16.wrapping_add(u16::try_from(i).unwrap_or(0));
-            let response = capture_one(server, &query, id);
+            let response = capture_one(server, &query, id, REPLY_TIMEOUT);
             Capture { query, response }
         })
         .collect()
 }
 
 /// Asks `server` for the zone's SOA until it answers authoritatively, at most
-/// `attempts` times, 100 ms apart. Returns the last error when it never does.
+/// `attempts` times, 100 ms apart, each waiting [`PROBE_TIMEOUT`] (twice) for
+/// the reply. Returns the last error when it never does.
 pub fn wait_until_serving(server: SocketAddr, attempts: u32) -> Result<(), String> {
     let probe = TestQuery::new("probe", ZONE, "SOA");
     let mut last = String::from("no attempt made");
     for i in 0..attempts {
         let id = 0x7000u16.wrapping_add(u16::try_from(i % 4096).unwrap_or(0));
-        match capture_one(server, &probe, id) {
+        match capture_one(server, &probe, id, PROBE_TIMEOUT) {
             Outcome::Reply(n) if n.rcode == "NOERROR" && n.flags.iter().any(|f| f == "aa") => {
                 return Ok(());
             }
