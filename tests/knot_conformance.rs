@@ -272,16 +272,203 @@ fn steerdns_agrees_with_knot() {
     let actual = conformance::capture(addr);
     let report = conformance::compare_all(&reference, &actual, KNOWN_DIFFERENCES);
     let text = report.render();
-    if !text.is_empty() {
-        eprintln!("steerdns at {addr} vs {source}:\n{text}");
-    }
     if !report.failures.is_empty() {
         let log = server.log_text();
         drop(server);
+        // The end of the server's output is what explains a failure.
+        let tail: Vec<&str> = log.lines().rev().take(60).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
         panic!(
-            "steerdns differs from {source} on {} of {} queries:\n{text}\nsteerdns output:\n{log}",
+            "steerdns at {addr} differs from {source} on {} of {} queries:\n{text}\n\
+             steerdns output (last 60 lines):\n{}",
             report.failures.len(),
-            actual.len()
+            actual.len(),
+            tail.join("\n")
         );
     }
+    if !text.is_empty() {
+        eprintln!("steerdns at {addr} vs {source}:\n{text}");
+    }
+}
+
+//------------ zone file vs. TOML zone ------------
+
+/// Collapses runs of blanks outside double quotes to one space.
+fn squeeze(rdata: &str) -> String {
+    let mut out = String::new();
+    let mut quoted = false;
+    let mut escaped = false;
+    let mut blank = false;
+    for c in rdata.trim().chars() {
+        if !quoted && c.is_whitespace() {
+            blank = true;
+            continue;
+        }
+        if blank {
+            out.push(' ');
+            blank = false;
+        }
+        out.push(c);
+        if escaped {
+            escaped = false;
+        } else if c == '\\' {
+            escaped = true;
+        } else if c == '"' {
+            quoted = !quoted;
+        }
+    }
+    out
+}
+
+/// Absolute, lower-case owner name for `name` relative to `origin`.
+fn absolute(name: &str, origin: &str) -> String {
+    let n = if name == "@" {
+        origin.to_owned()
+    } else if name.ends_with('.') {
+        name.to_owned()
+    } else {
+        format!("{name}.{origin}")
+    };
+    n.to_ascii_lowercase()
+}
+
+/// Seconds of a zone duration ("30s", "10m", "1h", "1w", or a bare number).
+fn seconds(v: &toml::Value) -> u64 {
+    if let Some(n) = v.as_integer() {
+        return u64::try_from(n).expect("negative duration");
+    }
+    let s = v.as_str().expect("duration is a string or an integer");
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let num: u64 = num
+        .parse()
+        .unwrap_or_else(|e| panic!("duration {s:?}: {e}"));
+    let mult = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 604_800,
+        _ => panic!("duration {s:?}: unknown unit"),
+    };
+    num * mult
+}
+
+/// Records of tests/conformance/gslb.example.test.zone as
+/// "owner ttl type rdata" lines (the SOA with its fields on one line).
+fn zone_file_records(text: &str) -> Vec<String> {
+    let mut origin = String::new();
+    let mut default_ttl = 0u64;
+    let mut out = Vec::new();
+    let mut pending = String::new();
+    for raw in text.lines() {
+        // No `;` inside quoted strings in this file, so a comment starts at the first `;`.
+        let line = raw.split(';').next().unwrap_or("");
+        if !pending.is_empty() || line.contains('(') {
+            pending.push(' ');
+            pending.push_str(&line.replace(['(', ')'], " "));
+            if !line.contains(')') {
+                continue;
+            }
+        } else {
+            pending = line.to_owned();
+        }
+        let entry = std::mem::take(&mut pending);
+        let mut tokens = entry.split_whitespace();
+        let Some(first) = tokens.next() else {
+            continue;
+        };
+        match first {
+            "$ORIGIN" => {
+                origin = tokens.next().expect("$ORIGIN value").to_ascii_lowercase();
+                continue;
+            }
+            "$TTL" => {
+                default_ttl = tokens.next().expect("$TTL value").parse().expect("$TTL");
+                continue;
+            }
+            _ => {}
+        }
+        let owner = absolute(first, &origin);
+        let rest: Vec<&str> = tokens.collect();
+        let (ttl, rest) = match rest.first().and_then(|t| t.parse::<u64>().ok()) {
+            Some(ttl) => (ttl, &rest[1..]),
+            None => (default_ttl, &rest[..]),
+        };
+        assert_eq!(rest.first(), Some(&"IN"), "zone file line {raw:?}: class");
+        let rtype = rest.get(1).expect("type").to_ascii_uppercase();
+        let rdata = squeeze(&rest[2..].join(" "));
+        out.push(format!("{owner} {ttl} {rtype} {rdata}"));
+    }
+    out.sort();
+    out
+}
+
+/// Static records and SOA of zones/gslb.example.test.toml in the same form.
+fn toml_zone_records(text: &str) -> Vec<String> {
+    let zone: toml::Table = text.parse().expect("parse TOML zone");
+    let origin = zone["origin"]
+        .as_str()
+        .expect("origin")
+        .to_ascii_lowercase();
+    let zone_ttl = u64::try_from(zone["ttl"].as_integer().expect("ttl")).expect("ttl");
+    let soa = zone["soa"].as_table().expect("[soa]");
+    let serial = soa["serial"].as_integer().expect("numeric serial");
+    let mut out = vec![format!(
+        "{origin} {zone_ttl} SOA {} {} {serial} {} {} {} {}",
+        soa["mname"].as_str().expect("mname"),
+        soa["rname"].as_str().expect("rname"),
+        seconds(&soa["refresh"]),
+        seconds(&soa["retry"]),
+        seconds(&soa["expire"]),
+        seconds(&soa["minimum"]),
+    )];
+    for rec in zone
+        .get("record")
+        .and_then(toml::Value::as_array)
+        .expect("[[record]]")
+    {
+        let owner = absolute(rec["name"].as_str().expect("name"), &origin);
+        let rtype = rec["type"].as_str().expect("type").to_ascii_uppercase();
+        let ttl = rec.get("ttl").map_or(zone_ttl, |t| {
+            u64::try_from(t.as_integer().expect("ttl")).expect("ttl")
+        });
+        for data in rec["data"].as_array().expect("data") {
+            let rdata = squeeze(data.as_str().expect("data string"));
+            out.push(format!("{owner} {ttl} {rtype} {rdata}"));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The reference zone file must hold exactly the static records and SOA of
+/// the TOML zone, so Knot and steerdns serve the same data.
+#[test]
+fn zone_file_matches_toml_zone() {
+    let zone_file = repo().join("tests/conformance/gslb.example.test.zone");
+    let toml_zone = repo().join("zones/gslb.example.test.toml");
+    let from_file = zone_file_records(&std::fs::read_to_string(&zone_file).expect("zone file"));
+    let from_toml = toml_zone_records(&std::fs::read_to_string(&toml_zone).expect("TOML zone"));
+    let only = |a: &[String], b: &[String]| -> String {
+        let lines: Vec<&str> = a
+            .iter()
+            .filter(|r| !b.contains(r))
+            .map(String::as_str)
+            .collect();
+        if lines.is_empty() {
+            "(none)".to_owned()
+        } else {
+            lines.join("\n  ")
+        }
+    };
+    let only_file = only(&from_file, &from_toml);
+    let only_toml = only(&from_toml, &from_file);
+    assert!(
+        from_file == from_toml,
+        "{} and {} disagree (keep them in sync, then run tests/conformance/regen.sh)\n\
+         only in the zone file:\n  {only_file}\nonly in the TOML zone:\n  {only_toml}",
+        zone_file.display(),
+        toml_zone.display(),
+    );
 }
