@@ -19,6 +19,9 @@
 //! Intended differences are listed in [`KNOWN_DIFFERENCES`], each with its
 //! reason; everything else must agree.
 
+// The report of intended differences is printed for whoever reads the test output.
+#![allow(clippy::disallowed_macros)]
+
 #[path = "support/conformance.rs"]
 mod conformance;
 
@@ -75,7 +78,7 @@ fn repo_path(value: Option<&toml::Value>, default: &str) -> String {
 }
 
 /// Writes a copy of the repo's `steerdns.toml` into `dir`, rewritten to listen
-/// on `dns` and `metrics` (loopback), with zones and GeoIP from the repository
+/// on `dns` and `metrics` (loopback), with zones and the geo database from the repository
 /// by absolute path and the pid and state files inside `dir`.
 fn write_config(dir: &Path, dns: SocketAddr, metrics: SocketAddr) -> PathBuf {
     let shipped =
@@ -371,7 +374,7 @@ fn zone_file_records(text: &str) -> Vec<String> {
                 continue;
             }
         } else {
-            pending = line.to_owned();
+            line.clone_into(&mut pending);
         }
         let entry = std::mem::take(&mut pending);
         let mut tokens = entry.split_whitespace();

@@ -10,9 +10,9 @@
 //! A response is reduced to what two correct authoritative servers must agree
 //! on: rcode (with the EDNS extended bits), opcode, header flags, the echoed
 //! question (case kept), the three record sections as presentation lines
-//! (owner names lower-cased, each section sorted because RRset order is not
-//! specified) and the OPT record (presence, UDP size, version, DO, whether NSID
-//! is present, the ECS option). Everything else (message id, compression,
+//! (owner names lower-cased, each section sorted because the order of records
+//! in a set is not specified) and the OPT record (presence, UDP size, version,
+//! DO, whether NSID is present, the ECS option). Everything else (message id, compression,
 //! record order, NSID value) is left out.
 //!
 //! Only loopback addresses are ever queried; every receive has a timeout.
@@ -29,17 +29,17 @@ use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use serde::{Deserialize, Serialize};
 
 /// How long to wait for one reply before giving up (UDP is retried once).
-pub const REPLY_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const REPLY_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Reply timeout of the readiness probe in [`wait_until_serving`].
-pub const PROBE_TIMEOUT: Duration = Duration::from_millis(250);
+pub(crate) const PROBE_TIMEOUT: Duration = Duration::from_millis(250);
 
 //------------ TestQuery ------------
 
 /// Transport a test query is sent over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Transport {
+pub(crate) enum Transport {
     /// One datagram, reply read with a 64 KiB buffer.
     Udp,
     /// A fresh connection per query, 2-octet length prefix (RFC 1035 4.2.2).
@@ -48,7 +48,7 @@ pub enum Transport {
 
 impl Transport {
     /// `udp` or `tcp`.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Udp => "udp",
             Self::Tcp => "tcp",
@@ -58,19 +58,19 @@ impl Transport {
 
 /// The EDNS(0) OPT record of a test query.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EdnsSpec {
+pub(crate) struct EdnsSpec {
     /// Advertised UDP payload size.
-    pub udp_size: u16,
+    pub(crate) udp_size: u16,
     /// EDNS version (0 is the only defined one; others must get BADVERS).
-    pub version: u8,
+    pub(crate) version: u8,
     /// The DNSSEC OK bit.
-    pub do_bit: bool,
+    pub(crate) do_bit: bool,
     /// Ask for the server's NSID (an empty NSID option, RFC 5001).
-    pub nsid: bool,
+    pub(crate) nsid: bool,
     /// An ECS option (RFC 7871): "address/source-prefix".
-    pub ecs: Option<String>,
+    pub(crate) ecs: Option<String>,
     /// Add an option with an unassigned code (65001), which must be ignored.
-    pub unknown_option: bool,
+    pub(crate) unknown_option: bool,
 }
 
 impl Default for EdnsSpec {
@@ -88,23 +88,23 @@ impl Default for EdnsSpec {
 
 /// One query of the conformance suite.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TestQuery {
+pub(crate) struct TestQuery {
     /// Stable identifier, used as the key in the fixture and the known-differences table.
-    pub id: String,
+    pub(crate) id: String,
     /// Query name exactly as sent (case included), absolute.
-    pub name: String,
+    pub(crate) name: String,
     /// Query type mnemonic (`A`, `TXT`, `ANY`, `AXFR`, `TYPE65000`, ...).
-    pub qtype: String,
+    pub(crate) qtype: String,
     /// Query class mnemonic (`IN`, `CH`).
-    pub class: String,
+    pub(crate) class: String,
     /// Opcode mnemonic (`QUERY`, `STATUS`, ...).
-    pub opcode: String,
+    pub(crate) opcode: String,
     /// UDP or TCP.
-    pub transport: Transport,
+    pub(crate) transport: Transport,
     /// The OPT record, if the query has one.
-    pub edns: Option<EdnsSpec>,
+    pub(crate) edns: Option<EdnsSpec>,
     /// The RD (recursion desired) flag.
-    pub rd: bool,
+    pub(crate) rd: bool,
 }
 
 impl TestQuery {
@@ -128,7 +128,7 @@ impl TestQuery {
     }
 
     fn chaos(mut self) -> Self {
-        self.class = "CH".to_owned();
+        "CH".clone_into(&mut self.class);
         self
     }
 
@@ -143,7 +143,7 @@ impl TestQuery {
     }
 
     fn opcode(mut self, opcode: &str) -> Self {
-        self.opcode = opcode.to_owned();
+        opcode.clone_into(&mut self.opcode);
         self
     }
 
@@ -155,7 +155,7 @@ impl TestQuery {
     }
 
     /// One line for reports: `id: name class qtype over transport (...)`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let mut s = format!(
             "{}: {} {} {} over {}",
             self.id,
@@ -194,12 +194,12 @@ impl TestQuery {
 
 /// The zone every query is about (tests/conformance/gslb.example.test.zone and
 /// zones/gslb.example.test.toml).
-pub const ZONE: &str = "gslb.example.test.";
+pub(crate) const ZONE: &str = "gslb.example.test.";
 
 /// The conformance suite: static data of the example zone, negative answers,
 /// zone boundaries, transports, EDNS and header flags. Steered names are not
 /// asked (the reference server cannot steer).
-pub fn queries() -> Vec<TestQuery> {
+pub(crate) fn queries() -> Vec<TestQuery> {
     let n = |label: &str| {
         if label.is_empty() {
             ZONE.to_owned()
@@ -333,7 +333,7 @@ fn parse_opcode(s: &str) -> Result<OpCode, String> {
 }
 
 /// Encodes a test query with the given message id.
-pub fn build(q: &TestQuery, id: u16) -> Result<Vec<u8>, String> {
+pub(crate) fn build(q: &TestQuery, id: u16) -> Result<Vec<u8>, String> {
     let name = Name::from_ascii(&q.name).map_err(|e| format!("bad name {}: {e}", q.name))?;
     let mut query = Query::query(name, parse_qtype(&q.qtype)?);
     query.set_query_class(parse_class(&q.class)?);
@@ -366,7 +366,7 @@ pub fn build(q: &TestQuery, id: u16) -> Result<Vec<u8>, String> {
 /// Sends one encoded query and returns the raw reply bytes. UDP is tried twice
 /// (a lost datagram on loopback is rare but possible); replies with another id
 /// are skipped.
-pub fn exchange(
+pub(crate) fn exchange(
     server: SocketAddr,
     transport: Transport,
     wire: &[u8],
@@ -396,7 +396,7 @@ pub fn exchange(
                             buf.truncate(len);
                             return Ok(buf);
                         }
-                        Ok(_) => continue,
+                        Ok(_) => {}
                         Err(e) => {
                             last_err = format!("udp recv from {server}: {e}");
                             break;
@@ -436,47 +436,47 @@ pub fn exchange(
 
 /// The OPT record of a reply, reduced to what must agree.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OptSummary {
+pub(crate) struct OptSummary {
     /// UDP payload size the server advertises.
-    pub udp_size: u16,
+    pub(crate) udp_size: u16,
     /// EDNS version of the reply.
-    pub version: u8,
+    pub(crate) version: u8,
     /// DO bit echoed.
-    pub do_bit: bool,
+    pub(crate) do_bit: bool,
     /// Whether an NSID option is present (its value is server configuration).
-    pub nsid: bool,
+    pub(crate) nsid: bool,
     /// The ECS option, "family address/source/scope", if present.
-    pub ecs: Option<String>,
+    pub(crate) ecs: Option<String>,
     /// Any other options, sorted: `EDE <info-code>` for Extended DNS Errors
     /// (RFC 8914; the extra text is left out), else `OPTION<code>`.
-    pub other_options: Vec<String>,
+    pub(crate) other_options: Vec<String>,
 }
 
 /// A reply reduced to what two correct authoritative servers must agree on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Normalised {
+pub(crate) struct Normalised {
     /// Full rcode mnemonic, EDNS extended bits included (`NOERROR`, `BADVERS`, ...).
-    pub rcode: String,
+    pub(crate) rcode: String,
     /// Opcode mnemonic.
-    pub opcode: String,
+    pub(crate) opcode: String,
     /// Header flags that are set, in the order qr aa tc rd ra ad cd.
-    pub flags: Vec<String>,
+    pub(crate) flags: Vec<String>,
     /// Question section as echoed: "name class type", case kept.
-    pub question: Vec<String>,
+    pub(crate) question: Vec<String>,
     /// Answer section, presentation lines, sorted.
-    pub answer: Vec<String>,
+    pub(crate) answer: Vec<String>,
     /// Authority section, presentation lines, sorted.
-    pub authority: Vec<String>,
+    pub(crate) authority: Vec<String>,
     /// Additional section without the OPT record, presentation lines, sorted.
-    pub additional: Vec<String>,
+    pub(crate) additional: Vec<String>,
     /// The OPT record, if any.
-    pub opt: Option<OptSummary>,
+    pub(crate) opt: Option<OptSummary>,
 }
 
 /// What happened to one query: a normalised reply, or why there is none.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// The server answered.
     Reply(Normalised),
     /// No reply (timeout, connection closed) or an undecodable one.
@@ -485,22 +485,22 @@ pub enum Outcome {
 
 /// One query and its outcome; the unit of the fixture.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Capture {
+pub(crate) struct Capture {
     /// The query as sent.
-    pub query: TestQuery,
+    pub(crate) query: TestQuery,
     /// What came back.
-    pub response: Outcome,
+    pub(crate) response: Outcome,
 }
 
 /// The committed fixture: Knot's answers and where they came from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Fixture {
+pub(crate) struct Fixture {
     /// Reference server and version, e.g. "Knot DNS 3.2.6".
-    pub server: String,
+    pub(crate) server: String,
     /// How to regenerate the file.
-    pub regenerate: String,
+    pub(crate) regenerate: String,
     /// One entry per query of [`queries`], in order.
-    pub results: Vec<Capture>,
+    pub(crate) results: Vec<Capture>,
 }
 
 fn rcode_name(code: u16) -> String {
@@ -591,7 +591,7 @@ fn section(records: &[Record]) -> Vec<String> {
 
 /// Reduces a raw reply to its [`Normalised`] form. Header flags and rcode are
 /// read from the raw header, so nothing is lost to the decoder.
-pub fn normalise(raw: &[u8]) -> Result<Normalised, String> {
+pub(crate) fn normalise(raw: &[u8]) -> Result<Normalised, String> {
     if raw.len() < 12 {
         return Err(format!(
             "reply of {} octets is shorter than a header",
@@ -635,7 +635,7 @@ pub fn normalise(raw: &[u8]) -> Result<Normalised, String> {
         let mut nsid = false;
         let mut ecs = None;
         let mut other_options = Vec::new();
-        for (code, option) in edns.options().options.iter() {
+        for (code, option) in &edns.options().options {
             match (code, option) {
                 (EdnsCode::NSID, _) => nsid = true,
                 (EdnsCode::Subnet, EdnsOption::Subnet(s)) => {
@@ -675,7 +675,12 @@ pub fn normalise(raw: &[u8]) -> Result<Normalised, String> {
 }
 
 /// Sends one test query to `server` and normalises the reply.
-pub fn capture_one(server: SocketAddr, q: &TestQuery, id: u16, timeout: Duration) -> Outcome {
+pub(crate) fn capture_one(
+    server: SocketAddr,
+    q: &TestQuery,
+    id: u16,
+    timeout: Duration,
+) -> Outcome {
     let result = build(q, id)
         .and_then(|wire| exchange(server, q.transport, &wire, id, timeout))
         .and_then(|raw| normalise(&raw));
@@ -686,7 +691,7 @@ pub fn capture_one(server: SocketAddr, q: &TestQuery, id: u16, timeout: Duration
 }
 
 /// Runs every query of [`queries`] against `server`, in order.
-pub fn capture(server: SocketAddr) -> Vec<Capture> {
+pub(crate) fn capture(server: SocketAddr) -> Vec<Capture> {
     queries()
         .into_iter()
         .enumerate()
@@ -703,7 +708,7 @@ pub fn capture(server: SocketAddr) -> Vec<Capture> {
 /// Asks `server` for the zone's SOA until it answers authoritatively, at most
 /// `attempts` times, 100 ms apart, each waiting [`PROBE_TIMEOUT`] (twice) for
 /// the reply. Returns the last error when it never does.
-pub fn wait_until_serving(server: SocketAddr, attempts: u32) -> Result<(), String> {
+pub(crate) fn wait_until_serving(server: SocketAddr, attempts: u32) -> Result<(), String> {
     let probe = TestQuery::new("probe", ZONE, "SOA");
     let mut last = String::from("no attempt made");
     for i in 0..attempts {
@@ -724,7 +729,7 @@ pub fn wait_until_serving(server: SocketAddr, attempts: u32) -> Result<(), Strin
 
 /// A part of a normalised reply that the comparison looks at on its own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Field {
+pub(crate) enum Field {
     /// The whole outcome: reply vs. no reply.
     Outcome,
     /// rcode.
@@ -759,7 +764,7 @@ pub enum Field {
 
 impl Field {
     /// Short name used in reports and the known-differences table.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Outcome => "outcome",
             Self::Rcode => "rcode",
@@ -782,13 +787,13 @@ impl Field {
 
 /// One field that differs between the expected and the actual reply.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FieldDiff {
+pub(crate) struct FieldDiff {
     /// Which field.
-    pub field: Field,
+    pub(crate) field: Field,
     /// Expected (reference) value, rendered.
-    pub expected: String,
+    pub(crate) expected: String,
     /// Actual value, rendered.
-    pub actual: String,
+    pub(crate) actual: String,
 }
 
 fn lines_diff(expected: &[String], actual: &[String]) -> (String, String) {
@@ -814,7 +819,7 @@ fn lines_diff(expected: &[String], actual: &[String]) -> (String, String) {
 }
 
 /// Field-by-field differences between two outcomes of the same query.
-pub fn compare(expected: &Outcome, actual: &Outcome) -> Vec<FieldDiff> {
+pub(crate) fn compare(expected: &Outcome, actual: &Outcome) -> Vec<FieldDiff> {
     let (e, a) = match (expected, actual) {
         (Outcome::Reply(e), Outcome::Reply(a)) => (e, a),
         (Outcome::Error(_), Outcome::Error(_)) => return Vec::new(),
@@ -899,29 +904,29 @@ pub fn compare(expected: &Outcome, actual: &Outcome) -> Vec<FieldDiff> {
 /// A difference between steerdns and the reference that is intended. Listed
 /// in one table in the test, each with its reason; never skipped silently.
 #[derive(Clone, Copy, Debug)]
-pub struct KnownDifference {
+pub(crate) struct KnownDifference {
     /// Query id, or `*` for every query.
-    pub query: &'static str,
+    pub(crate) query: &'static str,
     /// The fields that may differ for that query.
-    pub fields: &'static [Field],
+    pub(crate) fields: &'static [Field],
     /// Why the difference is intended.
-    pub reason: &'static str,
+    pub(crate) reason: &'static str,
 }
 
 /// The result of comparing a whole capture against the reference.
 #[derive(Debug, Default)]
-pub struct Report {
+pub(crate) struct Report {
     /// Unexpected differences, rendered per query. Empty means conformant.
-    pub failures: Vec<String>,
+    pub(crate) failures: Vec<String>,
     /// Differences that the known-differences table allows, rendered.
-    pub allowed: Vec<String>,
+    pub(crate) allowed: Vec<String>,
     /// Table entries that matched no difference (the behaviours now agree).
-    pub stale: Vec<String>,
+    pub(crate) stale: Vec<String>,
 }
 
 impl Report {
     /// The whole report as text.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut s = String::new();
         if !self.allowed.is_empty() {
             s.push_str("Known, intended differences (see KNOWN_DIFFERENCES):\n");
@@ -962,7 +967,11 @@ fn allowed_by<'t>(
 /// Compares `actual` against the `expected` reference capture, query by query
 /// (matched by id; the query itself must be the same), and applies the
 /// known-differences table.
-pub fn compare_all(expected: &[Capture], actual: &[Capture], known: &[KnownDifference]) -> Report {
+pub(crate) fn compare_all(
+    expected: &[Capture],
+    actual: &[Capture],
+    known: &[KnownDifference],
+) -> Report {
     let mut report = Report::default();
     let reference: BTreeMap<&str, &Capture> =
         expected.iter().map(|c| (c.query.id.as_str(), c)).collect();
