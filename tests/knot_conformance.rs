@@ -146,8 +146,9 @@ impl Drop for Server {
 }
 
 /// Starts `steerdns serve -c <config>` and waits until it answers the zone's
-/// SOA over UDP: at most 100 probes, each at most 0.6 s (a closed port fails
-/// at once, so a normal start takes a fraction of a second).
+/// SOA over UDP: at most 300 probes, each at most 0.6 s (a closed port fails
+/// at once and probes are 100 ms apart, so a server that never binds fails the
+/// test after about 30 s; a normal start takes a fraction of a second).
 fn start_steerdns(dir: &Path) -> (Server, SocketAddr) {
     let dns = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let metrics = SocketAddr::from(([127, 0, 0, 1], free_port()));
@@ -166,7 +167,7 @@ fn start_steerdns(dir: &Path) -> (Server, SocketAddr) {
         .expect("spawn steerdns");
     let mut server = Server { child, log };
     let mut last = String::new();
-    for _ in 0..100 {
+    for _ in 0..300 {
         if let Ok(Some(status)) = server.child.try_wait() {
             panic!(
                 "steerdns exited at start ({status}); config {}; output:\n{}",
@@ -181,7 +182,7 @@ fn start_steerdns(dir: &Path) -> (Server, SocketAddr) {
     }
     let output = server.log_text();
     drop(server);
-    panic!("steerdns did not answer on {dns} after 100 probes: {last}; output:\n{output}");
+    panic!("steerdns did not answer on {dns} after 300 probes: {last}; output:\n{output}");
 }
 
 fn load_fixture() -> Fixture {
