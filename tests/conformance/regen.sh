@@ -30,5 +30,6 @@ tmp="$(mktemp "$here/.knot-answers.XXXXXX")"
 trap 'rm -f "$tmp"; knot_stop' EXIT
 (cd "$repo" && cargo run --quiet --example conformance_capture -- \
     --fixture "Knot DNS $KNOT_VERSION" "$KNOT_ADDR") >"$tmp"
+chmod 0644 "$tmp"
 mv "$tmp" "$out"
 echo "wrote $out (Knot DNS $KNOT_VERSION, $(grep -c '"id":' "$out") queries)" >&2
