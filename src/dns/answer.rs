@@ -113,6 +113,7 @@ pub fn answer(
                 dnssec_ok: false,
                 nsid: None,
                 ecs: None,
+                ede: None,
             };
             w.finish(edns.then_some(&opt));
             return Some(AnswerInfo {
@@ -143,6 +144,7 @@ pub fn answer(
             None
         },
         ecs: e.ecs.map(|c| (c, 0)),
+        ede: None,
     });
     let limit = size_limit - opt.as_ref().map_or(0, OptOut::wire_len);
     let mut info = AnswerInfo {
@@ -187,6 +189,9 @@ pub fn answer(
     let Some(zone_index) = zone_index else {
         w.set_rcode(rcode::REFUSED);
         info.rcode = rcode::REFUSED;
+        if let Some(o) = opt.as_mut() {
+            o.ede = Some(super::wire::EDE_NOT_AUTHORITATIVE);
+        }
         w.finish(opt.as_ref());
         return Some(info);
     };
@@ -269,7 +274,6 @@ fn chaos(snap: &Snapshot, qname: &[u8], qtype: u16, w: &mut ResponseWriter<'_>) 
     match text {
         Some(t) if matches!(qtype, rtype::TXT | rtype::ANY) => {
             let rdata = txt_rdata(&[t.as_str()]);
-            w.set_authoritative();
             w.push_class(
                 Section::Answer,
                 Owner::Question,
@@ -280,10 +284,7 @@ fn chaos(snap: &Snapshot, qname: &[u8], qtype: u16, w: &mut ResponseWriter<'_>) 
             );
             rcode::NOERROR
         }
-        Some(_) => {
-            w.set_authoritative();
-            rcode::NOERROR
-        }
+        Some(_) => rcode::NOERROR,
         None => {
             w.set_rcode(rcode::REFUSED);
             rcode::REFUSED

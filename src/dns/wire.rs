@@ -68,6 +68,10 @@ pub mod rcode {
 /// EDNS option codes.
 const OPT_NSID: u16 = 3;
 const OPT_ECS: u16 = 8;
+const OPT_EDE: u16 = 15;
+
+/// Extended DNS Error "Not Authoritative" (RFC 8914 4.21).
+pub const EDE_NOT_AUTHORITATIVE: u16 = 20;
 
 /// Largest UDP response we send, whatever the client offers (DNS flag day 2020).
 pub const MAX_UDP_PAYLOAD: u16 = 1232;
@@ -558,6 +562,11 @@ impl<'b> ResponseWriter<'b> {
                 self.buf.push(scope);
                 self.buf.extend_from_slice(&bytes[..needed]);
             }
+            if let Some(code) = opt.ede {
+                self.buf.extend_from_slice(&OPT_EDE.to_be_bytes());
+                self.buf.extend_from_slice(&2u16.to_be_bytes());
+                self.buf.extend_from_slice(&code.to_be_bytes());
+            }
             let rdlen = (self.buf.len() - len_at - 2) as u16;
             self.buf[len_at..len_at + 2].copy_from_slice(&rdlen.to_be_bytes());
             arcount += 1;
@@ -581,6 +590,8 @@ pub struct OptOut<'a> {
     pub nsid: Option<&'a [u8]>,
     /// ECS echo with its scope prefix.
     pub ecs: Option<(ClientSubnet, u8)>,
+    /// Extended DNS Error info code (RFC 8914), without extra text.
+    pub ede: Option<u16>,
 }
 
 impl OptOut<'_> {
@@ -592,6 +603,9 @@ impl OptOut<'_> {
         }
         if let Some((ecs, _)) = self.ecs {
             len += 8 + usize::from(ecs.source_prefix).div_ceil(8);
+        }
+        if self.ede.is_some() {
+            len += 6;
         }
         len
     }
