@@ -1,1 +1,482 @@
-//! geo (stub)
+//! GeoIP: which country, continent and subdivision an address is in, and how far that answer
+//! reaches (the database network, which bounds the ECS scope).
+//!
+//! ```text
+//!  geoip/*.mmdb ──std::fs::read──► GeoDb::open ── detect schema, probe ──► GeoDb (in Snapshot)
+//!                                                                             │
+//!  client address (ECS or resolver) ──────────────► GeoDb::lookup(ip) ──► GeoHit
+//!                                                   { country, continent, subdivisions, network }
+//! ```
+//!
+//! - The whole file is read into memory; it is never memory-mapped, so rewriting the file on
+//!   disk (a database refresh) cannot crash a running server. A reload opens the new file
+//!   completely, off the query path, before the snapshot that holds it is swapped in.
+//! - Two record schemas are understood and detected when the file is opened ([`Schema`]):
+//!   GeoIP2 / GeoLite2 / DB-IP, and ip-location-db's `country_code` records (the shipped
+//!   database), whose continent comes from the table in [`continents`].
+//! - [`GeoDb::lookup`] never fails: an address the database has no data for gets an empty
+//!   [`GeoHit`] whose `network` is the database's empty network around the address.
+//! - `maxminddb` (pinned) is used only inside this module; [`writer`] builds test databases.
+
+mod codes;
+pub mod continents;
+mod schema;
+pub mod writer;
+
+use std::fmt::Write as _;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use maxminddb::{LookupResult, MaxMindDbError, Reader, WithinOptions};
+use serde::Serialize;
+
+pub use codes::{CodeError, ContinentCode, CountryCode};
+pub use schema::Schema;
+use schema::{CountryCodeRecord, Geoip2Record, Probe, RawJson};
+
+/// Records read when detecting the schema: the first ones with data, in tree order.
+const PROBE_RECORDS: usize = 256;
+
+/// An address looked up when a database is opened, to fail early on a damaged file.
+const PROBE_ADDRESS: IpAddr = IpAddr::V4(Ipv4Addr::new(81, 2, 69, 160));
+
+//------------ GeoError --------------------------------------------------------------------------
+
+/// Why a GeoIP database cannot be used. Every message starts with the file's path.
+#[derive(Debug, thiserror::Error)]
+pub enum GeoError {
+    /// The file cannot be read.
+    #[error("{path}: cannot read GeoIP database")]
+    Read {
+        /// The database file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a MaxMind DB file (bad marker, metadata or layout).
+    #[error("{path}: not a valid MaxMind DB file")]
+    Format {
+        /// The database file.
+        path: PathBuf,
+        /// What the reader found wrong.
+        #[source]
+        source: MaxMindDbError,
+    },
+    /// The tree or the records are damaged: a probe lookup or a record failed to decode.
+    #[error("{path}: damaged GeoIP database (probe lookup failed)")]
+    Damaged {
+        /// The database file.
+        path: PathBuf,
+        /// What the reader found wrong.
+        #[source]
+        source: MaxMindDbError,
+    },
+    /// The records have neither GeoIP2 nor ip-location-db fields.
+    #[error("{path}: database type {found:?} has neither country.iso_code nor country_code")]
+    UnknownSchema {
+        /// The database file.
+        path: PathBuf,
+        /// The `database_type` from the metadata.
+        found: String,
+    },
+}
+
+//------------ GeoHit ----------------------------------------------------------------------------
+
+/// What the database says about one address.
+///
+/// `network` is the database network that contains the address: every address in it gets the
+/// same record, so it bounds the ECS scope of any answer that depends on this hit. It is in the
+/// family of the looked-up address (an IPv4 address in an IPv6 database reports e.g.
+/// `81.2.69.0/24`, not `::81.2.69.0/120`; an IPv4-mapped IPv6 address `::ffff:a.b.c.d` is looked
+/// up as IPv4 and reports `::ffff:…/(prefix + 96)`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GeoHit {
+    /// ISO 3166-1 alpha-2 country (GeoIP2: `country`, else `registered_country`).
+    pub country: Option<CountryCode>,
+    /// Continent (from the record, else derived from the country).
+    pub continent: Option<ContinentCode>,
+    /// ISO 3166-2 subdivision codes, most general first (`["GB-ENG"]`, `["US-CA"]`); empty
+    /// (no allocation) when the record has none.
+    pub subdivisions: Vec<String>,
+    /// The database network containing the address.
+    #[serde(serialize_with = "serialize_display")]
+    pub network: IpNet,
+}
+
+impl GeoHit {
+    /// A hit with no data, covering `network`.
+    pub fn empty(network: IpNet) -> Self {
+        Self {
+            country: None,
+            continent: None,
+            subdivisions: Vec::new(),
+            network,
+        }
+    }
+
+    /// Whether the hit carries no location at all.
+    pub fn is_empty(&self) -> bool {
+        self.country.is_none() && self.continent.is_none() && self.subdivisions.is_empty()
+    }
+}
+
+fn serialize_display<S: serde::Serializer>(net: &IpNet, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(net)
+}
+
+//------------ GeoMetadata -----------------------------------------------------------------------
+
+/// Facts about an open database, for `steerdns geoip`, `check` and logs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GeoMetadata {
+    /// `database_type` from the metadata (`"GeoLite2-Country"`, `"country ipvAll"`).
+    pub database_type: String,
+    /// Build time, seconds since 1970-01-01 UTC.
+    pub build_epoch: u64,
+    /// 4 (IPv4 only) or 6.
+    pub ip_version: u16,
+    /// Number of search tree nodes.
+    pub node_count: u32,
+    /// Search tree record size in bits (24, 28 or 32).
+    pub record_size: u16,
+    /// English description, if the metadata has one.
+    pub description: Option<String>,
+    /// The detected record schema.
+    #[serde(serialize_with = "serialize_schema")]
+    pub schema: Schema,
+    /// Size of the file in bytes.
+    pub file_size: usize,
+}
+
+fn serialize_schema<S: serde::Serializer>(schema: &Schema, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(match schema {
+        Schema::GeoIp2 => "geoip2",
+        Schema::CountryCode => "country_code",
+    })
+}
+
+impl GeoMetadata {
+    /// The build time as RFC 3339 UTC, e.g. `"2026-06-17T20:08:44Z"`.
+    pub fn build_time_utc(&self) -> String {
+        format_epoch(self.build_epoch)
+    }
+}
+
+/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (proleptic Gregorian, UTC).
+pub fn format_epoch(epoch: u64) -> String {
+    let days = epoch / 86_400;
+    let secs = epoch % 86_400;
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+/// Days since 1970-01-01 → (year, month, day). Counts in 400-year eras of 146 097 days,
+/// with years starting on 1 March so the leap day is the last day of a year.
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468; // days since 0000-03-01
+    let era = z / 146_097;
+    let doe = z % 146_097; // day of era, 0..=146_096
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // year of era
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // day of (March-based) year
+    let mp = (5 * doy + 2) / 153; // March = 0
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    (year, month, day)
+}
+
+//------------ GeoDb -----------------------------------------------------------------------------
+
+/// An open GeoIP database (MaxMind DB format), held entirely in memory. `Send + Sync`; share it
+/// through the snapshot.
+pub struct GeoDb {
+    reader: Reader<Vec<u8>>,
+    schema: Schema,
+    path: PathBuf,
+    metadata: GeoMetadata,
+}
+
+impl std::fmt::Debug for GeoDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GeoDb")
+            .field("path", &self.path)
+            .field("metadata", &self.metadata)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GeoDb {
+    /// Reads the whole file at `path` into memory, checks the format, detects the schema and
+    /// probes a lookup, so a missing, truncated or foreign file fails here and not at query
+    /// time.
+    pub fn open(path: &Path) -> Result<Self, GeoError> {
+        let bytes = std::fs::read(path).map_err(|source| GeoError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_bytes(bytes, path.to_owned())
+    }
+
+    /// Like [`GeoDb::open`], from bytes already in memory; `label` names the source in errors
+    /// and in [`GeoDb::describe`].
+    pub fn from_bytes(bytes: Vec<u8>, label: PathBuf) -> Result<Self, GeoError> {
+        let file_size = bytes.len();
+        let reader = Reader::from_source(bytes).map_err(|source| GeoError::Format {
+            path: label.clone(),
+            source,
+        })?;
+        let damaged = |source| GeoError::Damaged {
+            path: label.clone(),
+            source,
+        };
+        let schema = detect_schema(&reader)
+            .map_err(damaged)?
+            .ok_or_else(|| GeoError::UnknownSchema {
+                path: label.clone(),
+                found: reader.metadata().database_type.clone(),
+            })?;
+
+        let meta = reader.metadata();
+        let metadata = GeoMetadata {
+            database_type: meta.database_type.clone(),
+            build_epoch: meta.build_epoch,
+            ip_version: meta.ip_version,
+            node_count: meta.node_count,
+            record_size: meta.record_size,
+            description: meta.description.get("en").cloned(),
+            schema,
+            file_size,
+        };
+        let db = Self {
+            reader,
+            schema,
+            path: label,
+            metadata,
+        };
+        // Probe: one full lookup through the query path and the raw decoder.
+        db.record(PROBE_ADDRESS).map_err(|source| GeoError::Damaged {
+            path: db.path.clone(),
+            source,
+        })?;
+        Ok(db)
+    }
+
+    /// The file (or label) this database was opened from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The detected record schema.
+    pub fn schema(&self) -> Schema {
+        self.schema
+    }
+
+    /// Database type, build time, IP version, tree size, schema.
+    pub fn metadata(&self) -> &GeoMetadata {
+        &self.metadata
+    }
+
+    /// What the database says about `ip`. Never fails and never panics: an address without
+    /// data (or a damaged record) gives an empty hit whose `network` is the database network
+    /// around the address, or the host route (`/32`, `/128`) if the database reports none. An
+    /// IPv6 address in an IPv4-only database gets `::/0`: no IPv6 address has data there.
+    ///
+    /// Cost: one tree walk (at most 32 or 128 steps) and a decode of the record's few used
+    /// fields with borrowed strings; it allocates only for subdivisions.
+    pub fn lookup(&self, ip: IpAddr) -> GeoHit {
+        let (query, mapped) = canonical(ip);
+        let result = match self.reader.lookup(query) {
+            Ok(result) => result,
+            Err(_) => return GeoHit::empty(self.no_data_network(ip)),
+        };
+        let mut hit = GeoHit::empty(self.network_of(&result, query, mapped));
+        // A record that fails to decode is treated as no data (`steerdns geoip` shows the
+        // decode error).
+        match self.schema {
+            Schema::GeoIp2 => {
+                if let Ok(Some(record)) = result.decode::<Geoip2Record<'_>>() {
+                    record.fill(&mut hit);
+                }
+            }
+            Schema::CountryCode => {
+                if let Ok(Some(record)) = result.decode::<CountryCodeRecord<'_>>() {
+                    record.fill(&mut hit);
+                }
+            }
+        }
+        hit
+    }
+
+    /// The raw database record for `ip` as JSON (`null` when the address has no data or the
+    /// record cannot be decoded), for `steerdns geoip IP`.
+    pub fn record_json(&self, ip: IpAddr) -> serde_json::Value {
+        self.record(ip).ok().flatten().unwrap_or_default()
+    }
+
+    /// The raw record, distinguishing "no data" (`Ok(None)`) from a decode error.
+    fn record(&self, ip: IpAddr) -> Result<Option<serde_json::Value>, MaxMindDbError> {
+        let (query, _) = canonical(ip);
+        if self.metadata.ip_version == 4 && query.is_ipv6() {
+            return Ok(None);
+        }
+        let result = self.reader.lookup(query)?;
+        Ok(result.decode::<RawJson>()?.map(|RawJson(v)| v))
+    }
+
+    /// The `steerdns geoip IP` report: address, network, country, continent, subdivisions,
+    /// database type and build date, then the raw record as pretty JSON.
+    pub fn describe(&self, ip: IpAddr) -> String {
+        let hit = self.lookup(ip);
+        let record = self.record(ip);
+        let or_none = |s: Option<String>| s.unwrap_or_else(|| "-".to_owned());
+        let continent_from_record = record
+            .as_ref()
+            .ok()
+            .and_then(|r| r.as_ref())
+            .and_then(|r| r.pointer("/continent/code"))
+            .is_some();
+        let continent = hit.continent.map(|c| {
+            if continent_from_record {
+                format!("{c} ({})", c.name())
+            } else {
+                format!("{c} ({}, derived from the country)", c.name())
+            }
+        });
+        let subdivisions = (!hit.subdivisions.is_empty()).then(|| hit.subdivisions.join(", "));
+        let m = &self.metadata;
+
+        let mut out = String::new();
+        let _ = writeln!(out, "address:      {ip}");
+        let _ = writeln!(out, "network:      {}", hit.network);
+        let _ = writeln!(out, "country:      {}", or_none(hit.country.map(|c| c.to_string())));
+        let _ = writeln!(out, "continent:    {}", or_none(continent));
+        let _ = writeln!(out, "subdivisions: {}", or_none(subdivisions));
+        let _ = writeln!(out, "database:     {}", self.path.display());
+        let _ = writeln!(
+            out,
+            "type:         {} (IPv{}, {} schema)",
+            m.database_type,
+            m.ip_version,
+            match m.schema {
+                Schema::GeoIp2 => "GeoIP2",
+                Schema::CountryCode => "ip-location-db country_code",
+            }
+        );
+        let _ = writeln!(out, "built:        {}", m.build_time_utc());
+        match record {
+            Ok(Some(value)) => {
+                let pretty = serde_json::to_string_pretty(&value).unwrap_or_default();
+                let _ = writeln!(out, "record:\n{pretty}");
+            }
+            Ok(None) => {
+                let _ = writeln!(out, "record:       none (the address is not in the database)");
+            }
+            Err(e) => {
+                let _ = writeln!(out, "record:       cannot be decoded: {e}");
+            }
+        }
+        out
+    }
+
+    /// The network reported for a lookup, in the family of the original address.
+    fn network_of(
+        &self,
+        result: &LookupResult<'_, Vec<u8>>,
+        query: IpAddr,
+        mapped: bool,
+    ) -> IpNet {
+        let Ok(found) = result.network() else {
+            return host_net(query);
+        };
+        let net = match (query, found.ip()) {
+            (IpAddr::V4(_), IpAddr::V4(net_ip)) => {
+                Ipv4Net::new(net_ip, found.prefix()).map(IpNet::V4).ok()
+            }
+            // An IPv4 address in an IPv6 database without an IPv4 subtree: the walk stopped
+            // above ::/96, so one record (or none) covers all of IPv4.
+            (IpAddr::V4(_), IpAddr::V6(_)) => Some(IpNet::V4(Ipv4Net::default())),
+            (IpAddr::V6(_), IpAddr::V6(net_ip)) => {
+                Ipv6Net::new(net_ip, found.prefix()).map(IpNet::V6).ok()
+            }
+            (IpAddr::V6(_), IpAddr::V4(_)) => None,
+        };
+        let net = net.map_or_else(|| host_net(query), |n| n.trunc());
+        match (mapped, net) {
+            (true, IpNet::V4(v4)) => {
+                let addr = v4.network().to_ipv6_mapped();
+                Ipv6Net::new(addr, v4.prefix_len() + 96)
+                    .map(IpNet::V6)
+                    .unwrap_or_else(|_| host_net(IpAddr::V6(addr)))
+            }
+            _ => net,
+        }
+    }
+
+    /// The network for an address the reader refused: all of IPv6 in an IPv4 database, else
+    /// the host route.
+    fn no_data_network(&self, ip: IpAddr) -> IpNet {
+        match ip {
+            IpAddr::V6(v6) if self.metadata.ip_version == 4 && v6.to_ipv4_mapped().is_none() => {
+                IpNet::V6(Ipv6Net::default())
+            }
+            _ => host_net(ip),
+        }
+    }
+}
+
+/// Detects the schema from the first records with data, else from `database_type`.
+/// `Ok(None)`: unknown. `Err`: a record failed to decode.
+fn detect_schema(reader: &Reader<Vec<u8>>) -> Result<Option<Schema>, MaxMindDbError> {
+    let mut seen_data = false;
+    for item in reader.networks(WithinOptions::default())?.take(PROBE_RECORDS) {
+        let result = item?;
+        match result.decode::<Probe>() {
+            Ok(Some(probe)) => {
+                seen_data = true;
+                if let Some(schema) = probe.schema() {
+                    return Ok(Some(schema));
+                }
+            }
+            Ok(None) => {}
+            Err(_) => {
+                // Not a map: a foreign schema if it decodes at all, else a damaged record.
+                result.decode::<RawJson>()?;
+                seen_data = true;
+            }
+        }
+    }
+    if seen_data {
+        return Ok(None);
+    }
+    Ok(schema::schema_from_database_type(
+        &reader.metadata().database_type,
+    ))
+}
+
+/// The address to look up, and whether it was an IPv4-mapped IPv6 address (looked up as IPv4,
+/// where IPv6 databases keep IPv4 data).
+fn canonical(ip: IpAddr) -> (IpAddr, bool) {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => (IpAddr::V4(v4), true),
+            None => (ip, false),
+        },
+        IpAddr::V4(_) => (ip, false),
+    }
+}
+
+/// The `/32` or `/128` around `ip`.
+fn host_net(ip: IpAddr) -> IpNet {
+    match ip {
+        IpAddr::V4(v4) => IpNet::V4(Ipv4Net::from(v4)),
+        IpAddr::V6(v6) => IpNet::V6(Ipv6Net::from(v6)),
+    }
+}
