@@ -31,7 +31,7 @@ fn two_letters(input: &str) -> Option<[u8; 2]> {
 /// An ISO 3166-1 alpha-2 country code such as `GB`, always upper case.
 ///
 /// Parsing accepts any two ASCII letters in any case (`"gb"` → `GB`), because databases and
-/// RIR data carry user-assigned codes too (`XK`, `EU`, `AP`); use [`CountryCode::continent`] or
+/// RIR data carry user-assigned and withdrawn codes too (`XK`, `AN`, `EU`, `AP`); use [`CountryCode::continent`] or
 /// [`CountryCode::is_known`] to tell whether the code is one steerdns knows.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CountryCode([u8; 2]);
@@ -69,7 +69,7 @@ impl CountryCode {
     }
 
     /// Whether the code is an assigned ISO 3166-1 code or one of the extra codes the
-    /// continent table knows (`XK`, `EU`, `AP`).
+    /// continent table knows (`XK`, `AN`, `EU`, `AP`).
     pub fn is_known(self) -> bool {
         self.continent().is_some()
     }

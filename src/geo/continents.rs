@@ -10,9 +10,11 @@
 //!   `GL` (Greenland) are `NA`; `GF` and `FK` are `SA`.
 //! - `AQ`, `BV`, `GS`, `HM`, `TF` are `AN`; `TL`, `CX`, `UM` are `OC`; `IO`, `CC` are `AS`.
 //!
-//! Every one of the 249 assigned ISO 3166-1 alpha-2 codes is in the table, plus `XK` (Kosovo,
-//! user-assigned, used by MaxMind and the RIRs) and the two region codes the RIR delegation files
-//! use: `EU` (European Union, exceptionally reserved) → `EU` and `AP` (Asia/Pacific) → `AS`.
+//! Every one of the 249 assigned ISO 3166-1 alpha-2 codes is in the table, plus four codes that
+//! RIR-derived data still carries: `XK` (Kosovo, user-assigned, used by MaxMind and the RIRs)
+//! → `EU`, `AN` (Netherlands Antilles, withdrawn in 2010 but still on some registrations) →
+//! `NA`, and the region codes of the RIR delegation files `EU` (European Union, exceptionally
+//! reserved) → `EU` and `AP` (Asia/Pacific) → `AS`.
 //! The table is sorted by country code and searched with a binary search: no allocation, about
 //! eight comparisons.
 
@@ -27,6 +29,7 @@ const TABLE: &[([u8; 2], [u8; 2])] = &[
     (*b"AI", *b"NA"),
     (*b"AL", *b"EU"),
     (*b"AM", *b"AS"),
+    (*b"AN", *b"NA"),
     (*b"AO", *b"AF"),
     (*b"AP", *b"AS"),
     (*b"AQ", *b"AN"),
@@ -285,7 +288,7 @@ pub fn continent_of(country: CountryCode) -> Option<ContinentCode> {
         .and_then(|(_, continent)| ContinentCode::from_bytes(*continent))
 }
 
-/// Every country code in the table, in order (the 249 ISO codes plus `AP`, `EU`, `XK`).
+/// Every country code in the table, in order (the 249 ISO codes plus `AN`, `AP`, `EU`, `XK`).
 pub fn known_countries() -> impl Iterator<Item = CountryCode> {
     TABLE
         .iter()
@@ -328,14 +331,14 @@ mod tests {
         for code in &iso {
             assert!(continent(code).is_some(), "{code} has no continent");
         }
-        // The table holds exactly the ISO codes plus the three extras.
+        // The table holds exactly the ISO codes plus the four extras.
         let mut extras: Vec<String> = known_countries()
             .map(|c| c.to_string())
             .filter(|c| !iso.contains(&c.as_str()))
             .collect();
         extras.sort();
-        assert_eq!(extras, ["AP", "EU", "XK"]);
-        assert_eq!(TABLE.len(), 252);
+        assert_eq!(extras, ["AN", "AP", "EU", "XK"]);
+        assert_eq!(TABLE.len(), 253);
     }
 
     #[test]

@@ -28,8 +28,9 @@
 //! replaces everything it covers.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::{Ipv4Addr, Ipv6Addr};
 
-use ipnet::IpNet;
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use serde_json::{Map, Value, json};
 
 /// The metadata section starts after this marker (the last occurrence in the file).
@@ -204,7 +205,8 @@ impl MmdbWriter {
     /// negative integers down to `i32::MIN` (`int32`), floats (`double`), booleans and arrays;
     /// `null` and larger negative numbers are rejected. A later insert wins over an earlier one
     /// for the addresses they share. In an IPv6 database an IPv4 network is stored in the
-    /// `::/96` subtree.
+    /// `::/96` subtree. A `/0` fills both records of the tree's root, so readers report `/1`
+    /// for it (the format has no record above the root).
     pub fn insert(&mut self, network: IpNet, record: Value) -> Result<(), WriteError> {
         let (bits, prefix) = self.tree_key(network)?;
         // Validate the value and bound its encoded size, so `to_bytes` cannot fail.
@@ -596,25 +598,25 @@ fn geoip2_record(
     record
 }
 
-/// The networks of the sample databases and the country each one has.
+/// The networks of the sample databases and the country each one has. The networks are
+/// disjoint, so a lookup reports exactly the listed network (its prefix length is the one an
+/// ECS scope calculation sees).
 ///
 /// | network              | country | continent | subdivisions (GeoIP2 sample only) |
 /// |----------------------|---------|-----------|-----------------------------------|
-/// | `81.2.69.0/24`       | GB      | EU        | GB-ENG                            |
-/// | `81.2.69.192/28`     | GB      | EU        | GB-SCT (more specific, inside the /24) |
+/// | `81.2.69.0/24`       | GB      | EU        | GB-ENG, GB-LND                    |
 /// | `175.192.0.0/10`     | KR      | AS        |                                   |
 /// | `192.0.2.0/24`       | US      | NA        | US-CA                             |
 /// | `198.51.100.0/25`    | BR      | SA        |                                   |
 /// | `198.51.100.128/25`  | ZA      | AF        |                                   |
 /// | `203.0.113.0/25`     | AU      | OC        |                                   |
-/// | `203.0.113.128/25`   | AQ      | AN        | (GeoIP2: `registered_country` only, no `country`/`continent`: JP, AS) |
+/// | `203.0.113.128/25`   | AQ      | AN        | GeoIP2 sample: only `registered_country` JP, so JP / AS |
 /// | `2001:db8::/32`      | DE      | EU        |                                   |
-/// | `2001:db8:ca::/48`   | US      | NA        | US-CA                             |
+/// | `3fff:ca::/32`       | US      | NA        | US-CA                             |
 ///
-/// Everything else is not in the databases.
+/// Everything else (e.g. `10.0.0.0/8`, `2001:db9::/32`) is not in the databases.
 pub const SAMPLE_NETWORKS: &[(&str, &str, &str)] = &[
     ("81.2.69.0/24", "GB", "EU"),
-    ("81.2.69.192/28", "GB", "EU"),
     ("175.192.0.0/10", "KR", "AS"),
     ("192.0.2.0/24", "US", "NA"),
     ("198.51.100.0/25", "BR", "SA"),
@@ -622,27 +624,23 @@ pub const SAMPLE_NETWORKS: &[(&str, &str, &str)] = &[
     ("203.0.113.0/25", "AU", "OC"),
     ("203.0.113.128/25", "AQ", "AN"),
     ("2001:db8::/32", "DE", "EU"),
-    ("2001:db8:ca::/48", "US", "NA"),
+    ("3fff:ca::/32", "US", "NA"),
 ];
 
 /// A GeoIP2-City-schema IPv6 database (`database_type` `"GeoIP2-City"`) with the networks of
 /// [`SAMPLE_NETWORKS`]: full `continent` / `country` / `registered_country` maps with
-/// `geoname_id` and English names, `subdivisions` for GB-ENG, GB-SCT and US-CA, a `location`
+/// `geoname_id` and English names, `subdivisions` GB-ENG + GB-LND and US-CA, a `location`
 /// map on `81.2.69.0/24`, and a record on `203.0.113.128/25` that has only
 /// `registered_country` (JP), to exercise the fallback.
 pub fn test_database_geoip2() -> Vec<u8> {
     let gb = ("GB", 2_635_167, "United Kingdom");
     let us = ("US", 6_252_001, "United States");
-    let mut london = geoip2_record("EU", gb, &[("ENG", "England")]);
+    let mut london = geoip2_record("EU", gb, &[("ENG", "England"), ("LND", "London")]);
     london["location"] = json!({
         "accuracy_radius": 100, "latitude": 51.5, "longitude": -0.13, "time_zone": "Europe/London"
     });
     let records: Vec<(&str, Value)> = vec![
         ("81.2.69.0/24", london),
-        (
-            "81.2.69.192/28",
-            geoip2_record("EU", gb, &[("SCT", "Scotland")]),
-        ),
         (
             "175.192.0.0/10",
             geoip2_record("AS", ("KR", 1_835_841, "South Korea"), &[]),
@@ -672,7 +670,7 @@ pub fn test_database_geoip2() -> Vec<u8> {
             geoip2_record("EU", ("DE", 2_921_044, "Germany"), &[]),
         ),
         (
-            "2001:db8:ca::/48",
+            "3fff:ca::/32",
             geoip2_record("NA", us, &[("CA", "California")]),
         ),
     ];
@@ -704,4 +702,379 @@ fn build_sample(database_type: &str, records: Vec<(&str, Value)>) -> Vec<u8> {
         }
     }
     writer.to_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+
+    use maxminddb::{Reader, geoip2};
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn reader(w: &MmdbWriter) -> Reader<Vec<u8>> {
+        let r = Reader::from_source(w.to_bytes()).expect("writer output opens");
+        r.verify().expect("writer output verifies");
+        r
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().expect("test address")
+    }
+
+    fn net(s: &str) -> IpNet {
+        s.parse().expect("test network")
+    }
+
+    /// (record, network) the real reader returns for `addr`.
+    fn get(r: &Reader<Vec<u8>>, addr: &str) -> (Option<Value>, String) {
+        let result = r.lookup(ip(addr)).expect("lookup");
+        let network = result.network().expect("network").to_string();
+        (result.decode::<Value>().expect("decode"), network)
+    }
+
+    #[test]
+    fn rejects_bad_arguments() {
+        assert_eq!(
+            MmdbWriter::new("x", 5).map(|_| ()),
+            Err(WriteError::IpVersion(5))
+        );
+        let mut w = MmdbWriter::new("x", 4).expect("v4");
+        assert_eq!(
+            w.insert(net("2001:db8::/32"), json!({})),
+            Err(WriteError::V6InV4(net("2001:db8::/32")))
+        );
+        assert!(matches!(
+            w.insert(net("10.0.0.0/8"), json!({"a": null})),
+            Err(WriteError::Value { .. })
+        ));
+        assert!(matches!(
+            w.insert(net("10.0.0.0/8"), json!({"a": -10_000_000_000_i64})),
+            Err(WriteError::Value { .. })
+        ));
+        assert!(matches!(
+            w.set_min_record_size(20),
+            Err(WriteError::RecordSize(20))
+        ));
+        let err = w
+            .insert(net("10.0.0.0/8"), Value::Null)
+            .expect_err("null record");
+        assert_eq!(
+            err.to_string(),
+            "record for 10.0.0.0/8: null cannot be stored in a MaxMind DB"
+        );
+    }
+
+    #[test]
+    fn empty_databases_open() {
+        for version in [4, 6] {
+            let w = MmdbWriter::new("Empty", version).expect("writer");
+            let r = reader(&w);
+            assert_eq!(r.metadata().node_count, 1);
+            assert_eq!(r.metadata().ip_version, version);
+            assert!(!r.lookup(ip("1.2.3.4")).expect("lookup").has_data());
+        }
+    }
+
+    #[test]
+    fn metadata_round_trips() {
+        let mut w = MmdbWriter::new("Test-Type", 6).expect("writer");
+        w.set_build_epoch(1_781_725_900)
+            .set_description("de", "Testdatenbank")
+            .set_languages(&["en", "de"]);
+        w.insert(net("10.0.0.0/8"), json!({"x": 1}))
+            .expect("insert");
+        let r = reader(&w);
+        let m = r.metadata();
+        assert_eq!(m.database_type, "Test-Type");
+        assert_eq!(m.build_epoch, 1_781_725_900);
+        assert_eq!(m.binary_format_major_version, 2);
+        assert_eq!(m.binary_format_minor_version, 0);
+        assert_eq!(m.record_size, 24);
+        assert_eq!(m.languages, ["en", "de"]);
+        assert_eq!(
+            m.description.get("de").map(String::as_str),
+            Some("Testdatenbank")
+        );
+        // 96 levels to ::/96, then 8 more for 10.0.0.0/8 (the last one holds the data).
+        assert_eq!(m.node_count, 96 + 8);
+        assert_eq!(w.database_type(), "Test-Type");
+        assert_eq!(w.ip_version(), 6);
+    }
+
+    #[test]
+    fn every_value_type_round_trips() {
+        let long = "x".repeat(300);
+        let huge = "y".repeat(70_000);
+        let many: Map<String, Value> = (0..40).map(|i| (format!("k{i}"), json!(i))).collect();
+        let record = json!({
+            "string": "héllo wörld",
+            "empty": "",
+            "long": long,
+            "huge": huge,
+            "u16": 7,
+            "u32": 4_000_000_000_u64,
+            "u64": 18_000_000_000_000_000_000_u64,
+            "neg": -5,
+            "min": i64::from(i32::MIN),
+            "double": 51.5,
+            "t": true,
+            "f": false,
+            "zero": 0,
+            "array": [1, "two", {"three": [3]}, []],
+            "nested": {"a": {"b": {"c": {"d": "deep"}}}},
+            "many": many,
+            "empty_map": {},
+        });
+        let mut w = MmdbWriter::new("Types", 4).expect("writer");
+        w.insert(net("192.0.2.0/24"), record.clone())
+            .expect("insert");
+        let r = reader(&w);
+        let (got, network) = get(&r, "192.0.2.77");
+        assert_eq!(got, Some(record));
+        assert_eq!(network, "192.0.2.0/24");
+    }
+
+    #[test]
+    fn uint16_keys_decode_into_typed_geoip2_structs() {
+        let r = Reader::from_source(test_database_geoip2()).expect("sample opens");
+        r.verify().expect("sample verifies");
+        let city: geoip2::City<'_> = r
+            .lookup(ip("81.2.69.160"))
+            .expect("lookup")
+            .decode()
+            .expect("decode")
+            .expect("has data");
+        assert_eq!(city.country.iso_code, Some("GB"));
+        assert_eq!(city.country.geoname_id, Some(2_635_167));
+        assert_eq!(city.continent.code, Some("EU"));
+        assert_eq!(city.location.accuracy_radius, Some(100));
+        assert_eq!(city.location.latitude, Some(51.5));
+        assert_eq!(city.location.time_zone, Some("Europe/London"));
+        let subs: Vec<_> = city.subdivisions.iter().filter_map(|s| s.iso_code).collect();
+        assert_eq!(subs, ["ENG", "LND"]);
+    }
+
+    #[test]
+    fn overlapping_inserts_last_one_wins() {
+        let mut w = MmdbWriter::new("Overlap", 4).expect("writer");
+        w.insert(net("10.0.0.0/8"), json!({"n": "a"})).expect("a");
+        w.insert(net("10.1.0.0/16"), json!({"n": "b"})).expect("b");
+        w.insert(net("10.1.2.3/32"), json!({"n": "c"})).expect("c");
+        let r = reader(&w);
+        let n = |v: Option<Value>| v.and_then(|v| v["n"].as_str().map(str::to_owned));
+        let (v, netw) = get(&r, "10.1.2.3");
+        assert_eq!((n(v).as_deref(), netw.as_str()), (Some("c"), "10.1.2.3/32"));
+        let (v, netw) = get(&r, "10.1.2.2");
+        assert_eq!((n(v).as_deref(), netw.as_str()), (Some("b"), "10.1.2.2/32"));
+        let (v, netw) = get(&r, "10.1.128.0");
+        assert_eq!((n(v).as_deref(), netw.as_str()), (Some("b"), "10.1.128.0/17"));
+        // Outside the /16 the /8's data is split along the /16's path.
+        let (v, netw) = get(&r, "10.2.0.1");
+        assert_eq!((n(v).as_deref(), netw.as_str()), (Some("a"), "10.2.0.0/15"));
+        let (v, netw) = get(&r, "10.200.0.1");
+        assert_eq!((n(v).as_deref(), netw.as_str()), (Some("a"), "10.128.0.0/9"));
+        let (v, netw) = get(&r, "11.0.0.1");
+        assert_eq!((v, netw.as_str()), (None, "11.0.0.0/8"));
+
+        // A larger network inserted later replaces everything under it.
+        w.insert(net("10.0.0.0/8"), json!({"n": "d"})).expect("d");
+        let r = reader(&w);
+        let (v, netw) = get(&r, "10.1.2.3");
+        assert_eq!((n(v).as_deref(), netw.as_str()), (Some("d"), "10.0.0.0/8"));
+        assert_eq!(r.metadata().node_count, 8, "the replaced subtree is not written");
+    }
+
+    #[test]
+    fn whole_address_space() {
+        let mut w = MmdbWriter::new("All", 6).expect("writer");
+        w.insert(net("::/0"), json!({"n": 1})).expect("all");
+        let r = reader(&w);
+        // The tree cannot hold a /0: the data sits in both root records, so readers say /1.
+        let (v, netw) = get(&r, "2001:db8::1");
+        assert_eq!((v, netw.as_str()), (Some(json!({"n": 1})), "::/1"));
+        let (v, _) = get(&r, "192.0.2.1");
+        assert_eq!(v, Some(json!({"n": 1})));
+    }
+
+    #[test]
+    fn ipv4_in_ipv6_tree() {
+        let mut w = MmdbWriter::new("Mixed", 6).expect("writer");
+        w.insert(net("81.2.69.0/24"), json!({"c": "GB"})).expect("v4");
+        w.insert(net("175.192.0.0/10"), json!({"c": "KR"})).expect("v4");
+        w.insert(net("2001:db8::/32"), json!({"c": "DE"})).expect("v6");
+        let r = reader(&w);
+        let (v, netw) = get(&r, "81.2.69.160");
+        assert_eq!((v, netw.as_str()), (Some(json!({"c": "GB"})), "81.2.69.0/24"));
+        let (v, netw) = get(&r, "175.255.255.255");
+        assert_eq!((v, netw.as_str()), (Some(json!({"c": "KR"})), "175.192.0.0/10"));
+        // The same data seen as IPv6 at ::/96.
+        let (v, netw) = get(&r, "::81.2.69.1");
+        assert_eq!((v, netw.as_str()), (Some(json!({"c": "GB"})), "::5102:4500/120"));
+        let (v, netw) = get(&r, "2001:db8:ffff::1");
+        assert_eq!((v, netw.as_str()), (Some(json!({"c": "DE"})), "2001:db8::/32"));
+        let (v, netw) = get(&r, "8.8.8.8");
+        // 8 = 0b0000_1000 leaves the 81.2.69.0/24 path (0b0101_0001) at the second bit.
+        assert_eq!((v, netw.as_str()), (None, "0.0.0.0/2"));
+    }
+
+    /// Deterministic pseudo-random numbers (xorshift), so the test needs no RNG crate.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+    }
+
+    /// Many disjoint networks of all prefix lengths, IPv4 and IPv6, in one IPv6 tree and (the
+    /// IPv4 ones) in an IPv4 tree: every network reads back with its record and exact prefix,
+    /// at its first, last and a middle address; record sizes 24, 28 and 32 all work.
+    #[test]
+    fn many_networks_round_trip() {
+        let mut rng = Rng(0x5eed_1234_abcd_ef01);
+        let mut nets: Vec<IpNet> = Vec::new();
+        while nets.len() < 600 {
+            let r = rng.next();
+            let candidate = if r % 3 == 0 {
+                let prefix = (8 + r % 121) as u8; // /8 .. /128
+                let addr = Ipv6Addr::from(u128::from(rng.next()) << 64 | u128::from(rng.next()));
+                IpNet::V6(Ipv6Net::new(addr, prefix).expect("prefix").trunc())
+            } else {
+                let prefix = (4 + r % 29) as u8; // /4 .. /32
+                let addr = Ipv4Addr::from(rng.next() as u32);
+                IpNet::V4(Ipv4Net::new(addr, prefix).expect("prefix").trunc())
+            };
+            // Keep out of ::/96 (the IPv4 subtree) and keep the networks disjoint.
+            let in_v4_subtree = matches!(candidate, IpNet::V6(n) if u128::from(n.network()) >> 32 == 0);
+            let overlaps = nets
+                .iter()
+                .any(|n| n.contains(&candidate) || candidate.contains(n));
+            if !in_v4_subtree && !overlaps {
+                nets.push(candidate);
+            }
+        }
+        let record = |i: usize, n: &IpNet| {
+            json!({"i": i, "net": n.to_string(), "shared": {"names": {"en": format!("group {}", i % 7)}}})
+        };
+        for (version, min_size) in [(6, 24), (6, 28), (6, 32), (4, 24), (4, 32)] {
+            let mut w = MmdbWriter::new("Many", version).expect("writer");
+            w.set_min_record_size(min_size).expect("size");
+            for (i, n) in nets.iter().enumerate() {
+                if version == 4 && n.addr().is_ipv6() {
+                    continue;
+                }
+                w.insert(*n, record(i, n)).expect("insert");
+            }
+            let r = reader(&w);
+            assert_eq!(r.metadata().record_size, min_size);
+            for (i, n) in nets.iter().enumerate() {
+                if version == 4 && n.addr().is_ipv6() {
+                    continue;
+                }
+                let first = n.network();
+                let last = n.broadcast();
+                let mid = match (first, last) {
+                    (IpAddr::V4(a), IpAddr::V4(b)) => {
+                        IpAddr::V4(Ipv4Addr::from(u32::from(a) + (u32::from(b) - u32::from(a)) / 2))
+                    }
+                    (IpAddr::V6(a), IpAddr::V6(b)) => {
+                        IpAddr::V6(Ipv6Addr::from(u128::from(a) + (u128::from(b) - u128::from(a)) / 2))
+                    }
+                    _ => unreachable!("same family"),
+                };
+                for addr in [first, last, mid] {
+                    let result = r.lookup(addr).expect("lookup");
+                    assert_eq!(
+                        result.decode::<Value>().expect("decode"),
+                        Some(record(i, n)),
+                        "{addr} in {n}"
+                    );
+                    assert_eq!(result.network().expect("network").to_string(), n.to_string());
+                }
+            }
+        }
+    }
+
+    /// Records big enough to push shared values past 2 KiB and 512 KiB, so all pointer forms
+    /// but the 4-byte one are read back (that one is checked byte by byte below).
+    #[test]
+    fn pointers_of_every_size() {
+        let mut w = MmdbWriter::new("Pointers", 4).expect("writer");
+        let mut expected = Vec::new();
+        for i in 0u32..2200 {
+            let record = json!({
+                "own": format!("{i:05}-{}", "p".repeat(300)),
+                // Introduced by an even record, shared by the next odd one.
+                "pair": format!("pair {} {}", i / 2, "q".repeat(20)),
+                "const": "the same string everywhere",
+            });
+            let network = IpNet::V4(Ipv4Net::new(Ipv4Addr::from(i << 8), 24).expect("net"));
+            w.insert(network, record.clone()).expect("insert");
+            expected.push((network, record));
+        }
+        let bytes = w.to_bytes();
+        // Sharing keeps the file well under the unshared size (2200 × ~380 bytes).
+        assert!(bytes.len() < 2200 * 370, "{} bytes", bytes.len());
+        let r = Reader::from_source(bytes).expect("opens");
+        r.verify().expect("verifies");
+        for (network, record) in expected {
+            let got: Option<Value> = r
+                .lookup(network.addr())
+                .expect("lookup")
+                .decode()
+                .expect("decode");
+            assert_eq!(got, Some(record), "{network}");
+        }
+    }
+
+    #[test]
+    fn pointer_and_header_encodings() {
+        let keys = BTreeSet::new();
+        let encode = |f: &dyn Fn(&mut Encoder<'_>)| {
+            let mut e = Encoder::new(&keys, false);
+            f(&mut e);
+            e.out
+        };
+        assert_eq!(encode(&|e| e.pointer(5)), [0x20, 0x05]);
+        assert_eq!(encode(&|e| e.pointer(2047)), [0x27, 0xff]);
+        assert_eq!(encode(&|e| e.pointer(2048)), [0x28, 0x00, 0x00]);
+        assert_eq!(encode(&|e| e.pointer(526_335)), [0x2f, 0xff, 0xff]);
+        assert_eq!(encode(&|e| e.pointer(526_336)), [0x30, 0x00, 0x00, 0x00]);
+        assert_eq!(
+            encode(&|e| e.pointer(134_744_064)),
+            [0x38, 0x08, 0x08, 0x08, 0x00]
+        );
+        // String sizes: inline, 29 + 1 byte, 285 + 2 bytes, 65 821 + 3 bytes.
+        assert_eq!(encode(&|e| e.header(T_STRING, 28)), [0x5c]);
+        assert_eq!(encode(&|e| e.header(T_STRING, 29)), [0x5d, 0x00]);
+        assert_eq!(encode(&|e| e.header(T_STRING, 285)), [0x5e, 0x00, 0x00]);
+        assert_eq!(encode(&|e| e.header(T_STRING, 65_821)), [0x5f, 0, 0, 0]);
+        // Extended types: 0 in the type bits, then type - 7.
+        assert_eq!(encode(&|e| e.header(T_ARRAY, 3)), [0x03, 0x04]);
+        assert_eq!(encode(&|e| e.header(T_BOOLEAN, 1)), [0x01, 0x07]);
+        assert_eq!(encode(&|e| e.uint(T_UINT32, 0)), [0xc0]);
+        assert_eq!(encode(&|e| e.uint(T_UINT16, 300)), [0xa2, 0x01, 0x2c]);
+    }
+
+    #[test]
+    fn sample_databases_have_every_network() {
+        for (bytes, label) in [
+            (test_database_geoip2(), "geoip2"),
+            (test_database_country_code(), "country_code"),
+        ] {
+            let r = Reader::from_source(bytes).expect("sample opens");
+            r.verify().expect("sample verifies");
+            assert_eq!(r.metadata().build_epoch, SAMPLE_BUILD_EPOCH);
+            for (network, _, _) in SAMPLE_NETWORKS {
+                let n: IpNet = network.parse().expect("sample literal");
+                let result = r.lookup(n.addr()).expect("lookup");
+                assert!(result.has_data(), "{label}: {network}");
+                assert_eq!(result.network().expect("network").to_string(), *network);
+            }
+        }
+    }
 }
