@@ -480,3 +480,324 @@ fn host_net(ip: IpAddr) -> IpNet {
         IpAddr::V6(v6) => IpNet::V6(Ipv6Net::from(v6)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::writer::{
+        MmdbWriter, SAMPLE_BUILD_EPOCH, SAMPLE_NETWORKS, test_database_country_code,
+        test_database_geoip2,
+    };
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().expect("test address")
+    }
+
+    fn geoip2() -> GeoDb {
+        GeoDb::from_bytes(test_database_geoip2(), "geoip2-test.mmdb".into()).expect("opens")
+    }
+
+    fn country_code() -> GeoDb {
+        GeoDb::from_bytes(test_database_country_code(), "cc-test.mmdb".into()).expect("opens")
+    }
+
+    /// (country, continent, subdivisions, network) as strings.
+    fn summary(hit: &GeoHit) -> (String, String, String, String) {
+        (
+            hit.country.map(|c| c.to_string()).unwrap_or_default(),
+            hit.continent.map(|c| c.to_string()).unwrap_or_default(),
+            hit.subdivisions.join(","),
+            hit.network.to_string(),
+        )
+    }
+
+    fn s(c: &str, k: &str, sub: &str, n: &str) -> (String, String, String, String) {
+        (c.into(), k.into(), sub.into(), n.into())
+    }
+
+    #[test]
+    fn schema_is_detected() {
+        let g = geoip2();
+        assert_eq!(g.schema(), Schema::GeoIp2);
+        assert_eq!(g.metadata().database_type, "GeoIP2-City");
+        assert_eq!(g.metadata().ip_version, 6);
+        assert_eq!(g.metadata().build_epoch, SAMPLE_BUILD_EPOCH);
+        assert_eq!(g.metadata().build_time_utc(), "2026-01-01T00:00:00Z");
+        let c = country_code();
+        assert_eq!(c.schema(), Schema::CountryCode);
+        assert_eq!(c.path(), Path::new("cc-test.mmdb"));
+    }
+
+    #[test]
+    fn geoip2_lookups() {
+        let db = geoip2();
+        let cases = [
+            ("81.2.69.160", s("GB", "EU", "GB-ENG,GB-LND", "81.2.69.0/24")),
+            ("175.192.0.1", s("KR", "AS", "", "175.192.0.0/10")),
+            ("192.0.2.1", s("US", "NA", "US-CA", "192.0.2.0/24")),
+            ("198.51.100.1", s("BR", "SA", "", "198.51.100.0/25")),
+            ("198.51.100.200", s("ZA", "AF", "", "198.51.100.128/25")),
+            ("203.0.113.9", s("AU", "OC", "", "203.0.113.0/25")),
+            // Only registered_country: country falls back to it, continent is derived.
+            ("203.0.113.200", s("JP", "AS", "", "203.0.113.128/25")),
+            ("2001:db8::1", s("DE", "EU", "", "2001:db8::/32")),
+            ("3fff:ca::53", s("US", "NA", "US-CA", "3fff:ca::/32")),
+        ];
+        for (addr, expected) in cases {
+            assert_eq!(summary(&db.lookup(ip(addr))), expected, "{addr}");
+        }
+    }
+
+    #[test]
+    fn country_code_lookups_derive_the_continent() {
+        let db = country_code();
+        for (network, country, continent) in SAMPLE_NETWORKS {
+            let net: IpNet = network.parse().expect("sample");
+            for addr in [net.network(), net.broadcast()] {
+                let hit = db.lookup(addr);
+                assert_eq!(
+                    summary(&hit),
+                    s(country, continent, "", network),
+                    "{addr} in {network}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn addresses_without_data_report_the_empty_network() {
+        for db in [geoip2(), country_code()] {
+            let hit = db.lookup(ip("10.1.2.3"));
+            assert!(hit.is_empty());
+            // 10 = 0b0000_1010 leaves the nearest data path (81 = 0b0101_0001) at bit 2.
+            assert_eq!(hit.network.to_string(), "0.0.0.0/2");
+            let hit = db.lookup(ip("2001:db9::1"));
+            assert!(hit.is_empty());
+            assert_eq!(hit.network.to_string(), "2001:db9::/32");
+            assert_eq!(db.record_json(ip("10.1.2.3")), serde_json::Value::Null);
+        }
+    }
+
+    #[test]
+    fn ipv4_mapped_addresses_are_looked_up_as_ipv4() {
+        let db = country_code();
+        let hit = db.lookup(ip("::ffff:81.2.69.160"));
+        assert_eq!(hit.country.map(|c| c.to_string()).as_deref(), Some("GB"));
+        assert_eq!(hit.network.to_string(), "::ffff:81.2.69.0/120");
+        assert!(hit.network.contains(&ip("::ffff:81.2.69.160")));
+        // IPv4-compatible ::a.b.c.d is plain IPv6 and reads the ::/96 subtree.
+        let hit = db.lookup(ip("::81.2.69.160"));
+        assert_eq!(hit.country.map(|c| c.to_string()).as_deref(), Some("GB"));
+        assert_eq!(hit.network.to_string(), "::5102:4500/120");
+    }
+
+    #[test]
+    fn ipv4_only_database() {
+        let mut w = MmdbWriter::new("GeoLite2-Country", 4).expect("writer");
+        w.insert(
+            "81.2.69.0/24".parse().expect("net"),
+            json!({"country": {"iso_code": "gb"}, "continent": {"code": "eu"}}),
+        )
+        .expect("insert");
+        let db = GeoDb::from_bytes(w.to_bytes(), "v4.mmdb".into()).expect("opens");
+        assert_eq!(summary(&db.lookup(ip("81.2.69.1"))), s("GB", "EU", "", "81.2.69.0/24"));
+        assert_eq!(
+            summary(&db.lookup(ip("::ffff:81.2.69.1"))),
+            s("GB", "EU", "", "::ffff:81.2.69.0/120")
+        );
+        // No IPv6 address has data in an IPv4 database.
+        let hit = db.lookup(ip("2001:db8::1"));
+        assert!(hit.is_empty());
+        assert_eq!(hit.network.to_string(), "::/0");
+        assert_eq!(db.record_json(ip("2001:db8::1")), serde_json::Value::Null);
+    }
+
+    #[test]
+    fn ipv6_database_without_ipv4_subtree() {
+        let mut w = MmdbWriter::new("v6-only", 6).expect("writer");
+        w.insert("2001:db8::/32".parse().expect("net"), json!({"country_code": "DE"}))
+            .expect("insert");
+        let db = GeoDb::from_bytes(w.to_bytes(), "v6.mmdb".into()).expect("opens");
+        let hit = db.lookup(ip("192.0.2.1"));
+        assert!(hit.is_empty());
+        assert_eq!(hit.network.to_string(), "0.0.0.0/0");
+    }
+
+    #[test]
+    fn odd_records_do_not_fail_lookups() {
+        let mut w = MmdbWriter::new("GeoIP2-Country", 6).expect("writer");
+        let records = [
+            ("192.0.2.0/26", json!({"country": {"iso_code": "GBR"}, "continent": {"code": "XX"}})),
+            ("192.0.2.64/26", json!({"country": {"iso_code": 12}})),
+            ("192.0.2.128/26", json!({"country": {"iso_code": "fr"}, "subdivisions": [
+                {"iso_code": "idf"}, {"names": {"en": "no code"}}, {"iso_code": "TOOLONG"}]})),
+            ("192.0.2.192/26", json!({"traits": {"is_anycast": true}})),
+        ];
+        for (net, record) in records {
+            w.insert(net.parse().expect("net"), record).expect("insert");
+        }
+        let db = GeoDb::from_bytes(w.to_bytes(), "odd.mmdb".into()).expect("opens");
+        // Invalid codes are dropped, not guessed.
+        assert_eq!(summary(&db.lookup(ip("192.0.2.1"))), s("", "", "", "192.0.2.0/26"));
+        // A record of the wrong shape is no data.
+        assert_eq!(summary(&db.lookup(ip("192.0.2.65"))), s("", "", "", "192.0.2.64/26"));
+        assert_eq!(
+            summary(&db.lookup(ip("192.0.2.129"))),
+            s("FR", "EU", "FR-IDF", "192.0.2.128/26")
+        );
+        assert_eq!(summary(&db.lookup(ip("192.0.2.193"))), s("", "", "", "192.0.2.192/26"));
+    }
+
+    #[test]
+    fn unknown_schema_is_an_error() {
+        let mut w = MmdbWriter::new("GeoLite2-ASN", 4).expect("writer");
+        w.insert(
+            "192.0.2.0/24".parse().expect("net"),
+            json!({"autonomous_system_number": 64_496}),
+        )
+        .expect("insert");
+        let err = GeoDb::from_bytes(w.to_bytes(), "asn.mmdb".into()).expect_err("asn db");
+        assert!(matches!(err, GeoError::UnknownSchema { .. }));
+        assert_eq!(
+            err.to_string(),
+            "asn.mmdb: database type \"GeoLite2-ASN\" has neither country.iso_code nor country_code"
+        );
+        // Records that are not maps at all are a foreign schema too, not damage.
+        let mut w = MmdbWriter::new("strings", 4).expect("writer");
+        w.insert("192.0.2.0/24".parse().expect("net"), json!("GB")).expect("insert");
+        let err = GeoDb::from_bytes(w.to_bytes(), "s.mmdb".into()).expect_err("string db");
+        assert!(matches!(err, GeoError::UnknownSchema { .. }), "{err}");
+    }
+
+    #[test]
+    fn empty_databases_use_the_database_type() {
+        let w = MmdbWriter::new("GeoLite2-Country", 6).expect("writer");
+        let db = GeoDb::from_bytes(w.to_bytes(), "empty.mmdb".into()).expect("opens");
+        assert_eq!(db.schema(), Schema::GeoIp2);
+        assert!(db.lookup(ip("81.2.69.1")).is_empty());
+        let w = MmdbWriter::new("something", 6).expect("writer");
+        let err = GeoDb::from_bytes(w.to_bytes(), "empty.mmdb".into()).expect_err("unknown");
+        assert!(matches!(err, GeoError::UnknownSchema { .. }));
+    }
+
+    #[test]
+    fn broken_files_fail_at_open_and_name_the_file() {
+        let err = GeoDb::open(Path::new("/nonexistent/geo.mmdb")).expect_err("missing");
+        assert!(matches!(err, GeoError::Read { .. }));
+        assert_eq!(err.to_string(), "/nonexistent/geo.mmdb: cannot read GeoIP database");
+
+        let err = GeoDb::from_bytes(b"not a database".to_vec(), "junk.mmdb".into())
+            .expect_err("junk");
+        assert!(matches!(err, GeoError::Format { .. }));
+        assert!(err.to_string().starts_with("junk.mmdb: "), "{err}");
+
+        // Truncations anywhere: never a panic, always an error (or, if only trailing
+        // metadata bytes the reader does not need were cut, a working database).
+        let good = test_database_geoip2();
+        for cut in (0..good.len()).step_by(97) {
+            let _ = GeoDb::from_bytes(good[..cut].to_vec(), "cut.mmdb".into());
+        }
+        // A garbled data section: the tree still points into it, the records are garbage.
+        let mut bad = test_database_country_code();
+        let meta = bad.len() - 200;
+        for b in &mut bad[meta - 300..meta] {
+            *b = 0xff;
+        }
+        match GeoDb::from_bytes(bad, "bad.mmdb".into()) {
+            Ok(db) => {
+                // If the probe did not reach the damage, lookups still do not panic.
+                for (network, _, _) in SAMPLE_NETWORKS {
+                    let n: IpNet = network.parse().expect("sample");
+                    let _ = db.lookup(n.addr());
+                    let _ = db.describe(n.addr());
+                }
+            }
+            Err(e) => assert!(e.to_string().starts_with("bad.mmdb: "), "{e}"),
+        }
+    }
+
+    #[test]
+    fn open_reads_a_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("sample.mmdb");
+        std::fs::write(&path, test_database_country_code()).expect("write");
+        let db = GeoDb::open(&path).expect("opens");
+        // The file can be replaced or removed while the database is in use.
+        std::fs::write(&path, b"overwritten").expect("overwrite");
+        assert_eq!(
+            db.lookup(ip("81.2.69.160")).country.map(|c| c.to_string()).as_deref(),
+            Some("GB")
+        );
+        assert_eq!(db.path(), path);
+    }
+
+    #[test]
+    fn record_json_is_the_raw_record() {
+        let db = geoip2();
+        let record = db.record_json(ip("81.2.69.160"));
+        assert_eq!(record["country"]["iso_code"], "GB");
+        assert_eq!(record["location"]["accuracy_radius"], 100);
+        assert_eq!(record["subdivisions"][1]["names"]["en"], "London");
+        assert_eq!(
+            country_code().record_json(ip("175.192.0.1")),
+            json!({"country_code": "KR"})
+        );
+    }
+
+    #[test]
+    fn describe_for_people() {
+        let text = geoip2().describe(ip("81.2.69.160"));
+        for line in [
+            "address:      81.2.69.160",
+            "network:      81.2.69.0/24",
+            "country:      GB",
+            "continent:    EU (Europe)",
+            "subdivisions: GB-ENG, GB-LND",
+            "database:     geoip2-test.mmdb",
+            "type:         GeoIP2-City (IPv6, GeoIP2 schema)",
+            "built:        2026-01-01T00:00:00Z",
+            "record:",
+            "\"iso_code\": \"GB\"",
+        ] {
+            assert!(text.contains(line), "missing {line:?} in\n{text}");
+        }
+        let text = country_code().describe(ip("10.0.0.1"));
+        assert!(text.contains("country:      -"), "{text}");
+        assert!(text.contains("record:       none"), "{text}");
+        let text = country_code().describe(ip("175.192.0.1"));
+        assert!(text.contains("continent:    AS (Asia, derived from the country)"), "{text}");
+    }
+
+    #[test]
+    fn hits_serialize_for_explain() {
+        let hit = geoip2().lookup(ip("192.0.2.1"));
+        assert_eq!(
+            serde_json::to_value(&hit).expect("json"),
+            json!({"country": "US", "continent": "NA", "subdivisions": ["US-CA"],
+                   "network": "192.0.2.0/24"})
+        );
+    }
+
+    #[test]
+    fn epoch_formatting() {
+        for (epoch, text) in [
+            (0, "1970-01-01T00:00:00Z"),
+            (951_782_400, "2000-02-29T00:00:00Z"),
+            (1_767_225_600, "2026-01-01T00:00:00Z"),
+            (1_781_725_900, "2026-06-17T19:51:40Z"),
+            (4_107_542_400, "2100-03-01T00:00:00Z"),
+            (253_402_300_799, "9999-12-31T23:59:59Z"),
+        ] {
+            assert_eq!(format_epoch(epoch), text);
+        }
+    }
+
+    #[test]
+    fn geo_db_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<GeoDb>();
+        check::<GeoHit>();
+    }
+}
