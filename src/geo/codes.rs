@@ -202,7 +202,10 @@ mod tests {
             assert_eq!(code.to_string(), "GB");
             assert_eq!(code.as_bytes(), b"GB");
         }
-        assert_eq!(format!("{:?}", CountryCode::parse("kr")), "Ok(CountryCode(KR))");
+        assert_eq!(
+            format!("{:?}", CountryCode::parse("kr")),
+            "Ok(CountryCode(KR))"
+        );
     }
 
     #[test]

@@ -237,12 +237,13 @@ impl GeoDb {
             path: label.clone(),
             source,
         };
-        let schema = detect_schema(&reader)
-            .map_err(damaged)?
-            .ok_or_else(|| GeoError::UnknownSchema {
-                path: label.clone(),
-                found: reader.metadata().database_type.clone(),
-            })?;
+        let schema =
+            detect_schema(&reader)
+                .map_err(damaged)?
+                .ok_or_else(|| GeoError::UnknownSchema {
+                    path: label.clone(),
+                    found: reader.metadata().database_type.clone(),
+                })?;
 
         let meta = reader.metadata();
         let metadata = GeoMetadata {
@@ -262,10 +263,11 @@ impl GeoDb {
             metadata,
         };
         // Probe: one full lookup through the query path and the raw decoder.
-        db.record(PROBE_ADDRESS).map_err(|source| GeoError::Damaged {
-            path: db.path.clone(),
-            source,
-        })?;
+        db.record(PROBE_ADDRESS)
+            .map_err(|source| GeoError::Damaged {
+                path: db.path.clone(),
+                source,
+            })?;
         Ok(db)
     }
 
@@ -356,7 +358,11 @@ impl GeoDb {
         let mut out = String::new();
         let _ = writeln!(out, "address:      {ip}");
         let _ = writeln!(out, "network:      {}", hit.network);
-        let _ = writeln!(out, "country:      {}", or_none(hit.country.map(|c| c.to_string())));
+        let _ = writeln!(
+            out,
+            "country:      {}",
+            or_none(hit.country.map(|c| c.to_string()))
+        );
         let _ = writeln!(out, "continent:    {}", or_none(continent));
         let _ = writeln!(out, "subdivisions: {}", or_none(subdivisions));
         let _ = writeln!(out, "database:     {}", self.path.display());
@@ -377,7 +383,10 @@ impl GeoDb {
                 let _ = writeln!(out, "record:\n{pretty}");
             }
             Ok(None) => {
-                let _ = writeln!(out, "record:       none (the address is not in the database)");
+                let _ = writeln!(
+                    out,
+                    "record:       none (the address is not in the database)"
+                );
             }
             Err(e) => {
                 let _ = writeln!(out, "record:       cannot be decoded: {e}");
@@ -387,12 +396,7 @@ impl GeoDb {
     }
 
     /// The network reported for a lookup, in the family of the original address.
-    fn network_of(
-        &self,
-        result: &LookupResult<'_, Vec<u8>>,
-        query: IpAddr,
-        mapped: bool,
-    ) -> IpNet {
+    fn network_of(&self, result: &LookupResult<'_, Vec<u8>>, query: IpAddr, mapped: bool) -> IpNet {
         let Ok(found) = result.network() else {
             return host_net(query);
         };
@@ -436,7 +440,10 @@ impl GeoDb {
 /// `Ok(None)`: unknown. `Err`: a record failed to decode.
 fn detect_schema(reader: &Reader<Vec<u8>>) -> Result<Option<Schema>, MaxMindDbError> {
     let mut seen_data = false;
-    for item in reader.networks(WithinOptions::default())?.take(PROBE_RECORDS) {
+    for item in reader
+        .networks(WithinOptions::default())?
+        .take(PROBE_RECORDS)
+    {
         let result = item?;
         match result.decode::<Probe>() {
             Ok(Some(probe)) => {
@@ -534,7 +541,10 @@ mod tests {
     fn geoip2_lookups() {
         let db = geoip2();
         let cases = [
-            ("81.2.69.160", s("GB", "EU", "GB-ENG,GB-LND", "81.2.69.0/24")),
+            (
+                "81.2.69.160",
+                s("GB", "EU", "GB-ENG,GB-LND", "81.2.69.0/24"),
+            ),
             ("175.192.0.1", s("KR", "AS", "", "175.192.0.0/10")),
             ("192.0.2.1", s("US", "NA", "US-CA", "192.0.2.0/24")),
             ("198.51.100.1", s("BR", "SA", "", "198.51.100.0/25")),
@@ -602,7 +612,10 @@ mod tests {
         )
         .expect("insert");
         let db = GeoDb::from_bytes(w.to_bytes(), "v4.mmdb".into()).expect("opens");
-        assert_eq!(summary(&db.lookup(ip("81.2.69.1"))), s("GB", "EU", "", "81.2.69.0/24"));
+        assert_eq!(
+            summary(&db.lookup(ip("81.2.69.1"))),
+            s("GB", "EU", "", "81.2.69.0/24")
+        );
         assert_eq!(
             summary(&db.lookup(ip("::ffff:81.2.69.1"))),
             s("GB", "EU", "", "::ffff:81.2.69.0/120")
@@ -617,8 +630,11 @@ mod tests {
     #[test]
     fn ipv6_database_without_ipv4_subtree() {
         let mut w = MmdbWriter::new("v6-only", 6).expect("writer");
-        w.insert("2001:db8::/32".parse().expect("net"), json!({"country_code": "DE"}))
-            .expect("insert");
+        w.insert(
+            "2001:db8::/32".parse().expect("net"),
+            json!({"country_code": "DE"}),
+        )
+        .expect("insert");
         let db = GeoDb::from_bytes(w.to_bytes(), "v6.mmdb".into()).expect("opens");
         let hit = db.lookup(ip("192.0.2.1"));
         assert!(hit.is_empty());
@@ -629,10 +645,16 @@ mod tests {
     fn odd_records_do_not_fail_lookups() {
         let mut w = MmdbWriter::new("GeoIP2-Country", 6).expect("writer");
         let records = [
-            ("192.0.2.0/26", json!({"country": {"iso_code": "GBR"}, "continent": {"code": "XX"}})),
+            (
+                "192.0.2.0/26",
+                json!({"country": {"iso_code": "GBR"}, "continent": {"code": "XX"}}),
+            ),
             ("192.0.2.64/26", json!({"country": {"iso_code": 12}})),
-            ("192.0.2.128/26", json!({"country": {"iso_code": "fr"}, "subdivisions": [
-                {"iso_code": "idf"}, {"names": {"en": "no code"}}, {"iso_code": "TOOLONG"}]})),
+            (
+                "192.0.2.128/26",
+                json!({"country": {"iso_code": "fr"}, "subdivisions": [
+                {"iso_code": "idf"}, {"names": {"en": "no code"}}, {"iso_code": "TOOLONG"}]}),
+            ),
             ("192.0.2.192/26", json!({"traits": {"is_anycast": true}})),
         ];
         for (net, record) in records {
@@ -640,14 +662,23 @@ mod tests {
         }
         let db = GeoDb::from_bytes(w.to_bytes(), "odd.mmdb".into()).expect("opens");
         // Invalid codes are dropped, not guessed.
-        assert_eq!(summary(&db.lookup(ip("192.0.2.1"))), s("", "", "", "192.0.2.0/26"));
+        assert_eq!(
+            summary(&db.lookup(ip("192.0.2.1"))),
+            s("", "", "", "192.0.2.0/26")
+        );
         // A record of the wrong shape is no data.
-        assert_eq!(summary(&db.lookup(ip("192.0.2.65"))), s("", "", "", "192.0.2.64/26"));
+        assert_eq!(
+            summary(&db.lookup(ip("192.0.2.65"))),
+            s("", "", "", "192.0.2.64/26")
+        );
         assert_eq!(
             summary(&db.lookup(ip("192.0.2.129"))),
             s("FR", "EU", "FR-IDF", "192.0.2.128/26")
         );
-        assert_eq!(summary(&db.lookup(ip("192.0.2.193"))), s("", "", "", "192.0.2.192/26"));
+        assert_eq!(
+            summary(&db.lookup(ip("192.0.2.193"))),
+            s("", "", "", "192.0.2.192/26")
+        );
     }
 
     #[test]
@@ -666,7 +697,8 @@ mod tests {
         );
         // Records that are not maps at all are a foreign schema too, not damage.
         let mut w = MmdbWriter::new("strings", 4).expect("writer");
-        w.insert("192.0.2.0/24".parse().expect("net"), json!("GB")).expect("insert");
+        w.insert("192.0.2.0/24".parse().expect("net"), json!("GB"))
+            .expect("insert");
         let err = GeoDb::from_bytes(w.to_bytes(), "s.mmdb".into()).expect_err("string db");
         assert!(matches!(err, GeoError::UnknownSchema { .. }), "{err}");
     }
@@ -686,10 +718,13 @@ mod tests {
     fn broken_files_fail_at_open_and_name_the_file() {
         let err = GeoDb::open(Path::new("/nonexistent/geo.mmdb")).expect_err("missing");
         assert!(matches!(err, GeoError::Read { .. }));
-        assert_eq!(err.to_string(), "/nonexistent/geo.mmdb: cannot read GeoIP database");
+        assert_eq!(
+            err.to_string(),
+            "/nonexistent/geo.mmdb: cannot read GeoIP database"
+        );
 
-        let err = GeoDb::from_bytes(b"not a database".to_vec(), "junk.mmdb".into())
-            .expect_err("junk");
+        let err =
+            GeoDb::from_bytes(b"not a database".to_vec(), "junk.mmdb".into()).expect_err("junk");
         assert!(matches!(err, GeoError::Format { .. }));
         assert!(err.to_string().starts_with("junk.mmdb: "), "{err}");
 
@@ -727,7 +762,10 @@ mod tests {
         // The file can be replaced or removed while the database is in use.
         std::fs::write(&path, b"overwritten").expect("overwrite");
         assert_eq!(
-            db.lookup(ip("81.2.69.160")).country.map(|c| c.to_string()).as_deref(),
+            db.lookup(ip("81.2.69.160"))
+                .country
+                .map(|c| c.to_string())
+                .as_deref(),
             Some("GB")
         );
         assert_eq!(db.path(), path);
@@ -767,7 +805,10 @@ mod tests {
         assert!(text.contains("country:      -"), "{text}");
         assert!(text.contains("record:       none"), "{text}");
         let text = country_code().describe(ip("175.192.0.1"));
-        assert!(text.contains("continent:    AS (Asia, derived from the country)"), "{text}");
+        assert!(
+            text.contains("continent:    AS (Asia, derived from the country)"),
+            "{text}"
+        );
     }
 
     #[test]

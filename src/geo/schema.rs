@@ -61,8 +61,7 @@ pub(super) struct Probe {
 impl Probe {
     /// The schema this record says, if any.
     pub(super) fn schema(&self) -> Option<Schema> {
-        if self.country.is_some() || self.registered_country.is_some() || self.continent.is_some()
-        {
+        if self.country.is_some() || self.registered_country.is_some() || self.continent.is_some() {
             Some(Schema::GeoIp2)
         } else if self.country_code.is_some() {
             Some(Schema::CountryCode)
@@ -208,7 +207,10 @@ impl<'de> Visitor<'de> for RawJsonVisitor {
         Ok(v.into())
     }
     fn visit_bytes<E>(self, v: &[u8]) -> Result<Self::Value, E> {
-        Ok(v.iter().map(|b| format!("{b:02x}")).collect::<String>().into())
+        Ok(v.iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+            .into())
     }
     fn visit_unit<E>(self) -> Result<Self::Value, E> {
         Ok(serde_json::Value::Null)

@@ -27,10 +27,10 @@
 //! of the new network: a more specific network inside an older one splits it, a larger one
 //! replaces everything it covers.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::net::{Ipv4Addr, Ipv6Addr};
 
-use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use ipnet::IpNet;
 use serde_json::{Map, Value, json};
 
 /// The metadata section starts after this marker (the last occurrence in the file).
@@ -145,7 +145,10 @@ impl MmdbWriter {
             description,
             languages: vec!["en".to_owned()],
             min_record_size: 24,
-            uint16_keys: DEFAULT_UINT16_KEYS.iter().map(|k| (*k).to_owned()).collect(),
+            uint16_keys: DEFAULT_UINT16_KEYS
+                .iter()
+                .map(|k| (*k).to_owned())
+                .collect(),
             nodes: vec![[Slot::Empty, Slot::Empty]],
             values: Vec::new(),
             data_bound: 0,
@@ -277,11 +280,11 @@ impl MmdbWriter {
         let mut i = 0;
         while let Some(&arena) = order.get(i) {
             for slot in self.nodes[arena] {
-                if let Slot::Node(child) = slot {
-                    if !number.contains_key(&child) {
-                        number.insert(child, order.len() as u32);
-                        order.push(child);
-                    }
+                if let Slot::Node(child) = slot
+                    && let Entry::Vacant(e) = number.entry(child)
+                {
+                    e.insert(order.len() as u32);
+                    order.push(child);
                 }
             }
             i += 1;
@@ -293,12 +296,11 @@ impl MmdbWriter {
         let mut offsets: HashMap<usize, u64> = HashMap::new();
         for &arena in &order {
             for slot in self.nodes[arena] {
-                if let Slot::Data(v) = slot {
-                    if let std::collections::hash_map::Entry::Vacant(e) = offsets.entry(v) {
-                        // Validated at insert, so encoding cannot fail here.
-                        let offset = encoder.encode_top(&self.values[v]).unwrap_or(0);
-                        e.insert(offset);
-                    }
+                if let Slot::Data(v) = slot
+                    && let Entry::Vacant(e) = offsets.entry(v)
+                {
+                    // Validated at insert, so encoding cannot fail here.
+                    e.insert(encoder.encode_top(&self.values[v]).unwrap_or(0));
                 }
             }
         }
@@ -321,9 +323,7 @@ impl MmdbWriter {
             let [left, right] = self.nodes[arena].map(|slot| match slot {
                 Slot::Empty => node_count,
                 Slot::Node(child) => u64::from(number.get(&child).copied().unwrap_or(0)),
-                Slot::Data(v) => {
-                    node_count + SEPARATOR_LEN + offsets.get(&v).copied().unwrap_or(0)
-                }
+                Slot::Data(v) => node_count + SEPARATOR_LEN + offsets.get(&v).copied().unwrap_or(0),
             });
             // Bounded by the insert-time size check, so these fit in `record_size` bits.
             let (l, r) = (left as u32, right as u32);
@@ -382,10 +382,10 @@ impl<'k> Encoder<'k> {
     /// Writes a top-level record and returns its offset; an identical earlier record is reused
     /// (the tree points at it directly: a search tree record must not point at a pointer).
     fn encode_top(&mut self, value: &Value) -> Result<u64, String> {
-        if let Some(seen) = &self.seen {
-            if let Some(&offset) = seen.get(&value.to_string()) {
-                return Ok(offset);
-            }
+        if let Some(seen) = &self.seen
+            && let Some(&offset) = seen.get(&value.to_string())
+        {
+            return Ok(offset);
         }
         let offset = self.out.len() as u64;
         self.encode(value, None)?;
@@ -400,11 +400,11 @@ impl<'k> Encoder<'k> {
             (Some(_), Value::Object(_) | Value::Array(_)) => Some(value.to_string()),
             _ => None,
         };
-        if let (Some(seen), Some(text)) = (&self.seen, &canonical) {
-            if let Some(&offset) = seen.get(text) {
-                self.pointer(offset);
-                return Ok(());
-            }
+        if let (Some(seen), Some(text)) = (&self.seen, &canonical)
+            && let Some(&offset) = seen.get(text)
+        {
+            self.pointer(offset);
+            return Ok(());
         }
         let offset = self.out.len() as u64;
         match value {
@@ -578,11 +578,7 @@ fn country(iso: &str, geoname_id: u32, name: &str) -> Value {
 }
 
 /// A full GeoIP2 City-style record.
-fn geoip2_record(
-    cont: &str,
-    ctry: (&str, u32, &str),
-    subdivisions: &[(&str, &str)],
-) -> Value {
+fn geoip2_record(cont: &str, ctry: (&str, u32, &str), subdivisions: &[(&str, &str)]) -> Value {
     let mut record = json!({
         "continent": continent(cont),
         "country": country(ctry.0, ctry.1, ctry.2),
@@ -706,7 +702,9 @@ fn build_sample(database_type: &str, records: Vec<(&str, Value)>) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
-    use std::net::IpAddr;
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+    use ipnet::{Ipv4Net, Ipv6Net};
 
     use maxminddb::{Reader, geoip2};
     use serde_json::{Value, json};
@@ -852,7 +850,11 @@ mod tests {
         assert_eq!(city.location.accuracy_radius, Some(100));
         assert_eq!(city.location.latitude, Some(51.5));
         assert_eq!(city.location.time_zone, Some("Europe/London"));
-        let subs: Vec<_> = city.subdivisions.iter().filter_map(|s| s.iso_code).collect();
+        let subs: Vec<_> = city
+            .subdivisions
+            .iter()
+            .filter_map(|s| s.iso_code)
+            .collect();
         assert_eq!(subs, ["ENG", "LND"]);
     }
 
@@ -869,12 +871,18 @@ mod tests {
         let (v, netw) = get(&r, "10.1.2.2");
         assert_eq!((n(v).as_deref(), netw.as_str()), (Some("b"), "10.1.2.2/32"));
         let (v, netw) = get(&r, "10.1.128.0");
-        assert_eq!((n(v).as_deref(), netw.as_str()), (Some("b"), "10.1.128.0/17"));
+        assert_eq!(
+            (n(v).as_deref(), netw.as_str()),
+            (Some("b"), "10.1.128.0/17")
+        );
         // Outside the /16 the /8's data is split along the /16's path.
         let (v, netw) = get(&r, "10.2.0.1");
         assert_eq!((n(v).as_deref(), netw.as_str()), (Some("a"), "10.2.0.0/15"));
         let (v, netw) = get(&r, "10.200.0.1");
-        assert_eq!((n(v).as_deref(), netw.as_str()), (Some("a"), "10.128.0.0/9"));
+        assert_eq!(
+            (n(v).as_deref(), netw.as_str()),
+            (Some("a"), "10.128.0.0/9")
+        );
         let (v, netw) = get(&r, "11.0.0.1");
         assert_eq!((v, netw.as_str()), (None, "11.0.0.0/8"));
 
@@ -883,7 +891,11 @@ mod tests {
         let r = reader(&w);
         let (v, netw) = get(&r, "10.1.2.3");
         assert_eq!((n(v).as_deref(), netw.as_str()), (Some("d"), "10.0.0.0/8"));
-        assert_eq!(r.metadata().node_count, 8, "the replaced subtree is not written");
+        assert_eq!(
+            r.metadata().node_count,
+            8,
+            "the replaced subtree is not written"
+        );
     }
 
     #[test]
@@ -901,19 +913,34 @@ mod tests {
     #[test]
     fn ipv4_in_ipv6_tree() {
         let mut w = MmdbWriter::new("Mixed", 6).expect("writer");
-        w.insert(net("81.2.69.0/24"), json!({"c": "GB"})).expect("v4");
-        w.insert(net("175.192.0.0/10"), json!({"c": "KR"})).expect("v4");
-        w.insert(net("2001:db8::/32"), json!({"c": "DE"})).expect("v6");
+        w.insert(net("81.2.69.0/24"), json!({"c": "GB"}))
+            .expect("v4");
+        w.insert(net("175.192.0.0/10"), json!({"c": "KR"}))
+            .expect("v4");
+        w.insert(net("2001:db8::/32"), json!({"c": "DE"}))
+            .expect("v6");
         let r = reader(&w);
         let (v, netw) = get(&r, "81.2.69.160");
-        assert_eq!((v, netw.as_str()), (Some(json!({"c": "GB"})), "81.2.69.0/24"));
+        assert_eq!(
+            (v, netw.as_str()),
+            (Some(json!({"c": "GB"})), "81.2.69.0/24")
+        );
         let (v, netw) = get(&r, "175.255.255.255");
-        assert_eq!((v, netw.as_str()), (Some(json!({"c": "KR"})), "175.192.0.0/10"));
+        assert_eq!(
+            (v, netw.as_str()),
+            (Some(json!({"c": "KR"})), "175.192.0.0/10")
+        );
         // The same data seen as IPv6 at ::/96.
         let (v, netw) = get(&r, "::81.2.69.1");
-        assert_eq!((v, netw.as_str()), (Some(json!({"c": "GB"})), "::5102:4500/120"));
+        assert_eq!(
+            (v, netw.as_str()),
+            (Some(json!({"c": "GB"})), "::5102:4500/120")
+        );
         let (v, netw) = get(&r, "2001:db8:ffff::1");
-        assert_eq!((v, netw.as_str()), (Some(json!({"c": "DE"})), "2001:db8::/32"));
+        assert_eq!(
+            (v, netw.as_str()),
+            (Some(json!({"c": "DE"})), "2001:db8::/32")
+        );
         let (v, netw) = get(&r, "8.8.8.8");
         // 8 = 0b0000_1000 leaves the 81.2.69.0/24 path (0b0101_0001) at the second bit.
         assert_eq!((v, netw.as_str()), (None, "0.0.0.0/2"));
@@ -939,7 +966,7 @@ mod tests {
         let mut nets: Vec<IpNet> = Vec::new();
         while nets.len() < 600 {
             let r = rng.next();
-            let candidate = if r % 3 == 0 {
+            let candidate = if r.is_multiple_of(3) {
                 let prefix = (8 + r % 121) as u8; // /8 .. /128
                 let addr = Ipv6Addr::from(u128::from(rng.next()) << 64 | u128::from(rng.next()));
                 IpNet::V6(Ipv6Net::new(addr, prefix).expect("prefix").trunc())
@@ -949,7 +976,8 @@ mod tests {
                 IpNet::V4(Ipv4Net::new(addr, prefix).expect("prefix").trunc())
             };
             // Keep out of ::/96 (the IPv4 subtree) and keep the networks disjoint.
-            let in_v4_subtree = matches!(candidate, IpNet::V6(n) if u128::from(n.network()) >> 32 == 0);
+            let in_v4_subtree =
+                matches!(candidate, IpNet::V6(n) if u128::from(n.network()) >> 32 == 0);
             let overlaps = nets
                 .iter()
                 .any(|n| n.contains(&candidate) || candidate.contains(n));
@@ -957,9 +985,7 @@ mod tests {
                 nets.push(candidate);
             }
         }
-        let record = |i: usize, n: &IpNet| {
-            json!({"i": i, "net": n.to_string(), "shared": {"names": {"en": format!("group {}", i % 7)}}})
-        };
+        let record = |i: usize, n: &IpNet| json!({"i": i, "net": n.to_string(), "shared": {"names": {"en": format!("group {}", i % 7)}}});
         for (version, min_size) in [(6, 24), (6, 28), (6, 32), (4, 24), (4, 32)] {
             let mut w = MmdbWriter::new("Many", version).expect("writer");
             w.set_min_record_size(min_size).expect("size");
@@ -978,12 +1004,12 @@ mod tests {
                 let first = n.network();
                 let last = n.broadcast();
                 let mid = match (first, last) {
-                    (IpAddr::V4(a), IpAddr::V4(b)) => {
-                        IpAddr::V4(Ipv4Addr::from(u32::from(a) + (u32::from(b) - u32::from(a)) / 2))
-                    }
-                    (IpAddr::V6(a), IpAddr::V6(b)) => {
-                        IpAddr::V6(Ipv6Addr::from(u128::from(a) + (u128::from(b) - u128::from(a)) / 2))
-                    }
+                    (IpAddr::V4(a), IpAddr::V4(b)) => IpAddr::V4(Ipv4Addr::from(
+                        u32::from(a) + (u32::from(b) - u32::from(a)) / 2,
+                    )),
+                    (IpAddr::V6(a), IpAddr::V6(b)) => IpAddr::V6(Ipv6Addr::from(
+                        u128::from(a) + (u128::from(b) - u128::from(a)) / 2,
+                    )),
                     _ => unreachable!("same family"),
                 };
                 for addr in [first, last, mid] {
@@ -993,7 +1019,10 @@ mod tests {
                         Some(record(i, n)),
                         "{addr} in {n}"
                     );
-                    assert_eq!(result.network().expect("network").to_string(), n.to_string());
+                    assert_eq!(
+                        result.network().expect("network").to_string(),
+                        n.to_string()
+                    );
                 }
             }
         }
