@@ -31,8 +31,9 @@ fn two_letters(input: &str) -> Option<[u8; 2]> {
 /// An ISO 3166-1 alpha-2 country code such as `GB`, always upper case.
 ///
 /// Parsing accepts any two ASCII letters in any case (`"gb"` → `GB`), because databases and
-/// RIR data carry user-assigned and withdrawn codes too (`XK`, `AN`, `EU`, `AP`); use [`CountryCode::continent`] or
-/// [`CountryCode::is_known`] to tell whether the code is one steerdns knows.
+/// RIR data carry user-assigned and withdrawn codes too (`XK`, `AN`, `EU`, `AP`); use
+/// [`CountryCode::continent`] or [`CountryCode::is_known`] to tell whether the code is one
+/// steerdns knows.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CountryCode([u8; 2]);
 

@@ -7,10 +7,10 @@
 //! It follows the MaxMind DB File Format Specification 2.0:
 //!
 //! ```text
-//!  ┌──────────────────────┬──────────────┬──────────────┬────────────────────────┬──────────┐
-//!  │ binary search tree   │ 16 zero bytes│ data section │ "\xAB\xCD\xEFMaxMind.com" │ metadata │
-//!  │ node_count × 2 recs  │ (separator)  │ (records)    │ (marker)               │ (a map)  │
-//!  └──────────────────────┴──────────────┴──────────────┴────────────────────────┴──────────┘
+//!  +---------------------+---------------+--------------+--------------------------+----------+
+//!  | binary search tree  | 16 zero bytes | data section | \xAB\xCD\xEFMaxMind.com  | metadata |
+//!  | node_count x 2 recs | (separator)   | (records)    | (marker)                 | (a map)  |
+//!  +---------------------+---------------+--------------+--------------------------+----------+
 //! ```
 //!
 //! - The tree has one node per bit of the address (32 levels for IPv4, 128 for IPv6); each node
@@ -606,7 +606,7 @@ fn geoip2_record(cont: &str, ctry: (&str, u32, &str), subdivisions: &[(&str, &st
 /// | `198.51.100.0/25`    | BR      | SA        |                                   |
 /// | `198.51.100.128/25`  | ZA      | AF        |                                   |
 /// | `203.0.113.0/25`     | AU      | OC        |                                   |
-/// | `203.0.113.128/25`   | AQ      | AN        | GeoIP2 sample: only `registered_country` JP, so JP / AS |
+/// | `203.0.113.128/25`   | AQ      | AN        | GeoIP2 sample: `registered_country` JP only (→ JP, AS) |
 /// | `2001:db8::/32`      | DE      | EU        |                                   |
 /// | `3fff:ca::/32`       | US      | NA        | US-CA                             |
 ///
@@ -985,7 +985,10 @@ mod tests {
                 nets.push(candidate);
             }
         }
-        let record = |i: usize, n: &IpNet| json!({"i": i, "net": n.to_string(), "shared": {"names": {"en": format!("group {}", i % 7)}}});
+        let record = |i: usize, n: &IpNet| {
+            let group = format!("group {}", i % 7);
+            json!({"i": i, "net": n.to_string(), "shared": {"names": {"en": group}}})
+        };
         for (version, min_size) in [(6, 24), (6, 28), (6, 32), (4, 24), (4, 32)] {
             let mut w = MmdbWriter::new("Many", version).expect("writer");
             w.set_min_record_size(min_size).expect("size");
