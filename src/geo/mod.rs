@@ -753,6 +753,58 @@ mod tests {
         }
     }
 
+    /// Random byte corruption anywhere in a database: opening fails cleanly or the database
+    /// answers every lookup without panicking.
+    #[test]
+    fn corrupted_databases_never_panic() {
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let addrs: Vec<IpAddr> = [
+            "81.2.69.160",
+            "175.192.0.1",
+            "192.0.2.1",
+            "203.0.113.200",
+            "10.0.0.1",
+            "2001:db8::1",
+            "3fff:ca::1",
+            "::1",
+            "::ffff:81.2.69.1",
+            "255.255.255.255",
+        ]
+        .iter()
+        .map(|a| ip(a))
+        .collect();
+        let mut opened = 0;
+        for original in [test_database_geoip2(), test_database_country_code()] {
+            for _ in 0..300 {
+                let mut bytes = original.clone();
+                for _ in 0..1 + next() % 4 {
+                    let at = (next() % bytes.len() as u64) as usize;
+                    bytes[at] = next() as u8;
+                }
+                if let Ok(db) = GeoDb::from_bytes(bytes, "fuzz.mmdb".into()) {
+                    opened += 1;
+                    for addr in &addrs {
+                        let hit = db.lookup(*addr);
+                        assert!(hit.network.contains(addr), "{addr} not in {}", hit.network);
+                        let _ = db.record_json(*addr);
+                        let _ = db.describe(*addr);
+                    }
+                }
+            }
+        }
+        // Most single-byte changes leave a database that opens: the lookups above ran.
+        assert!(
+            opened > 200,
+            "only {opened} of 600 corrupted databases opened"
+        );
+    }
+
     #[test]
     fn open_reads_a_file() {
         let dir = tempfile::tempdir().expect("tempdir");
