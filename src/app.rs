@@ -343,6 +343,15 @@ fn send_reload(path: &Path) -> Result<ExitCode, AppError> {
 }
 
 fn geoip(path: &Path, ip: IpAddr) -> Result<ExitCode, AppError> {
-    let _ = (path, ip);
-    Err(AppError::Other("steerdns geoip is not built yet".into()))
+    // Only the main file is needed; a broken zone must not stop this lookup.
+    let db_path = config::compile::geoip_path_of(path).map_err(|e| {
+        eprintln!("{e}");
+        AppError::Config(1)
+    })?;
+    let Some(db_path) = db_path else {
+        return Err(AppError::Other(format!("{}: [geoip] database is not set", path.display())));
+    };
+    let db = crate::geo::GeoDb::open(&db_path).map_err(|e| AppError::Other(e.to_string()))?;
+    print!("{}", db.describe(ip));
+    Ok(ExitCode::SUCCESS)
 }

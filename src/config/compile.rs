@@ -1053,9 +1053,13 @@ fn encode_rdata(
     Ok((buf, target))
 }
 
-/// Reads only the main file and returns the pid file path (for `steerdns reload`, which must
-/// work even when a zone file is broken: the daemon reports that itself).
-pub fn pid_file_of(path: &Path) -> Result<PathBuf, ConfigError> {
+/// Reads only the main file and returns the `[geoip] database` path, resolved.
+pub fn geoip_path_of(path: &Path) -> Result<Option<PathBuf>, ConfigError> {
+    let (main, base) = main_only(path)?;
+    Ok(main.geoip.database.as_ref().map(|d| resolve(&base, d.get_ref())))
+}
+
+fn main_only(path: &Path) -> Result<(MainFile, PathBuf), ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
         file: path.to_path_buf(),
         line: None,
@@ -1063,12 +1067,13 @@ pub fn pid_file_of(path: &Path) -> Result<PathBuf, ConfigError> {
     })?;
     let src = Source { path, text: &text };
     let main: MainFile = toml::from_str(&text).map_err(|e| src.toml_error(&e))?;
-    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    Ok(resolve(
-        base.as_path(),
-        main.server
-            .pid_file
-            .as_ref()
-            .map_or("steerdns.pid", |p| p.get_ref()),
-    ))
+    Ok((main, path.parent().map(Path::to_path_buf).unwrap_or_default()))
+}
+
+/// Reads only the main file and returns the pid file path (for `steerdns reload`, which must
+/// work even when a zone file is broken: the daemon reports that itself).
+pub fn pid_file_of(path: &Path) -> Result<PathBuf, ConfigError> {
+    let (main, base) = main_only(path)?;
+    let pid = main.server.pid_file.as_ref().map_or("steerdns.pid", |p| p.get_ref());
+    Ok(resolve(&base, pid))
 }
