@@ -349,7 +349,10 @@ fn geoip(path: &Path, ip: IpAddr) -> Result<ExitCode, AppError> {
         AppError::Config(1)
     })?;
     let Some(db_path) = db_path else {
-        return Err(AppError::Other(format!("{}: [geoip] database is not set", path.display())));
+        return Err(AppError::Other(format!(
+            "{}: [geoip] database is not set",
+            path.display()
+        )));
     };
     let db = crate::geo::GeoDb::open(&db_path).map_err(|e| AppError::Other(e.to_string()))?;
     print!("{}", db.describe(ip));

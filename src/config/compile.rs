@@ -1056,7 +1056,11 @@ fn encode_rdata(
 /// Reads only the main file and returns the `[geoip] database` path, resolved.
 pub fn geoip_path_of(path: &Path) -> Result<Option<PathBuf>, ConfigError> {
     let (main, base) = main_only(path)?;
-    Ok(main.geoip.database.as_ref().map(|d| resolve(&base, d.get_ref())))
+    Ok(main
+        .geoip
+        .database
+        .as_ref()
+        .map(|d| resolve(&base, d.get_ref())))
 }
 
 fn main_only(path: &Path) -> Result<(MainFile, PathBuf), ConfigError> {
@@ -1067,13 +1071,20 @@ fn main_only(path: &Path) -> Result<(MainFile, PathBuf), ConfigError> {
     })?;
     let src = Source { path, text: &text };
     let main: MainFile = toml::from_str(&text).map_err(|e| src.toml_error(&e))?;
-    Ok((main, path.parent().map(Path::to_path_buf).unwrap_or_default()))
+    Ok((
+        main,
+        path.parent().map(Path::to_path_buf).unwrap_or_default(),
+    ))
 }
 
 /// Reads only the main file and returns the pid file path (for `steerdns reload`, which must
 /// work even when a zone file is broken: the daemon reports that itself).
 pub fn pid_file_of(path: &Path) -> Result<PathBuf, ConfigError> {
     let (main, base) = main_only(path)?;
-    let pid = main.server.pid_file.as_ref().map_or("steerdns.pid", |p| p.get_ref());
+    let pid = main
+        .server
+        .pid_file
+        .as_ref()
+        .map_or("steerdns.pid", |p| p.get_ref());
     Ok(resolve(&base, pid))
 }

@@ -452,19 +452,29 @@ impl Resolver<'_> {
                 }
             }
             if qtype == rtype::ANY {
-                // RFC 8482: one RRset is enough.
-                if at_apex {
-                    let soa = &zone.soa;
-                    w.push(Section::Answer, owner, rtype::SOA, soa.ttl, &soa.rdata);
-                } else if let Some(set) = node.rrsets.first() {
-                    for rd in &set.rdatas {
-                        w.push(Section::Answer, owner, set.rtype, set.ttl, rd);
+                // RFC 8482: one RRset is enough; like Knot, the one with the lowest type
+                // number (the apex SOA counts as one of the node's RRsets).
+                let lowest = node.rrsets.iter().min_by_key(|set| set.rtype);
+                match lowest {
+                    Some(set) if !(at_apex && set.rtype > rtype::SOA) => {
+                        for rd in &set.rdatas {
+                            w.push(Section::Answer, owner, set.rtype, set.ttl, rd);
+                        }
+                        if matches!(set.rtype, rtype::NS | rtype::MX | rtype::SRV) {
+                            self.additional(&set.targets, w);
+                        }
                     }
-                } else if let Some(service_index) = node.service {
-                    let service = &zone.services[service_index];
-                    let _ = self.steered(service_index, service, rtype::A, owner, w);
-                } else {
-                    self.push_soa(w);
+                    _ if at_apex => {
+                        let soa = &zone.soa;
+                        w.push(Section::Answer, owner, rtype::SOA, soa.ttl, &soa.rdata);
+                    }
+                    _ => match node.service {
+                        Some(service_index) => {
+                            let service = &zone.services[service_index];
+                            let _ = self.steered(service_index, service, rtype::A, owner, w);
+                        }
+                        None => self.push_soa(w),
+                    },
                 }
                 return rcode::NOERROR;
             }

@@ -243,16 +243,6 @@ pub fn parse_query(p: &[u8]) -> Result<Query<'_>, QueryError> {
         return Err(formerr(None, false));
     };
     at += 4;
-    if opcode != 0 {
-        return Err(QueryError::Reply {
-            id,
-            opcode,
-            rd,
-            rcode: rcode::NOTIMP,
-            question_end: Some(qname_end + 4),
-            edns: false,
-        });
-    }
     // Skip answer and authority records; find the OPT in the additional section.
     let mut edns = None;
     let total = usize::from(ancount) + usize::from(nscount) + usize::from(arcount);
@@ -296,6 +286,16 @@ pub fn parse_query(p: &[u8]) -> Result<Query<'_>, QueryError> {
             edns = Some(e);
         }
         at = rdata_end;
+    }
+    if opcode != 0 {
+        return Err(QueryError::Reply {
+            id,
+            opcode,
+            rd,
+            rcode: rcode::NOTIMP,
+            question_end: Some(qname_end + 4),
+            edns: edns.is_some(),
+        });
     }
     Ok(Query {
         packet: p,
