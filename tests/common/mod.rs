@@ -68,7 +68,15 @@ enabled = false
 
 /// Writes files into a temp dir and starts the daemon on it; waits until it answers.
 pub fn start(extra_main: &str, zones: &[(&str, &str)]) -> Daemon {
+    start_files(extra_main, zones, &[])
+}
+
+/// Like [`start`], with extra files (e.g. a GeoIP database) written beside the config.
+pub fn start_files(extra_main: &str, zones: &[(&str, &str)], files: &[(&str, &[u8])]) -> Daemon {
     let dir = tempfile::tempdir().expect("tempdir");
+    for (name, bytes) in files {
+        std::fs::write(dir.path().join(name), bytes).expect("write file");
+    }
     std::fs::create_dir_all(dir.path().join("zones")).expect("zones dir");
     for (name, text) in zones {
         std::fs::write(dir.path().join("zones").join(name), text).expect("write zone");
@@ -239,4 +247,30 @@ pub fn run(args: &[&str], cwd: &Path) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// Sends SIGHUP to the daemon.
+pub fn sighup(d: &Daemon) {
+    let status = Command::new("kill")
+        .args(["-HUP", &d.child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+}
+
+/// GETs a path from the daemon's admin listener; returns the body.
+pub fn http_get(addr: SocketAddr, path: &str) -> String {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).expect("connect admin");
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").expect("send");
+    let mut out = String::new();
+    s.read_to_string(&mut out).expect("read");
+    out.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default()
+}
+
+/// Value of a metric line (exact label set) in Prometheus text, 0 when absent.
+pub fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series).and_then(|rest| rest.trim().parse().ok()))
+        .unwrap_or(0.0)
 }

@@ -1,0 +1,236 @@
+//! Steering end to end: the real binary with a GeoIP database the test builds, queried with
+//! ECS from many countries over the wire; canary shares, stickiness, drain by reload; and one
+//! test on the shipped database.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, Ipv6Addr};
+use std::time::Duration;
+
+use common::*;
+use hickory_proto::rr::RecordType;
+use steerdns::geo::writer::test_database_geoip2;
+
+fn zone(canary_state: &str) -> String {
+    format!(
+        r#"
+origin = "geo.test."
+[soa]
+mname = "ns1.geo.test."
+rname = "hostmaster.geo.test."
+serial = 1
+
+[region.eu]
+[region.eu-canary]
+state = "{canary_state}"
+[region.us]
+[region.west]
+[region.ap]
+[region.sa]
+[region.af]
+[region.oc]
+
+[map.world]
+default = "us"
+"continent:EU" = "eu, eu-canary > us"
+"country:KR" = "ap > us"
+"subdivision:US-CA" = "west > us"
+"continent:SA" = "sa > us"
+"country:ZA" = "af > eu"
+"continent:OC" = "oc > ap"
+"net:2001:db8:ffff::/48" = "us"
+
+[service.www]
+map = "world"
+ttl = 15
+[service.www.region.eu]
+endpoints = ["127.0.10.1", "2001:db8::e0"]
+weight = 95
+[service.www.region.eu-canary]
+endpoints = ["127.0.10.2"]
+weight = 5
+[service.www.region.us]
+endpoints = ["127.0.20.1"]
+[service.www.region.west]
+endpoints = ["127.0.21.1"]
+[service.www.region.ap]
+endpoints = ["127.0.30.1"]
+[service.www.region.sa]
+endpoints = ["127.0.40.1"]
+[service.www.region.af]
+endpoints = ["127.0.50.1"]
+[service.www.region.oc]
+endpoints = ["127.0.60.1"]
+"#
+    )
+}
+
+fn geo_daemon() -> Daemon {
+    let db = test_database_geoip2();
+    start_files(
+        "[geoip]\ndatabase = \"geo.mmdb\"\n",
+        &[("geo.toml", &zone("active"))],
+        &[("geo.mmdb", &db)],
+    )
+}
+
+fn ask(d: &Daemon, addr: &str, prefix: u8) -> (Vec<String>, u8) {
+    let m = udp(
+        d.addr,
+        "www.geo.test.",
+        RecordType::A,
+        &Opts { ecs: Some((addr.parse().unwrap(), prefix)), ..Default::default() },
+    );
+    (addrs(&m), ecs_of(&m).map_or(255, |e| e.2))
+}
+
+#[test]
+fn each_country_gets_its_region_with_the_right_scope() {
+    let d = geo_daemon();
+    // (ECS address/prefix, expected endpoint, expected scope)
+    let cases = [
+        ("175.192.10.0", 24, "127.0.30.1", 10), // KR -> ap; the /10 decides
+        ("192.0.2.0", 24, "127.0.21.1", 24),    // US-CA -> west
+        ("198.51.100.0", 26, "127.0.40.1", 25), // BR (SA) -> sa
+        ("198.51.100.128", 25, "127.0.50.1", 25), // ZA -> af (country beats continent)
+        ("203.0.113.0", 24, "127.0.60.1", 24),  // AU (OC) -> oc; source /24 caps the /25
+        ("203.0.113.128", 25, "127.0.20.1", 25), // JP via registered_country -> default
+    ];
+    for (addr, prefix, want, scope) in cases {
+        let (got, got_scope) = ask(&d, addr, prefix);
+        assert_eq!(got, vec![want.to_string()], "{addr}/{prefix}");
+        assert_eq!(got_scope, scope, "scope for {addr}/{prefix}");
+    }
+    // GB (EU): eu or the canary, weighted: the hashing prefix /24 is the scope.
+    let (got, scope) = ask(&d, "81.2.69.0", 24);
+    assert!(got == ["127.0.10.1"] || got == ["127.0.10.2"], "{got:?}");
+    assert_eq!(scope, 24);
+    // An address in no database network: default; scope from the empty network around it.
+    let (got, _) = ask(&d, "100.64.0.0", 24);
+    assert_eq!(got, vec!["127.0.20.1"]);
+    // net: beats continent: 2001:db8:ffff::/48 is inside the DE /32 but mapped to us.
+    let (got, scope) = ask(&d, "2001:db8:ffff::", 56);
+    assert_eq!(got, vec!["127.0.20.1"]);
+    assert_eq!(scope, 48);
+    // Without ECS the resolver's address (127.0.0.1, not in the db) decides: default.
+    let m = udp(d.addr, "www.geo.test.", RecordType::A, &Opts::default());
+    assert_eq!(addrs(&m), vec!["127.0.20.1"]);
+    // AAAA from the EU region for a German subnet.
+    let m = udp(
+        d.addr,
+        "www.geo.test.",
+        RecordType::AAAA,
+        &Opts { ecs: Some(("2001:db8:1::".parse().unwrap(), 48)), ..Default::default() },
+    );
+    assert!(addrs(&m) == ["2001:db8::e0"] || m.answers.is_empty(), "{m:?}");
+}
+
+/// German /56 subnets (2001:db8::/32 is DE in the test database).
+fn german_subnets(n: u32) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            let bits = (0x2001_0db8u128 << 96) | (u128::from(i) << 72);
+            Ipv6Addr::from(bits).to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn canary_share_is_sticky_and_drain_moves_only_its_subnets() {
+    let d = geo_daemon();
+    let subnets = german_subnets(600);
+    let mut before = BTreeMap::new();
+    for s in &subnets {
+        let m = udp(
+            d.addr,
+            "www.geo.test.",
+            RecordType::A,
+            &Opts { ecs: Some((s.parse::<IpAddr>().unwrap(), 56)), ..Default::default() },
+        );
+        assert_eq!(ecs_of(&m).unwrap().2, 56, "weights split the tier: scope = hashing prefix");
+        before.insert(s.clone(), addrs(&m));
+    }
+    let canary: BTreeSet<_> =
+        before.iter().filter(|(_, a)| a[..] == ["127.0.10.2"]).map(|(s, _)| s.clone()).collect();
+    let share = canary.len() as f64 / subnets.len() as f64;
+    assert!((0.01..0.11).contains(&share), "canary share {share} should be near 5%");
+
+    // Sticky: asking again gives the same answers.
+    for s in subnets.iter().take(100) {
+        let m = udp(
+            d.addr,
+            "www.geo.test.",
+            RecordType::A,
+            &Opts { ecs: Some((s.parse::<IpAddr>().unwrap(), 56)), ..Default::default() },
+        );
+        assert_eq!(addrs(&m), before[s]);
+    }
+
+    // Drain the canary by editing the zone and sending SIGHUP.
+    std::fs::write(d.dir.path().join("zones/geo.toml"), zone("drain")).unwrap();
+    sighup(&d);
+    let mut moved_ok = false;
+    for _ in 0..100 {
+        std::thread::sleep(Duration::from_millis(20));
+        let metrics = http_get(d.metrics, "/metrics");
+        if metric(&metrics, "steerdns_config_generation") >= 2.0 {
+            moved_ok = true;
+            break;
+        }
+    }
+    assert!(moved_ok, "reload applied");
+    for s in &subnets {
+        let m = udp(
+            d.addr,
+            "www.geo.test.",
+            RecordType::A,
+            &Opts { ecs: Some((s.parse::<IpAddr>().unwrap(), 56)), ..Default::default() },
+        );
+        let now = addrs(&m);
+        if canary.contains(s) {
+            assert_eq!(now, vec!["127.0.10.1"], "{s}: canary subnets move to eu");
+            // One candidate left: the geo network (/32) decides, lengthened to /33 so that it
+            // excludes the net:2001:db8:ffff::/48 key inside it.
+            assert_eq!(ecs_of(&m).unwrap().2, 33);
+        } else {
+            assert_eq!(now, before[s], "{s}: other subnets stay");
+        }
+    }
+}
+
+#[test]
+fn shipped_example_steers_with_the_shipped_database() {
+    let repo = repo();
+    let port = free_port();
+    let metrics_port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(repo.join("steerdns.toml"))
+        .unwrap()
+        .replace("listen = [\"127.0.0.1:5353\", \"[::1]:5353\"]", &format!("listen = [\"127.0.0.1:{port}\"]"))
+        .replace("127.0.0.1:9153", &format!("127.0.0.1:{metrics_port}"))
+        .replace("database = \"geoip/", &format!("database = \"{}/geoip/", repo.display()))
+        .replace("directory = \"zones\"", &format!("directory = \"{}/zones\"", repo.display()));
+    let config = dir.path().join("steerdns.toml");
+    std::fs::write(&config, text).unwrap();
+    let d = start_with(dir, config, port, metrics_port);
+    let q = |addr: &str, prefix: u8| {
+        let m = udp(
+            d.addr,
+            "www.gslb.example.test.",
+            RecordType::A,
+            &Opts { ecs: Some((addr.parse().unwrap(), prefix)), ..Default::default() },
+        );
+        (addrs(&m), ecs_of(&m).unwrap().2)
+    };
+    // The SPEC's example: a UK subnet goes to eu-west or the canary.
+    let (uk, scope) = q("81.2.69.0", 24);
+    assert!(uk == ["127.0.0.20"] || uk == ["127.0.0.21"], "{uk:?}");
+    assert_eq!(scope, 24);
+    // Korea: ap-northeast is draining, us-east is active in tier 2: failover to us-east.
+    let (kr, _) = q("175.192.0.0", 16);
+    assert!(kr.iter().all(|a| a.starts_with("127.0.0.1")), "{kr:?}");
+    // Japan (133/8 is JP in the shipped data) matches no key: default -> us-east.
+    let (jp, _) = q("133.0.0.0", 16);
+    assert!(!jp.is_empty() && jp.iter().all(|a| a == "127.0.0.10" || a == "127.0.0.11"), "{jp:?}");
+}
