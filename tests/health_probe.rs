@@ -293,3 +293,122 @@ async fn none_passes_without_io() {
     };
     assert!(prober().probe(&spec).await.passed);
 }
+
+//------------ HTTPS with a self-signed certificate ---------------------------------------------
+
+mod tls {
+    use super::*;
+    use tokio_rustls::TlsAcceptor;
+    use tokio_rustls::rustls::ServerConfig;
+    use tokio_rustls::rustls::crypto::aws_lc_rs;
+    use tokio_rustls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+
+    const NAME: &str = "www.example.test";
+
+    type Snis = Arc<Mutex<Vec<Option<String>>>>;
+
+    /// HTTPS server with a self-signed certificate for [`NAME`]; records the SNI it receives.
+    async fn https_server() -> (SocketAddr, Snis, tokio::task::JoinHandle<()>) {
+        let ck =
+            rcgen::generate_simple_self_signed(vec![NAME.to_owned()]).expect("self-signed cert");
+        let cert = ck.cert.der().clone();
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(ck.signing_key.serialize_der()));
+        let config = ServerConfig::builder_with_provider(Arc::new(aws_lc_rs::default_provider()))
+            .with_safe_default_protocol_versions()
+            .expect("protocol versions")
+            .with_no_client_auth()
+            .with_single_cert(vec![cert], key)
+            .expect("server config");
+        let acceptor = TlsAcceptor::from(Arc::new(config));
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let addr = listener.local_addr().expect("local addr");
+        let snis: Snis = Arc::default();
+        let seen = snis.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let (acceptor, seen) = (acceptor.clone(), seen.clone());
+                tokio::spawn(async move {
+                    let Ok(mut tls) = acceptor.accept(stream).await else {
+                        return;
+                    };
+                    lock(&seen).push(tls.get_ref().1.server_name().map(str::to_owned));
+                    let mut buf = [0u8; 2048];
+                    let mut head = Vec::new();
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
+                        match tls.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let _ = tls
+                        .write_all(
+                            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+                        )
+                        .await;
+                    let _ = tls.shutdown().await;
+                });
+            }
+        });
+        (addr, snis, task)
+    }
+
+    fn https(target: SocketAddr, verify: bool, sni: Option<&str>) -> ProbeSpec {
+        ProbeSpec {
+            kind: ProbeKind::Http {
+                path: "/healthz".into(),
+                host: None,
+                expect_status: vec![200],
+                expect_body: Some("ok".into()),
+                tls: Some(TlsSpec {
+                    verify,
+                    sni: sni.map(str::to_owned),
+                }),
+            },
+            target,
+            timeout: Duration::from_secs(2),
+        }
+    }
+
+    #[tokio::test]
+    async fn self_signed_passes_without_verification_and_sends_sni() {
+        let (addr, snis, task) = https_server().await;
+        let out = prober().probe(&https(addr, false, Some(NAME))).await;
+        assert!(out.passed, "{out:?}");
+        assert_eq!(out.reason, "HTTP 200");
+        assert_eq!(lock(&snis).as_slice(), &[Some(NAME.to_owned())]);
+        task.abort();
+    }
+
+    #[tokio::test]
+    async fn self_signed_fails_with_verification() {
+        let (addr, _snis, task) = https_server().await;
+        let out = prober().probe(&https(addr, true, Some(NAME))).await;
+        assert!(!out.passed, "{out:?}");
+        assert!(out.reason.contains("certificate"), "{out:?}");
+        task.abort();
+    }
+
+    #[tokio::test]
+    async fn no_name_connects_by_ip_without_sni() {
+        let (addr, snis, task) = https_server().await;
+        let out = prober().probe(&https(addr, false, None)).await;
+        assert!(out.passed, "{out:?}");
+        assert_eq!(lock(&snis).as_slice(), &[None]);
+        task.abort();
+    }
+
+    #[tokio::test]
+    async fn host_header_name_is_the_tls_name_when_no_sni() {
+        let (addr, snis, task) = https_server().await;
+        let mut spec = https(addr, false, None);
+        if let ProbeKind::Http { host, .. } = &mut spec.kind {
+            *host = Some(format!("{NAME}:8443"));
+        }
+        let out = prober().probe(&spec).await;
+        assert!(out.passed, "{out:?}");
+        assert_eq!(lock(&snis).as_slice(), &[Some(NAME.to_owned())]);
+        task.abort();
+    }
+}
