@@ -301,17 +301,31 @@ mod tls {
     use tokio_rustls::TlsAcceptor;
     use tokio_rustls::rustls::ServerConfig;
     use tokio_rustls::rustls::crypto::aws_lc_rs;
-    use tokio_rustls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
     const NAME: &str = "www.example.test";
 
     type Snis = Arc<Mutex<Vec<Option<String>>>>;
 
-    /// HTTPS server with a self-signed certificate for [`NAME`]; records the SNI it receives.
     async fn https_server() -> (SocketAddr, Snis, tokio::task::JoinHandle<()>) {
+        let (addr, snis, task, _) = https_server_with_cert().await;
+        (addr, snis, task)
+    }
+
+    type Server = (
+        SocketAddr,
+        Snis,
+        tokio::task::JoinHandle<()>,
+        CertificateDer<'static>,
+    );
+
+    /// HTTPS server with a self-signed certificate for [`NAME`]; records the SNI it receives
+    /// and returns the certificate.
+    async fn https_server_with_cert() -> Server {
         let ck =
             rcgen::generate_simple_self_signed(vec![NAME.to_owned()]).expect("self-signed cert");
         let cert = ck.cert.der().clone();
+        let returned = cert.clone();
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(ck.signing_key.serialize_der()));
         let config = ServerConfig::builder_with_provider(Arc::new(aws_lc_rs::default_provider()))
             .with_safe_default_protocol_versions()
@@ -351,7 +365,7 @@ mod tls {
                 });
             }
         });
-        (addr, snis, task)
+        (addr, snis, task, returned)
     }
 
     fn https(target: SocketAddr, verify: bool, sni: Option<&str>) -> ProbeSpec {
@@ -387,6 +401,22 @@ mod tls {
         let out = prober().probe(&https(addr, true, Some(NAME))).await;
         assert!(!out.passed, "{out:?}");
         assert!(out.reason.contains("certificate"), "{out:?}");
+        task.abort();
+    }
+
+    #[tokio::test]
+    async fn trusted_certificate_passes_with_verification() {
+        let (addr, snis, task, cert) = https_server_with_cert().await;
+        let prober = Prober::with_extra_roots(vec![cert]).expect("prober builds");
+        let out = prober.probe(&https(addr, true, Some(NAME))).await;
+        assert!(out.passed, "{out:?}");
+        // The name is checked: a certificate for NAME does not pass for another name.
+        let out = prober
+            .probe(&https(addr, true, Some("other.example.test")))
+            .await;
+        assert!(!out.passed, "{out:?}");
+        assert!(out.reason.contains("certificate"), "{out:?}");
+        assert_eq!(lock(&snis).first(), Some(&Some(NAME.to_owned())));
         task.abort();
     }
 

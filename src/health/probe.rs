@@ -17,9 +17,13 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use rustls::DigitallySignedStruct;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use tokio::time::Instant;
 
 /// At most this much of a response body is read and searched for `expect_body`.
@@ -121,11 +125,16 @@ pub trait Probe: Send + Sync + 'static {
 /// Errors building a [`Prober`].
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
-    /// The HTTP client could not be built (TLS backend or system certificates unavailable).
-    #[error("cannot build the health-check HTTP client (verify certificates: {verify})")]
+    /// A TLS configuration could not be built.
+    #[error("cannot set up TLS for health checks")]
+    Tls {
+        /// The cause.
+        #[source]
+        source: rustls::Error,
+    },
+    /// The HTTP client could not be built.
+    #[error("cannot build the health-check HTTP client")]
     Client {
-        /// Whether this was the certificate-verifying client.
-        verify: bool,
         /// The cause.
         #[source]
         source: reqwest::Error,
@@ -134,12 +143,17 @@ pub enum ProbeError {
 
 /// The production [`Probe`]: HTTP(S) via reqwest with rustls, TCP via tokio.
 ///
-/// Two clients (verifying and not) are built once and shared by every probe whose URL can carry
-/// the target IP. A probe whose TLS name differs from the IP needs its connection steered to the
-/// IP while the URL names the server; reqwest only offers that per client (`resolve`), so such
-/// clients are built on first use per (name, target, verify) and cached.
+/// The two rustls configurations (verifying against the system's roots, and accepting any
+/// certificate) are built once; every HTTP client shares them, so the root store is parsed once
+/// per process. Two clients (verifying and not) serve every probe whose URL can name the target
+/// IP. A probe whose TLS name is a host name needs its connection sent to the IP while the URL
+/// names the server; reqwest offers that only per client (`resolve`), so such clients are built
+/// on first use per (name, target, verify) and cached. They are cheap: no pool, shared TLS
+/// configuration.
 pub struct Prober {
-    verifying: reqwest::Client,
+    verifying_tls: Result<rustls::ClientConfig, String>,
+    insecure_tls: rustls::ClientConfig,
+    verifying: Result<reqwest::Client, String>,
     insecure: reqwest::Client,
     named: Mutex<HashMap<(String, SocketAddr, bool), reqwest::Client>>,
 }
@@ -150,26 +164,54 @@ impl std::fmt::Debug for Prober {
     }
 }
 
-fn client_builder(verify: bool) -> reqwest::ClientBuilder {
+fn client_builder(tls: &rustls::ClientConfig) -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(0)
         .no_proxy()
-        .tls_danger_accept_invalid_certs(!verify)
+        .tls_backend_preconfigured(tls.clone())
         .user_agent(concat!("steerdns-health/", env!("CARGO_PKG_VERSION")))
 }
 
 impl Prober {
-    /// Build the shared HTTP clients.
+    /// Build the shared TLS configurations and HTTP clients, trusting the system's roots.
+    ///
+    /// When the system has no usable root certificates this still succeeds: probes with
+    /// `tls_verify = true` then fail with a reason saying so, all others work.
     pub fn new() -> Result<Self, ProbeError> {
-        let build = |verify: bool| {
-            client_builder(verify)
+        Self::with_extra_roots(Vec::new())
+    }
+
+    /// Like [`Prober::new`], also trusting `roots` (a private CA; tests use a self-signed
+    /// certificate).
+    pub fn with_extra_roots(roots: Vec<CertificateDer<'static>>) -> Result<Self, ProbeError> {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let verifying_tls =
+            rustls_platform_verifier::Verifier::new_with_extra_roots(roots, provider.clone())
+                .map_err(|e| format!("no usable CA certificates: {e}"))
+                .and_then(|verifier| {
+                    tls_config(provider.clone(), Arc::new(verifier))
+                        .map_err(|e| format!("TLS setup failed: {e}"))
+                });
+        if let Err(e) = &verifying_tls {
+            tracing::warn!(error = %e, "https checks with tls_verify = true will fail");
+        }
+        let insecure_tls = tls_config(provider.clone(), Arc::new(AcceptAnyCertificate(provider)))
+            .map_err(|source| ProbeError::Tls { source })?;
+        let build = |tls: &rustls::ClientConfig| {
+            client_builder(tls)
                 .build()
-                .map_err(|source| ProbeError::Client { verify, source })
+                .map_err(|source| ProbeError::Client { source })
+        };
+        let verifying = match &verifying_tls {
+            Ok(tls) => Ok(build(tls)?),
+            Err(e) => Err(e.clone()),
         };
         Ok(Self {
-            verifying: build(true)?,
-            insecure: build(false)?,
+            insecure: build(&insecure_tls)?,
+            verifying,
+            verifying_tls,
+            insecure_tls,
             named: Mutex::new(HashMap::new()),
         })
     }
@@ -215,11 +257,11 @@ impl Prober {
         verify: bool,
     ) -> Result<reqwest::Client, String> {
         let Some(name) = name else {
-            return Ok(if verify {
+            return if verify {
                 self.verifying.clone()
             } else {
-                self.insecure.clone()
-            });
+                Ok(self.insecure.clone())
+            };
         };
         let key = (name.to_owned(), target, verify);
         // A poisoned lock only means another probe panicked while holding it; the map is
@@ -228,7 +270,12 @@ impl Prober {
         if let Some(c) = cache.get(&key) {
             return Ok(c.clone());
         }
-        let client = client_builder(verify)
+        let tls = if verify {
+            self.verifying_tls.as_ref().map_err(Clone::clone)?
+        } else {
+            &self.insecure_tls
+        };
+        let client = client_builder(tls)
             .resolve(name, target)
             .build()
             .map_err(|e| format!("client setup failed: {}", innermost(&e)))?;
@@ -241,7 +288,8 @@ impl Prober {
 
     async fn probe_http(&self, p: HttpProbe<'_>) -> Result<String, String> {
         let (scheme, tls_name, verify) = match p.tls {
-            None => ("http", None, true),
+            // Plain HTTP never touches TLS settings, so any client will do.
+            None => ("http", None, false),
             Some(tls) => {
                 let name = tls
                     .sni
@@ -303,6 +351,69 @@ impl Probe for Prober {
         spec: &'a ProbeSpec,
     ) -> Pin<Box<dyn Future<Output = ProbeOutcome> + Send + 'a>> {
         Box::pin(Self::probe(self, spec))
+    }
+}
+
+/// A rustls client configuration with `verifier`, safe default protocol versions, no client
+/// certificate.
+fn tls_config(
+    provider: Arc<CryptoProvider>,
+    verifier: Arc<dyn ServerCertVerifier>,
+) -> Result<rustls::ClientConfig, rustls::Error> {
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth())
+}
+
+/// `tls_verify = false`: any certificate chain and name is accepted, but the handshake
+/// signatures are still checked, so the peer must hold the key of the certificate it shows.
+#[derive(Debug)]
+struct AcceptAnyCertificate(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
     }
 }
 
