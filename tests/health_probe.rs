@@ -87,6 +87,10 @@ async fn http_server(reply: Reply) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind loopback");
+    http_server_on(listener, reply)
+}
+
+fn http_server_on(listener: TcpListener, reply: Reply) -> Server {
     let addr = listener.local_addr().expect("local addr");
     let reply = Arc::new(Mutex::new(reply));
     let connections = Arc::new(AtomicUsize::new(0));
@@ -282,6 +286,24 @@ async fn tcp_connect_passes_and_refused_fails() {
     let out = p.probe(&tcp(closed_port().await)).await;
     assert!(!out.passed);
     assert_eq!(out.reason, "connect refused");
+}
+
+#[tokio::test]
+async fn ipv6_loopback_target() {
+    // Skipped where the machine has no IPv6 loopback.
+    let Ok(listener) = TcpListener::bind("[::1]:0").await else {
+        return;
+    };
+    let s = http_server_on(listener, Reply::Status(200, b"ok".to_vec()));
+    let p = prober();
+    let out = p.probe(&with_body(http(s.addr), "ok")).await;
+    assert!(out.passed, "{out:?}");
+    let tcp = ProbeSpec {
+        kind: ProbeKind::Tcp,
+        target: s.addr,
+        timeout: Duration::from_millis(500),
+    };
+    assert!(p.probe(&tcp).await.passed);
 }
 
 #[tokio::test]

@@ -1002,6 +1002,101 @@ mod tests {
         assert_eq!(fake.calls(1), calls);
     }
 
+    /// Probe that takes 100 ms (virtual) and records the most probes seen in flight.
+    #[derive(Default)]
+    struct SlowProbe {
+        in_flight: AtomicUsize,
+        max_in_flight: AtomicUsize,
+        done: AtomicUsize,
+    }
+
+    impl Probe for SlowProbe {
+        fn probe<'a>(
+            &'a self,
+            _spec: &'a ProbeSpec,
+        ) -> Pin<Box<dyn Future<Output = ProbeOutcome> + Send + 'a>> {
+            Box::pin(async move {
+                let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                self.in_flight.fetch_sub(1, Ordering::SeqCst);
+                self.done.fetch_add(1, Ordering::SeqCst);
+                ProbeOutcome::pass("HTTP 200", Duration::from_millis(100))
+            })
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn thousands_of_targets_respect_the_concurrency_bound() {
+        let probe = Arc::new(SlowProbe::default());
+        let n = 3000u32;
+        let targets: Vec<CheckTarget> = (0..n)
+            .map(|i| {
+                let mut t = target(1, i);
+                t.key = format!("z/www/r/{i}");
+                t.interval = Duration::from_secs(10);
+                t
+            })
+            .collect();
+        let cfg = RunnerConfig {
+            max_concurrency: 100,
+            ..config()
+        };
+        let table = Arc::new(HealthTable::new(n as usize));
+        let runner = HealthRunner::start(
+            targets,
+            table.clone(),
+            probe.clone(),
+            HealthHooks::default(),
+            cfg,
+        );
+        assert_eq!(runner.len(), n as usize);
+        // 3000 probes of 100 ms, 100 at a time: about 3 s for the first round.
+        advance(Duration::from_millis(3200)).await;
+        assert_eq!(probe.done.load(Ordering::SeqCst), n as usize);
+        assert_eq!(probe.max_in_flight.load(Ordering::SeqCst), 100);
+        assert_eq!(
+            table.count_up(&(0..n).map(SlotId).collect::<Vec<_>>()),
+            n as usize
+        );
+        runner.shutdown().await;
+    }
+
+    /// Jitter that always returns the same sample.
+    struct FixedJitter(f64);
+
+    impl Jitter for FixedJitter {
+        fn sample(&self) -> f64 {
+            self.0
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn jitter_shifts_first_probe_and_stretches_interval() {
+        let fake = Arc::new(FakeProbe::default());
+        let cfg = RunnerConfig {
+            jitter: Arc::new(FixedJitter(1.0)),
+            ..RunnerConfig::default()
+        };
+        let runner = HealthRunner::start(
+            vec![target(1, 0)],
+            Arc::new(HealthTable::new(1)),
+            fake.clone(),
+            HealthHooks::default(),
+            cfg,
+        );
+        // First probe after min(1 s, 10% of 1 s) = 100 ms; then every 1.1 s.
+        advance(Duration::from_millis(90)).await;
+        assert_eq!(fake.calls(1), 0);
+        advance(Duration::from_millis(20)).await;
+        assert_eq!(fake.calls(1), 1);
+        advance(Duration::from_millis(1080)).await;
+        assert_eq!(fake.calls(1), 1);
+        advance(Duration::from_millis(30)).await;
+        assert_eq!(fake.calls(1), 2);
+        runner.shutdown().await;
+    }
+
     #[test]
     fn random_jitter_stays_in_range_and_varies() {
         let j = RandomJitter::default();
