@@ -49,6 +49,17 @@ pub struct TargetLabels {
     pub endpoint: String,
 }
 
+impl TargetLabels {
+    /// The conventional target key, `"zone/service/region/endpoint"`: stable across reloads
+    /// and restarts as long as the names are.
+    pub fn key(&self) -> String {
+        format!(
+            "{}/{}/{}/{}",
+            self.zone, self.service, self.region, self.endpoint
+        )
+    }
+}
+
 /// One endpoint to check, as the integrator compiles it from the config.
 #[derive(Clone, Debug)]
 pub struct CheckTarget {
@@ -311,6 +322,18 @@ pub fn initial_states(targets: &[CheckTarget], saved: &SavedStates) -> Vec<(Slot
         .collect()
 }
 
+/// A `max_concurrency` that keeps every probe on schedule even if every endpoint hangs until
+/// its timeout: `Σ timeout / interval` over `targets`, plus headroom, within `16..=4096`.
+pub fn suggested_concurrency(targets: &[CheckTarget]) -> usize {
+    let busy: f64 = targets
+        .iter()
+        .filter(|t| !t.interval.is_zero())
+        .map(|t| t.spec.timeout.as_secs_f64() / t.interval.as_secs_f64())
+        .sum();
+    // Jitter can shorten an interval by up to half; allow for it and for bursts.
+    ((busy * 1.5).ceil() as usize + 16).clamp(16, 4096)
+}
+
 impl HealthRunner {
     /// Start probing `targets`, writing into `table`. Must be called inside a tokio runtime.
     ///
@@ -369,7 +392,11 @@ impl HealthRunner {
             let status = saved.get(&t.key).copied().unwrap_or(Status::Up);
             runner.spawn_target(t, status, &table);
         }
-        tracing::info!(targets = runner.tasks.len(), "health checks started");
+        tracing::info!(
+            targets = runner.tasks.len(),
+            max_concurrency = config.max_concurrency,
+            "health checks started"
+        );
         runner
     }
 
@@ -1095,6 +1122,26 @@ mod tests {
         advance(Duration::from_millis(30)).await;
         assert_eq!(fake.calls(1), 2);
         runner.shutdown().await;
+    }
+
+    #[test]
+    fn suggested_concurrency_covers_all_hanging() {
+        // 2000 targets, timeout 2 s, interval 5 s: 800 probes in flight if all hang.
+        let targets: Vec<CheckTarget> = (0..2000)
+            .map(|i| {
+                let mut t = target(1, i);
+                t.spec.timeout = Duration::from_secs(2);
+                t.interval = Duration::from_secs(5);
+                t
+            })
+            .collect();
+        assert_eq!(suggested_concurrency(&targets), 1216);
+        assert_eq!(suggested_concurrency(&[]), 16);
+    }
+
+    #[test]
+    fn labels_make_the_conventional_key() {
+        assert_eq!(target(1, 0).labels.key(), "z/www/r/127.0.0.1:1");
     }
 
     #[test]
