@@ -256,6 +256,9 @@ pub struct UpdateSummary {
 
 /// Where a task writes and what it knows; swapped by [`HealthRunner::update`].
 struct CellState {
+    /// False once the runner has stopped this task: a probe that finishes after that must not
+    /// write a table, call hooks or touch the state file (a newer task may own the key).
+    live: bool,
     health: EndpointHealth,
     table: Arc<HealthTable>,
     slot: SlotId,
@@ -277,6 +280,15 @@ struct Task {
     identity: CheckIdentity,
     cell: Arc<Cell>,
     handle: JoinHandle<()>,
+}
+
+impl Task {
+    /// Cancel the task. Marks the cell dead first, under its lock, so a probe finishing
+    /// concurrently cannot report after this returns.
+    fn stop(&self) {
+        self.cell.lock().live = false;
+        self.handle.abort();
+    }
 }
 
 enum WriterMsg {
@@ -445,7 +457,7 @@ impl HealthRunner {
                 }
                 previous => {
                     if let Some(task) = previous {
-                        task.handle.abort();
+                        task.stop();
                         summary.stopped += 1;
                     }
                     summary.started += 1;
@@ -454,7 +466,7 @@ impl HealthRunner {
             }
         }
         for (key, task) in old {
-            task.handle.abort();
+            task.stop();
             summary.stopped += 1;
             self.send(WriterMsg::Remove(key));
         }
@@ -479,7 +491,7 @@ impl HealthRunner {
     /// Stop every probe, then write the state file one last time and wait for it.
     pub async fn shutdown(mut self) {
         for (_, task) in self.tasks.drain() {
-            task.handle.abort();
+            task.stop();
         }
         self.shared.semaphore.close();
         self.flush().await;
@@ -505,6 +517,7 @@ impl HealthRunner {
             table: table.clone(),
             slot: t.slot,
             labels: t.labels.clone(),
+            live: true,
         })));
         let handle = tokio::spawn(run_target(
             self.shared.clone(),
@@ -521,7 +534,7 @@ impl HealthRunner {
             },
         ) {
             tracing::warn!(key = %t.key, "duplicate health check key; the last one wins");
-            dup.handle.abort();
+            dup.stop();
         }
     }
 }
@@ -529,7 +542,7 @@ impl HealthRunner {
 impl Drop for HealthRunner {
     fn drop(&mut self) {
         for task in self.tasks.values() {
-            task.handle.abort();
+            task.stop();
         }
     }
 }
@@ -556,10 +569,18 @@ impl Shared {
     fn report(&self, key: &str, id: &CheckIdentity, cell: &Cell, outcome: &ProbeOutcome) {
         let (flip, labels) = {
             let mut st = cell.lock();
+            if !st.live {
+                return;
+            }
             let flip = st.health.observe(outcome.passed, id.rise, id.fall);
-            // Written every round (idempotent): a write that raced a reload into the old
-            // table is repaired on the next round.
+            // Written every round (idempotent). Under the lock, so `update` re-pointing the
+            // cell to a new table is never overtaken by a write to the old one.
             st.table.set(st.slot, st.health.status());
+            if let (Some(f), Some(tx)) = (flip, &self.writer) {
+                // Under the lock too, so it is queued before any message of a task that
+                // replaces this one. Fails only after shutdown, when the file is final.
+                let _ = tx.send(WriterMsg::Set(key.to_owned(), f.to));
+            }
             (flip, st.labels.clone())
         };
         if let Some(hook) = &self.hooks.on_probe {
@@ -589,10 +610,6 @@ impl Shared {
                 to: flip.to,
                 reason: outcome.reason.clone(),
             });
-        }
-        if let Some(tx) = &self.writer {
-            // Fails only after shutdown, when the file no longer needs to follow.
-            let _ = tx.send(WriterMsg::Set(key.to_owned(), flip.to));
         }
     }
 }
@@ -1121,6 +1138,63 @@ mod tests {
         assert_eq!(fake.calls(1), 1);
         advance(Duration::from_millis(30)).await;
         assert_eq!(fake.calls(1), 2);
+        runner.shutdown().await;
+    }
+
+    /// Probe that fails after 200 ms (virtual).
+    struct SlowFail;
+
+    impl Probe for SlowFail {
+        fn probe<'a>(
+            &'a self,
+            _spec: &'a ProbeSpec,
+        ) -> Pin<Box<dyn Future<Output = ProbeOutcome> + Send + 'a>> {
+            Box::pin(async {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                ProbeOutcome::fail("HTTP 503", Duration::from_millis(200))
+            })
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn probe_of_a_stopped_task_reports_nothing() {
+        let flips = Arc::new(AtomicUsize::new(0));
+        let hooks = HealthHooks {
+            on_flip: Some({
+                let flips = flips.clone();
+                Arc::new(move |_: &FlipEvent| {
+                    flips.fetch_add(1, Ordering::SeqCst);
+                })
+            }),
+            on_probe: None,
+        };
+        let mut t = target(1, 0);
+        t.fall = 1;
+        let old_table = Arc::new(HealthTable::new(1));
+        let mut runner = HealthRunner::start(
+            vec![t.clone()],
+            old_table.clone(),
+            Arc::new(SlowFail),
+            hooks,
+            config(),
+        );
+        advance(Duration::from_millis(50)).await;
+        // The first probe is in flight; the check changes (fall 1 → 3).
+        t.fall = 3;
+        let new_table = Arc::new(HealthTable::new(1));
+        runner.update(vec![t], new_table.clone());
+        advance(Duration::from_millis(300)).await;
+        assert_eq!(
+            old_table.get(SlotId(0)),
+            Status::Up,
+            "stopped task wrote nothing"
+        );
+        assert_eq!(
+            new_table.get(SlotId(0)),
+            Status::Up,
+            "new task needs 3 failures"
+        );
+        assert_eq!(flips.load(Ordering::SeqCst), 0);
         runner.shutdown().await;
     }
 
