@@ -21,7 +21,7 @@ use prometheus_client::registry::Registry;
 use crate::config::Config;
 use crate::dns::answer::{AnswerInfo, Transport};
 use crate::dns::wire::rcode;
-use crate::health::view::Status;
+use crate::health::Status;
 use crate::server::QueryObserver;
 use crate::state::{Snapshot, Store};
 use crate::steer::Reason;

@@ -1,47 +1,153 @@
-//! Lock-free health table read by queries.
+//! [`HealthTable`]: the answer path's lock-free view of endpoint health.
+//!
+//! One table belongs to one config generation and hangs off that generation's snapshot, so the
+//! [`SlotId`]s the compiled config hands out and the slots here always match (STYLE §8.1).
+//! Checker tasks write slots; queries read them with one atomic load each, no locks.
+
 use std::sync::atomic::{AtomicU8, Ordering};
 
-/// Index of one checked endpoint's slot in a [`HealthTable`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+use super::state::Status;
+
+/// Index of one checked endpoint's slot in a [`HealthTable`]. Only meaningful for the table of
+/// the generation that handed it out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SlotId(pub u32);
 
-/// Health of one endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    /// Serving.
-    Up,
-    /// Failed its checks.
-    Down,
+const UP: u8 = 1;
+const DOWN: u8 = 0;
+
+fn encode(status: Status) -> u8 {
+    match status {
+        Status::Up => UP,
+        Status::Down => DOWN,
+    }
 }
 
-/// One slot per checked endpoint.
+fn decode(raw: u8) -> Status {
+    if raw == DOWN {
+        Status::Down
+    } else {
+        Status::Up
+    }
+}
+
+/// One [`Status`] per checked endpoint, written by checker tasks and read without locks.
+///
+/// Writes use `Release` and reads `Acquire`, so a flip written by a checker is seen by the next
+/// query that loads the slot. A slot id outside the table reads as [`Status::Up`] and writes to
+/// it are ignored: ids come from the same snapshot, so that only happens through a bug, and
+/// failing open beats panicking on the query path.
 #[derive(Debug)]
 pub struct HealthTable {
     slots: Box<[AtomicU8]>,
 }
 
 impl HealthTable {
-    /// `n` slots, all up.
+    /// A table of `n` slots, all up (SPEC §4: an endpoint starts up).
     pub fn new(n: usize) -> Self {
         Self {
-            slots: (0..n).map(|_| AtomicU8::new(0)).collect(),
+            slots: (0..n).map(|_| AtomicU8::new(UP)).collect(),
         }
     }
-    /// Current status of a slot (unknown slots read as up).
+
+    /// A table whose slot `i` starts as `states[i]`.
+    pub fn new_with(states: &[Status]) -> Self {
+        Self {
+            slots: states.iter().map(|&s| AtomicU8::new(encode(s))).collect(),
+        }
+    }
+
+    /// Number of slots.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// True when the table has no slot (no endpoint has a check).
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// Current status of `slot`; [`Status::Up`] for an id outside the table.
     pub fn get(&self, slot: SlotId) -> Status {
-        match self
-            .slots
-            .get(slot.0 as usize)
-            .map(|s| s.load(Ordering::Relaxed))
-        {
-            Some(1) => Status::Down,
-            _ => Status::Up,
+        match self.slots.get(slot.0 as usize) {
+            Some(a) => decode(a.load(Ordering::Acquire)),
+            None => Status::Up,
         }
     }
-    /// Sets a slot.
+
+    /// Store `status` in `slot`; ignored for an id outside the table.
     pub fn set(&self, slot: SlotId, status: Status) {
-        if let Some(s) = self.slots.get(slot.0 as usize) {
-            s.store(u8::from(status == Status::Down), Ordering::Relaxed);
+        if let Some(a) = self.slots.get(slot.0 as usize) {
+            a.store(encode(status), Ordering::Release);
         }
+    }
+
+    /// How many of `slots` are up. The caller compares this with a region's `min_up`.
+    pub fn count_up(&self, slots: &[SlotId]) -> usize {
+        slots.iter().filter(|&&s| self.get(s) == Status::Up).count()
+    }
+
+    /// A copy of every slot's status, for `explain`, metrics and tests.
+    pub fn to_vec(&self) -> Vec<Status> {
+        self.slots
+            .iter()
+            .map(|a| decode(a.load(Ordering::Acquire)))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_table_is_all_up() {
+        let t = HealthTable::new(3);
+        assert_eq!(t.len(), 3);
+        assert_eq!(t.to_vec(), vec![Status::Up; 3]);
+        assert!(HealthTable::new(0).is_empty());
+    }
+
+    #[test]
+    fn new_with_copies_states() {
+        let t = HealthTable::new_with(&[Status::Down, Status::Up]);
+        assert_eq!(t.get(SlotId(0)), Status::Down);
+        assert_eq!(t.get(SlotId(1)), Status::Up);
+    }
+
+    #[test]
+    fn set_then_get() {
+        let t = HealthTable::new(2);
+        t.set(SlotId(1), Status::Down);
+        assert_eq!(t.get(SlotId(1)), Status::Down);
+        assert_eq!(t.get(SlotId(0)), Status::Up);
+        t.set(SlotId(1), Status::Up);
+        assert_eq!(t.get(SlotId(1)), Status::Up);
+    }
+
+    #[test]
+    fn out_of_range_reads_up_and_ignores_writes() {
+        let t = HealthTable::new(1);
+        t.set(SlotId(7), Status::Down);
+        assert_eq!(t.get(SlotId(7)), Status::Up);
+        assert_eq!(t.to_vec(), vec![Status::Up]);
+    }
+
+    #[test]
+    fn count_up_counts_listed_slots_only() {
+        let t = HealthTable::new_with(&[Status::Up, Status::Down, Status::Up, Status::Down]);
+        assert_eq!(t.count_up(&[SlotId(0), SlotId(1)]), 1);
+        assert_eq!(t.count_up(&[SlotId(0), SlotId(2)]), 2);
+        assert_eq!(t.count_up(&[SlotId(1), SlotId(3)]), 0);
+        assert_eq!(t.count_up(&[]), 0);
+    }
+
+    #[test]
+    fn writes_from_another_thread_are_seen() {
+        let t = std::sync::Arc::new(HealthTable::new(1));
+        let w = t.clone();
+        let h = std::thread::spawn(move || w.set(SlotId(0), Status::Down));
+        assert!(h.join().is_ok());
+        assert_eq!(t.get(SlotId(0)), Status::Down);
     }
 }

@@ -23,7 +23,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 
 use crate::config::model::{GeoMap, RegionState, Service, ServiceRegion};
-use crate::health::view::{HealthTable, Status};
+use crate::health::{HealthTable, Status};
 use rendezvous::SubnetKey;
 
 /// Where the client address came from.

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{AnswerKind, ClientAddr, ClientSource, Decision, GeoFacts, Reason};
 use crate::config::model::{RegionState, Service};
-use crate::health::view::{HealthTable, Status};
+use crate::health::{HealthTable, Status};
 
 /// Geo facts as shown.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

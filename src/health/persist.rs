@@ -1,0 +1,216 @@
+//! The health state file (`[health] state_file`): endpoint states survive a restart, so a
+//! restarted server does not send resolvers back to a region that was down.
+//!
+//! Format: JSON, `{"version": 1, "endpoints": {"<target key>": "up" | "down", ...}}`, keys
+//! sorted. Written whole, atomically (write a temporary file beside it, flush, rename over), so
+//! a crash leaves either the old or the new file. A missing, unreadable or corrupt file is
+//! logged and ignored: health then starts up, as without a file.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::state::Status;
+
+/// Format version written to and expected in the file.
+const VERSION: u32 = 1;
+
+/// Saved endpoint states by target key (see [`super::runner::CheckTarget::key`]).
+pub type SavedStates = HashMap<String, Status>;
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileBody {
+    version: u32,
+    endpoints: BTreeMap<String, Status>,
+}
+
+/// Errors reading or writing the state file. Never fatal: callers log them and go on.
+#[derive(Debug, thiserror::Error)]
+pub enum StateFileError {
+    /// The file could not be read.
+    #[error("{path}: cannot read health state file")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid JSON of the expected shape.
+    #[error("{path}: corrupt health state file")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The file has a format version this build does not know.
+    #[error("{path}: health state file has unknown version {found}")]
+    Version {
+        /// The file.
+        path: PathBuf,
+        /// The version found.
+        found: u32,
+    },
+    /// The file could not be written or renamed into place.
+    #[error("{path}: cannot write health state file")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Read the state file. `Ok(empty)` when it does not exist.
+pub fn try_load(path: &Path) -> Result<SavedStates, StateFileError> {
+    let text = match std::fs::read(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(SavedStates::new()),
+        Err(source) => {
+            return Err(StateFileError::Read {
+                path: path.to_owned(),
+                source,
+            });
+        }
+    };
+    let body: FileBody = serde_json::from_slice(&text).map_err(|source| StateFileError::Parse {
+        path: path.to_owned(),
+        source,
+    })?;
+    if body.version != VERSION {
+        return Err(StateFileError::Version {
+            path: path.to_owned(),
+            found: body.version,
+        });
+    }
+    Ok(body.endpoints.into_iter().collect())
+}
+
+/// Read the state file; on any error log it and return no saved states (never fatal).
+pub fn load(path: &Path) -> SavedStates {
+    match try_load(path) {
+        Ok(states) => {
+            tracing::info!(path = %path.display(), endpoints = states.len(), "health state file loaded");
+            states
+        }
+        Err(e) => {
+            tracing::warn!(error = %error_chain(&e), "ignoring health state file; endpoints start up");
+            SavedStates::new()
+        }
+    }
+}
+
+/// Write `states` to `path` atomically: temporary file in the same folder, fsync, rename.
+pub fn save(path: &Path, states: &BTreeMap<String, Status>) -> Result<(), StateFileError> {
+    let err = |source| StateFileError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let body = FileBody {
+        version: VERSION,
+        endpoints: states.clone(),
+    };
+    let mut text = serde_json::to_vec_pretty(&body).map_err(|e| err(std::io::Error::other(e)))?;
+    text.push(b'\n');
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".tmp");
+    let tmp = dir.join(name);
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(&text)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        // Best effort: do not leave a half-written temporary file behind.
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(err)
+}
+
+/// `e` and its sources joined by ": ", for one log field.
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        cur = s.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let dir = tempfile::tempdir();
+        assert!(dir.is_ok());
+        let Ok(dir) = dir else { return };
+        let path = dir.path().join("steerdns.health");
+        let mut states = BTreeMap::new();
+        states.insert("z/www/eu/127.0.0.20".to_owned(), Status::Down);
+        states.insert("z/www/us/::1".to_owned(), Status::Up);
+        assert!(save(&path, &states).is_ok());
+        let loaded = try_load(&path);
+        assert!(loaded.is_ok());
+        let loaded = loaded.unwrap_or_default();
+        assert_eq!(loaded.len(), 2);
+        assert_eq!(loaded.get("z/www/eu/127.0.0.20"), Some(&Status::Down));
+        assert_eq!(loaded.get("z/www/us/::1"), Some(&Status::Up));
+        assert!(!dir.path().join("steerdns.health.tmp").exists());
+    }
+
+    #[test]
+    fn missing_file_is_empty() {
+        let dir = tempfile::tempdir();
+        let Ok(dir) = dir else { return };
+        let loaded = try_load(&dir.path().join("nope"));
+        assert!(matches!(loaded, Ok(ref s) if s.is_empty()));
+    }
+
+    #[test]
+    fn corrupt_file_is_an_error_and_load_ignores_it() {
+        let dir = tempfile::tempdir();
+        let Ok(dir) = dir else { return };
+        let path = dir.path().join("bad");
+        assert!(std::fs::write(&path, b"{not json").is_ok());
+        assert!(matches!(try_load(&path), Err(StateFileError::Parse { .. })));
+        assert!(load(&path).is_empty());
+
+        assert!(std::fs::write(&path, br#"{"version":9,"endpoints":{}}"#).is_ok());
+        assert!(matches!(
+            try_load(&path),
+            Err(StateFileError::Version { found: 9, .. })
+        ));
+
+        assert!(std::fs::write(&path, br#"{"version":1,"endpoints":{"k":"sideways"}}"#).is_ok());
+        assert!(matches!(try_load(&path), Err(StateFileError::Parse { .. })));
+    }
+
+    #[test]
+    fn write_into_missing_folder_fails_cleanly() {
+        let dir = tempfile::tempdir();
+        let Ok(dir) = dir else { return };
+        let path = dir.path().join("no/such/dir/state");
+        assert!(matches!(
+            save(&path, &BTreeMap::new()),
+            Err(StateFileError::Write { .. })
+        ));
+    }
+}

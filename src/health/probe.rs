@@ -1,0 +1,530 @@
+//! Probes: one HTTP(S) request or TCP connect to an endpoint's own address, turned into a
+//! [`ProbeOutcome`]. No state: deciding up or down is [`super::state`]'s job.
+//!
+//! Choices made on purpose:
+//!
+//! - Every probe connects to [`ProbeSpec::target`] (the endpoint's IP and the check's port),
+//!   never to whatever a name resolves to.
+//! - Redirects are never followed: a 3xx is judged against `expect_status` like any status.
+//! - No connection reuse: the clients keep no idle connections and send `Connection: close`, so
+//!   every probe opens a fresh TCP (and TLS) connection. A pooled connection can keep answering
+//!   while new ones fail at a firewall or L4 load balancer, which is exactly what resolvers
+//!   would then hit.
+//! - No proxy from the environment: a probe measures the endpoint, not a proxy.
+//! - Every probe is bounded by its `timeout`, connect, TLS, headers and body together.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rustls::DigitallySignedStruct;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use tokio::time::Instant;
+
+/// At most this much of a response body is read and searched for `expect_body`.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// Above this many cached per-name HTTPS clients the cache is emptied and refilled on demand,
+/// so endpoints removed by reloads do not leak clients forever.
+const NAMED_CLIENT_CACHE_MAX: usize = 4096;
+
+/// TLS settings of an `https` check.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TlsSpec {
+    /// Verify the certificate chain and name (default true in the config). When false any
+    /// certificate is accepted; the probe still needs a completed TLS handshake.
+    pub verify: bool,
+    /// Server name sent as SNI and verified against the certificate. When `None`, the name of
+    /// the `host` header is used, and without that the IP address (no SNI is sent for an IP).
+    pub sni: Option<String>,
+}
+
+/// What a probe does, per check kind.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ProbeKind {
+    /// `http` (`tls: None`) or `https` (`tls: Some`): GET `path`, judge status and body.
+    Http {
+        /// Request path with query, starting with `/` (one is added when missing).
+        path: String,
+        /// Optional `Host` header value (`name` or `name:port`); default the target address.
+        host: Option<String>,
+        /// Accepted status codes; an empty list means `[200]`.
+        expect_status: Vec<u16>,
+        /// Optional substring that must appear in the first [`BODY_LIMIT`] bytes of the body.
+        expect_body: Option<String>,
+        /// TLS settings; `Some` makes the check `https`.
+        tls: Option<TlsSpec>,
+    },
+    /// `tcp`: pass when a TCP connection to the target completes.
+    Tcp,
+    /// `none`: always passes without any I/O.
+    None,
+}
+
+/// Everything needed to probe one endpoint once. Equal specs probe the same way, which is how a
+/// reload recognises an unchanged check.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ProbeSpec {
+    /// Check kind and its parameters.
+    pub kind: ProbeKind,
+    /// The endpoint's own IP address and the check's port.
+    pub target: SocketAddr,
+    /// Upper bound for the whole probe; the config requires it to be shorter than `interval`.
+    pub timeout: Duration,
+}
+
+/// Result of one probe. A failed probe is one failed observation, not an error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProbeOutcome {
+    /// Whether the endpoint passed.
+    pub passed: bool,
+    /// Short reason for logs: "HTTP 200", "HTTP 503", "connect refused", "timeout",
+    /// "body mismatch", "connected", ...
+    pub reason: String,
+    /// Time from start to result.
+    pub elapsed: Duration,
+}
+
+impl ProbeOutcome {
+    /// A passing outcome.
+    pub fn pass(reason: impl Into<String>, elapsed: Duration) -> Self {
+        Self {
+            passed: true,
+            reason: reason.into(),
+            elapsed,
+        }
+    }
+
+    /// A failing outcome.
+    pub fn fail(reason: impl Into<String>, elapsed: Duration) -> Self {
+        Self {
+            passed: false,
+            reason: reason.into(),
+            elapsed,
+        }
+    }
+}
+
+/// Something that can probe an endpoint: the real [`Prober`] in production, a fake in tests.
+///
+/// The method returns a boxed future so the runner can hold an `Arc<dyn Probe>`.
+pub trait Probe: Send + Sync + 'static {
+    /// Probe once according to `spec`. Must not take (much) longer than `spec.timeout`; the
+    /// runner enforces the bound anyway.
+    fn probe<'a>(
+        &'a self,
+        spec: &'a ProbeSpec,
+    ) -> Pin<Box<dyn Future<Output = ProbeOutcome> + Send + 'a>>;
+}
+
+/// Errors building a [`Prober`].
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    /// A TLS configuration could not be built.
+    #[error("cannot set up TLS for health checks")]
+    Tls {
+        /// The cause.
+        #[source]
+        source: rustls::Error,
+    },
+    /// The HTTP client could not be built.
+    #[error("cannot build the health-check HTTP client")]
+    Client {
+        /// The cause.
+        #[source]
+        source: reqwest::Error,
+    },
+}
+
+/// The production [`Probe`]: HTTP(S) via reqwest with rustls, TCP via tokio.
+///
+/// The two rustls configurations (verifying against the system's roots, and accepting any
+/// certificate) are built once; every HTTP client shares them, so the root store is parsed once
+/// per process. Two clients (verifying and not) serve every probe whose URL can name the target
+/// IP. A probe whose TLS name is a host name needs its connection sent to the IP while the URL
+/// names the server; reqwest offers that only per client (`resolve`), so such clients are built
+/// on first use per (name, target, verify) and cached. They are cheap: no pool, shared TLS
+/// configuration.
+pub struct Prober {
+    verifying_tls: Result<rustls::ClientConfig, String>,
+    insecure_tls: rustls::ClientConfig,
+    verifying: Result<reqwest::Client, String>,
+    insecure: reqwest::Client,
+    named: Mutex<HashMap<(String, SocketAddr, bool), reqwest::Client>>,
+}
+
+impl std::fmt::Debug for Prober {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prober").finish_non_exhaustive()
+    }
+}
+
+fn client_builder(tls: &rustls::ClientConfig) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(0)
+        .no_proxy()
+        .tls_backend_preconfigured(tls.clone())
+        .user_agent(concat!("steerdns-health/", env!("CARGO_PKG_VERSION")))
+}
+
+impl Prober {
+    /// Build the shared TLS configurations and HTTP clients, trusting the system's roots.
+    ///
+    /// When the system has no usable root certificates this still succeeds: probes with
+    /// `tls_verify = true` then fail with a reason saying so, all others work.
+    pub fn new() -> Result<Self, ProbeError> {
+        Self::with_extra_roots(Vec::new())
+    }
+
+    /// Like [`Prober::new`], also trusting `roots` (a private CA; tests use a self-signed
+    /// certificate).
+    pub fn with_extra_roots(roots: Vec<CertificateDer<'static>>) -> Result<Self, ProbeError> {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let verifying_tls =
+            rustls_platform_verifier::Verifier::new_with_extra_roots(roots, provider.clone())
+                .map_err(|e| format!("no usable CA certificates: {e}"))
+                .and_then(|verifier| {
+                    tls_config(provider.clone(), Arc::new(verifier))
+                        .map_err(|e| format!("TLS setup failed: {e}"))
+                });
+        if let Err(e) = &verifying_tls {
+            tracing::warn!(error = %e, "https checks with tls_verify = true will fail");
+        }
+        let insecure_tls = tls_config(provider.clone(), Arc::new(AcceptAnyCertificate(provider)))
+            .map_err(|source| ProbeError::Tls { source })?;
+        let build = |tls: &rustls::ClientConfig| {
+            client_builder(tls)
+                .build()
+                .map_err(|source| ProbeError::Client { source })
+        };
+        let verifying = match &verifying_tls {
+            Ok(tls) => Ok(build(tls)?),
+            Err(e) => Err(e.clone()),
+        };
+        Ok(Self {
+            insecure: build(&insecure_tls)?,
+            verifying,
+            verifying_tls,
+            insecure_tls,
+            named: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Probe once according to `spec`, bounded by `spec.timeout`.
+    pub async fn probe(&self, spec: &ProbeSpec) -> ProbeOutcome {
+        let start = Instant::now();
+        let result = match &spec.kind {
+            ProbeKind::None => return ProbeOutcome::pass("no check", Duration::ZERO),
+            ProbeKind::Tcp => tokio::time::timeout(spec.timeout, probe_tcp(spec.target)).await,
+            ProbeKind::Http {
+                path,
+                host,
+                expect_status,
+                expect_body,
+                tls,
+            } => {
+                let req = HttpProbe {
+                    target: spec.target,
+                    path,
+                    host: host.as_deref(),
+                    expect_status,
+                    expect_body: expect_body.as_deref(),
+                    tls: tls.as_ref(),
+                };
+                tokio::time::timeout(spec.timeout, self.probe_http(req)).await
+            }
+        };
+        let elapsed = start.elapsed();
+        match result {
+            Ok(Ok(reason)) => ProbeOutcome::pass(reason, elapsed),
+            Ok(Err(reason)) => ProbeOutcome::fail(reason, elapsed),
+            Err(_) => ProbeOutcome::fail("timeout", elapsed),
+        }
+    }
+
+    /// The client for a probe: a shared one, or a cached per-name one that resolves `name` to
+    /// the target.
+    fn client_for(
+        &self,
+        name: Option<&str>,
+        target: SocketAddr,
+        verify: bool,
+    ) -> Result<reqwest::Client, String> {
+        let Some(name) = name else {
+            return if verify {
+                self.verifying.clone()
+            } else {
+                Ok(self.insecure.clone())
+            };
+        };
+        let key = (name.to_owned(), target, verify);
+        // A poisoned lock only means another probe panicked while holding it; the map is
+        // still a valid cache.
+        let mut cache = self.named.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = cache.get(&key) {
+            return Ok(c.clone());
+        }
+        let tls = if verify {
+            self.verifying_tls.as_ref().map_err(Clone::clone)?
+        } else {
+            &self.insecure_tls
+        };
+        let client = client_builder(tls)
+            .resolve(name, target)
+            .build()
+            .map_err(|e| format!("client setup failed: {}", innermost(&e)))?;
+        if cache.len() >= NAMED_CLIENT_CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert(key, client.clone());
+        Ok(client)
+    }
+
+    async fn probe_http(&self, p: HttpProbe<'_>) -> Result<String, String> {
+        let (scheme, tls_name, verify) = match p.tls {
+            // Plain HTTP never touches TLS settings, so any client will do.
+            None => ("http", None, false),
+            Some(tls) => {
+                let name = tls
+                    .sni
+                    .as_deref()
+                    .or_else(|| p.host.map(host_name))
+                    .filter(|n| !n.is_empty());
+                // An IP literal as "name" gains nothing over the target itself.
+                let name = name.filter(|n| n.parse::<std::net::IpAddr>().is_err());
+                ("https", name, tls.verify)
+            }
+        };
+        let client = self.client_for(tls_name, p.target, verify)?;
+        let slash = if p.path.starts_with('/') { "" } else { "/" };
+        let url = match tls_name {
+            Some(name) => format!("{scheme}://{name}:{}{slash}{}", p.target.port(), p.path),
+            None => format!("{scheme}://{}{slash}{}", p.target, p.path),
+        };
+        let mut req = client
+            .get(&url)
+            .header(reqwest::header::CONNECTION, "close");
+        if let Some(host) = p.host {
+            let value = reqwest::header::HeaderValue::from_str(host)
+                .map_err(|_| "invalid host header".to_owned())?;
+            req = req.header(reqwest::header::HOST, value);
+        }
+        let mut resp = req.send().await.map_err(|e| describe(&e))?;
+        let status = resp.status().as_u16();
+        let accepted = if p.expect_status.is_empty() {
+            status == 200
+        } else {
+            p.expect_status.contains(&status)
+        };
+        if !accepted {
+            return Err(format!("HTTP {status}"));
+        }
+        if let Some(needle) = p.expect_body {
+            let mut body: Vec<u8> = Vec::new();
+            while body.len() < BODY_LIMIT {
+                match resp.chunk().await {
+                    Ok(Some(chunk)) => {
+                        let room = BODY_LIMIT - body.len();
+                        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                    }
+                    Ok(None) => break,
+                    Err(e) => return Err(format!("body read failed: {}", innermost(&e))),
+                }
+            }
+            if !contains(&body, needle.as_bytes()) {
+                return Err("body mismatch".to_owned());
+            }
+        }
+        Ok(format!("HTTP {status}"))
+    }
+}
+
+impl Probe for Prober {
+    fn probe<'a>(
+        &'a self,
+        spec: &'a ProbeSpec,
+    ) -> Pin<Box<dyn Future<Output = ProbeOutcome> + Send + 'a>> {
+        Box::pin(Self::probe(self, spec))
+    }
+}
+
+/// A rustls client configuration with `verifier`, safe default protocol versions, no client
+/// certificate.
+fn tls_config(
+    provider: Arc<CryptoProvider>,
+    verifier: Arc<dyn ServerCertVerifier>,
+) -> Result<rustls::ClientConfig, rustls::Error> {
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth())
+}
+
+/// `tls_verify = false`: any certificate chain and name is accepted, but the handshake
+/// signatures are still checked, so the peer must hold the key of the certificate it shows.
+#[derive(Debug)]
+struct AcceptAnyCertificate(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// The parts of an HTTP(S) check one probe needs.
+struct HttpProbe<'a> {
+    target: SocketAddr,
+    path: &'a str,
+    host: Option<&'a str>,
+    expect_status: &'a [u16],
+    expect_body: Option<&'a str>,
+    tls: Option<&'a TlsSpec>,
+}
+
+async fn probe_tcp(target: SocketAddr) -> Result<String, String> {
+    match tokio::net::TcpStream::connect(target).await {
+        Ok(_stream) => Ok("connected".to_owned()),
+        Err(e) => Err(describe_io(&e)),
+    }
+}
+
+/// The name part of a `Host` header value: `name:8080` → `name`. IPv6 literals are left alone
+/// (they are filtered out as IP addresses by the caller).
+fn host_name(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host;
+    }
+    match host.rsplit_once(':') {
+        Some((name, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn describe_io(e: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match e.kind() {
+        ErrorKind::ConnectionRefused => "connect refused".to_owned(),
+        ErrorKind::ConnectionReset => "connection reset".to_owned(),
+        ErrorKind::TimedOut => "timeout".to_owned(),
+        _ => format!("connect failed: {e}"),
+    }
+}
+
+/// A short reason for a failed request: the io error kind when there is one, else the
+/// innermost cause's message.
+fn describe(e: &reqwest::Error) -> String {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind;
+            if matches!(
+                io.kind(),
+                ErrorKind::ConnectionRefused | ErrorKind::ConnectionReset | ErrorKind::TimedOut
+            ) {
+                return describe_io(io);
+            }
+        }
+        cur = err.source();
+    }
+    if e.is_timeout() {
+        return "timeout".to_owned();
+    }
+    let what = if e.is_connect() {
+        "connect failed"
+    } else {
+        "request failed"
+    };
+    format!("{what}: {}", innermost(e))
+}
+
+fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_name_strips_port() {
+        assert_eq!(host_name("www.example.test:8080"), "www.example.test");
+        assert_eq!(host_name("www.example.test"), "www.example.test");
+        assert_eq!(host_name("[::1]:80"), "[::1]:80");
+        assert_eq!(host_name("odd:"), "odd:");
+    }
+
+    #[test]
+    fn contains_finds_substrings() {
+        assert!(contains(b"status: ok\n", b"ok"));
+        assert!(!contains(b"status: fine", b"ok"));
+        assert!(contains(b"", b""));
+        assert!(!contains(b"o", b"ok"));
+    }
+
+    #[tokio::test]
+    async fn none_always_passes() {
+        let prober = Prober::new();
+        assert!(prober.is_ok());
+        let Ok(prober) = prober else { return };
+        let spec = ProbeSpec {
+            kind: ProbeKind::None,
+            target: SocketAddr::from(([127, 0, 0, 1], 9)),
+            timeout: Duration::from_millis(10),
+        };
+        assert!(prober.probe(&spec).await.passed);
+    }
+}
