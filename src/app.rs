@@ -12,8 +12,12 @@ use ipnet::IpNet;
 use crate::admin::AdminServer;
 use crate::cli::Command;
 use crate::config::{self, Config};
+use crate::health::Prober;
+use crate::health::runner::{
+    HealthHooks, HealthRunner, ProbeEvent, RunnerConfig, suggested_concurrency,
+};
 use crate::metrics::{Metrics, MetricsObserver};
-use crate::reload::{self, ReloadOutcome};
+use crate::reload;
 use crate::server::ListenerShared;
 use crate::server::tcp::TcpListener;
 use crate::server::udp::UdpListener;
@@ -128,9 +132,37 @@ async fn serve_async(
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     };
+    let state_file = cfg.health_state_file.clone();
     let snapshot = Snapshot::new(1, cfg, geo, now_unix());
-    let store: Store = Arc::new(ArcSwap::from_pointee(snapshot));
     let metrics = Arc::new(Metrics::default());
+    // Health first: the runner fills the table from the state file before anything answers.
+    let targets = reload::check_targets(&snapshot.config);
+    let prober = Prober::new().map_err(|e| other("cannot set up health probes", e))?;
+    let probe_metrics = metrics.clone();
+    let hooks = HealthHooks {
+        on_flip: None,
+        on_probe: Some(Arc::new(move |e: &ProbeEvent<'_>| {
+            probe_metrics.health_check(
+                &e.labels.zone,
+                &e.labels.service,
+                &e.labels.region,
+                e.outcome.passed,
+            );
+        })),
+    };
+    let runner_config = RunnerConfig {
+        max_concurrency: suggested_concurrency(&targets).max(512),
+        state_file: Some(state_file),
+        ..RunnerConfig::default()
+    };
+    let mut runner = HealthRunner::start(
+        targets,
+        snapshot.health.clone(),
+        Arc::new(prober),
+        hooks,
+        runner_config,
+    );
+    let store: Store = Arc::new(ArcSwap::from_pointee(snapshot));
     let observer = Arc::new(MetricsObserver {
         metrics: metrics.clone(),
     });
@@ -174,19 +206,32 @@ async fn serve_async(
     loop {
         tokio::select! {
             _ = hup.recv() => {
-                let store = store.clone();
-                let path = path.clone();
-                let outcome = tokio::task::spawn_blocking(move || reload::reload(&store, &path, now_unix()))
-                    .await;
-                match outcome {
-                    Ok(ReloadOutcome::Applied { generation, warnings }) => {
+                let prepared = {
+                    let store = store.clone();
+                    let path = path.clone();
+                    tokio::task::spawn_blocking(move || reload::prepare(&store, &path, now_unix()))
+                        .await
+                };
+                match prepared {
+                    Ok(Ok(snap)) => {
+                        let old = store.load_full();
+                        let warnings = reload::restart_warnings(&old.config, &snap.config);
+                        let summary = runner.update(reload::check_targets(&snap.config), snap.health.clone());
+                        let generation = snap.generation;
+                        store.store(Arc::new(snap));
                         metrics.reload(true);
                         for w in warnings {
                             tracing::warn!(warning = %w, "reload");
                         }
-                        tracing::info!(generation, "reload applied");
+                        tracing::info!(
+                            generation,
+                            checks_kept = summary.kept,
+                            checks_started = summary.started,
+                            checks_stopped = summary.stopped,
+                            "reload applied"
+                        );
                     }
-                    Ok(ReloadOutcome::Rejected(errors)) => {
+                    Ok(Err(errors)) => {
                         metrics.reload(false);
                         for e in &errors {
                             tracing::warn!(error = %e, "reload rejected; the old configuration keeps serving");
@@ -209,6 +254,7 @@ async fn serve_async(
     for u in udp {
         u.shutdown();
     }
+    runner.shutdown().await;
     let _ = std::fs::remove_file(&pid_file);
     Ok(ExitCode::SUCCESS)
 }

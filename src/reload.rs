@@ -1,36 +1,26 @@
 //! Building snapshots and swapping them in (SPEC section 6).
 //!
 //! ```text
-//!  SIGHUP ─► config::load (every file) ─► open GeoIP ─► new HealthTable (state carried over
-//!            for unchanged checks) ─► Snapshot{generation+1} ─► store.swap
-//!  any error ─► Rejected(errors); the old snapshot keeps serving
+//!  SIGHUP ─► prepare: config::load (every file) ─► open GeoIP ─► Snapshot{generation+1}
+//!          ─► health runner update (kept checks copy their state into the new table)
+//!          ─► store.swap
+//!  any error ─► errors logged with file:line; the old snapshot keeps serving
 //! ```
 //!
 //! Everything is read and validated before the store is touched, so a query sees either the
 //! old snapshot or the new one, never a mix.
 
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::config::model::CheckKind;
 use crate::config::{self, Config};
-use crate::health::view::HealthTable;
+use crate::health::runner::{CheckTarget, TargetLabels};
+use crate::health::{HealthTable, ProbeKind, ProbeSpec, TlsSpec};
 use crate::metrics::SnapshotCounters;
 use crate::state::{Snapshot, Store};
 use crate::steer::GeoLookup;
-
-/// What a reload did.
-#[derive(Debug)]
-pub enum ReloadOutcome {
-    /// The new configuration serves.
-    Applied {
-        /// Its generation.
-        generation: u64,
-        /// Things that changed but need a restart, and other notes.
-        warnings: Vec<String>,
-    },
-    /// Nothing changed; each entry is one `file:line: problem`.
-    Rejected(Vec<String>),
-}
 
 /// Opens the configured GeoIP database (read whole into memory), if any.
 pub fn open_geo(cfg: &Config) -> Result<Option<Arc<dyn GeoLookup>>, String> {
@@ -40,8 +30,9 @@ pub fn open_geo(cfg: &Config) -> Result<Option<Arc<dyn GeoLookup>>, String> {
     }
 }
 
-/// Builds a complete snapshot from the files, carrying health over from `old` for endpoints
-/// whose check did not change.
+/// Builds a complete snapshot from the files, with every checked endpoint up; the health
+/// runner fills in kept and saved states ([`HealthRunner::update`] / `start`) before it is
+/// published.
 pub fn build(
     path: &Path,
     now_unix: u64,
@@ -52,9 +43,6 @@ pub fn build(
         .map_err(|errors| errors.0.iter().map(ToString::to_string).collect::<Vec<_>>())?;
     let geo = open_geo(&cfg).map_err(|e| vec![e])?;
     let health = Arc::new(HealthTable::new(cfg.checks.len()));
-    if let Some(old) = old {
-        carry_health(&old.config, &old.health, &cfg, &health);
-    }
     let counters = Arc::new(SnapshotCounters::build(
         &cfg,
         old.map(|o| o.counters.as_ref()),
@@ -69,41 +57,70 @@ pub fn build(
     })
 }
 
-/// Copies the status of every endpoint whose key and check parameters are unchanged.
-pub fn carry_health(old: &Config, old_table: &HealthTable, new: &Config, table: &HealthTable) {
-    let before: std::collections::HashMap<String, &config::model::CheckedEndpoint> =
-        old.checks.iter().map(|c| (c.key(), c)).collect();
-    for c in &new.checks {
-        if let Some(prev) = before.get(&c.key())
-            && prev.check == c.check
-        {
-            table.set(c.slot, old_table.get(prev.slot));
-        }
+/// Notes for the operator when settings that need a restart changed.
+pub fn restart_warnings(old: &Config, new: &Config) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if new.server.listen != old.server.listen {
+        warnings
+            .push("[server] listen changed: the new addresses take effect after a restart".into());
     }
+    if new.server.workers != old.server.workers {
+        warnings.push("[server] workers changed: takes effect after a restart".into());
+    }
+    if new.metrics_listen != old.metrics_listen {
+        warnings.push("[metrics] listen changed: takes effect after a restart".into());
+    }
+    if new.health_state_file != old.health_state_file {
+        warnings.push("[health] state_file changed: takes effect after a restart".into());
+    }
+    warnings
 }
 
-/// Re-reads everything and swaps it in if valid.
-pub fn reload(store: &Store, path: &Path, now_unix: u64) -> ReloadOutcome {
+/// The health-check targets of a configuration, one per checked endpoint, in slot order.
+pub fn check_targets(cfg: &Config) -> Vec<CheckTarget> {
+    cfg.checks
+        .iter()
+        .map(|c| {
+            let p = &c.check;
+            let kind = match p.kind {
+                CheckKind::Http | CheckKind::Https => ProbeKind::Http {
+                    path: p.path.clone(),
+                    host: p.host.clone(),
+                    expect_status: p.expect_status.clone(),
+                    expect_body: p.expect_body.clone(),
+                    tls: (p.kind == CheckKind::Https).then(|| TlsSpec {
+                        verify: p.tls_verify,
+                        sni: p.sni.clone(),
+                    }),
+                },
+                CheckKind::Tcp => ProbeKind::Tcp,
+                CheckKind::None => ProbeKind::None,
+            };
+            let labels = Arc::new(TargetLabels {
+                zone: c.zone.clone(),
+                service: c.service.clone(),
+                region: c.region.clone(),
+                endpoint: c.addr.to_string(),
+            });
+            CheckTarget {
+                key: labels.key(),
+                labels,
+                spec: ProbeSpec {
+                    kind,
+                    target: SocketAddr::new(c.addr, p.port),
+                    timeout: p.timeout,
+                },
+                interval: p.interval,
+                rise: p.rise,
+                fall: p.fall,
+                slot: c.slot,
+            }
+        })
+        .collect()
+}
+
+/// Reads and validates everything for a reload (off the query path; blocking I/O).
+pub fn prepare(store: &Store, path: &Path, now_unix: u64) -> Result<Snapshot, Vec<String>> {
     let current = store.load_full();
-    match build(path, now_unix, current.generation + 1, Some(&current)) {
-        Ok(snap) => {
-            let mut warnings = Vec::new();
-            if snap.config.server.listen != current.config.server.listen {
-                warnings.push(
-                    "[server] listen changed: the new addresses take effect after a restart"
-                        .to_string(),
-                );
-            }
-            if snap.config.server.workers != current.config.server.workers {
-                warnings.push("[server] workers changed: takes effect after a restart".into());
-            }
-            let generation = snap.generation;
-            store.store(Arc::new(snap));
-            ReloadOutcome::Applied {
-                generation,
-                warnings,
-            }
-        }
-        Err(errors) => ReloadOutcome::Rejected(errors),
-    }
+    build(path, now_unix, current.generation + 1, Some(&current))
 }

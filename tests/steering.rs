@@ -80,7 +80,10 @@ fn ask(d: &Daemon, addr: &str, prefix: u8) -> (Vec<String>, u8) {
         d.addr,
         "www.geo.test.",
         RecordType::A,
-        &Opts { ecs: Some((addr.parse().unwrap(), prefix)), ..Default::default() },
+        &Opts {
+            ecs: Some((addr.parse().unwrap(), prefix)),
+            ..Default::default()
+        },
     );
     (addrs(&m), ecs_of(&m).map_or(255, |e| e.2))
 }
@@ -121,9 +124,15 @@ fn each_country_gets_its_region_with_the_right_scope() {
         d.addr,
         "www.geo.test.",
         RecordType::AAAA,
-        &Opts { ecs: Some(("2001:db8:1::".parse().unwrap(), 48)), ..Default::default() },
+        &Opts {
+            ecs: Some(("2001:db8:1::".parse().unwrap(), 48)),
+            ..Default::default()
+        },
     );
-    assert!(addrs(&m) == ["2001:db8::e0"] || m.answers.is_empty(), "{m:?}");
+    assert!(
+        addrs(&m) == ["2001:db8::e0"] || m.answers.is_empty(),
+        "{m:?}"
+    );
 }
 
 /// German /56 subnets (2001:db8::/32 is DE in the test database).
@@ -146,15 +155,28 @@ fn canary_share_is_sticky_and_drain_moves_only_its_subnets() {
             d.addr,
             "www.geo.test.",
             RecordType::A,
-            &Opts { ecs: Some((s.parse::<IpAddr>().unwrap(), 56)), ..Default::default() },
+            &Opts {
+                ecs: Some((s.parse::<IpAddr>().unwrap(), 56)),
+                ..Default::default()
+            },
         );
-        assert_eq!(ecs_of(&m).unwrap().2, 56, "weights split the tier: scope = hashing prefix");
+        assert_eq!(
+            ecs_of(&m).unwrap().2,
+            56,
+            "weights split the tier: scope = hashing prefix"
+        );
         before.insert(s.clone(), addrs(&m));
     }
-    let canary: BTreeSet<_> =
-        before.iter().filter(|(_, a)| a[..] == ["127.0.10.2"]).map(|(s, _)| s.clone()).collect();
+    let canary: BTreeSet<_> = before
+        .iter()
+        .filter(|(_, a)| a[..] == ["127.0.10.2"])
+        .map(|(s, _)| s.clone())
+        .collect();
     let share = canary.len() as f64 / subnets.len() as f64;
-    assert!((0.01..0.11).contains(&share), "canary share {share} should be near 5%");
+    assert!(
+        (0.01..0.11).contains(&share),
+        "canary share {share} should be near 5%"
+    );
 
     // Sticky: asking again gives the same answers.
     for s in subnets.iter().take(100) {
@@ -162,7 +184,10 @@ fn canary_share_is_sticky_and_drain_moves_only_its_subnets() {
             d.addr,
             "www.geo.test.",
             RecordType::A,
-            &Opts { ecs: Some((s.parse::<IpAddr>().unwrap(), 56)), ..Default::default() },
+            &Opts {
+                ecs: Some((s.parse::<IpAddr>().unwrap(), 56)),
+                ..Default::default()
+            },
         );
         assert_eq!(addrs(&m), before[s]);
     }
@@ -185,7 +210,10 @@ fn canary_share_is_sticky_and_drain_moves_only_its_subnets() {
             d.addr,
             "www.geo.test.",
             RecordType::A,
-            &Opts { ecs: Some((s.parse::<IpAddr>().unwrap(), 56)), ..Default::default() },
+            &Opts {
+                ecs: Some((s.parse::<IpAddr>().unwrap(), 56)),
+                ..Default::default()
+            },
         );
         let now = addrs(&m);
         if canary.contains(s) {
@@ -207,10 +235,19 @@ fn shipped_example_steers_with_the_shipped_database() {
     let dir = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string(repo.join("steerdns.toml"))
         .unwrap()
-        .replace("listen = [\"127.0.0.1:5353\", \"[::1]:5353\"]", &format!("listen = [\"127.0.0.1:{port}\"]"))
+        .replace(
+            "listen = [\"127.0.0.1:5353\", \"[::1]:5353\"]",
+            &format!("listen = [\"127.0.0.1:{port}\"]"),
+        )
         .replace("127.0.0.1:9153", &format!("127.0.0.1:{metrics_port}"))
-        .replace("database = \"geoip/", &format!("database = \"{}/geoip/", repo.display()))
-        .replace("directory = \"zones\"", &format!("directory = \"{}/zones\"", repo.display()));
+        .replace(
+            "database = \"geoip/",
+            &format!("database = \"{}/geoip/", repo.display()),
+        )
+        .replace(
+            "directory = \"zones\"",
+            &format!("directory = \"{}/zones\"", repo.display()),
+        );
     let config = dir.path().join("steerdns.toml");
     std::fs::write(&config, text).unwrap();
     let d = start_with(dir, config, port, metrics_port);
@@ -219,7 +256,10 @@ fn shipped_example_steers_with_the_shipped_database() {
             d.addr,
             "www.gslb.example.test.",
             RecordType::A,
-            &Opts { ecs: Some((addr.parse().unwrap(), prefix)), ..Default::default() },
+            &Opts {
+                ecs: Some((addr.parse().unwrap(), prefix)),
+                ..Default::default()
+            },
         );
         (addrs(&m), ecs_of(&m).unwrap().2)
     };
@@ -232,5 +272,8 @@ fn shipped_example_steers_with_the_shipped_database() {
     assert!(kr.iter().all(|a| a.starts_with("127.0.0.1")), "{kr:?}");
     // Japan (133/8 is JP in the shipped data) matches no key: default -> us-east.
     let (jp, _) = q("133.0.0.0", 16);
-    assert!(!jp.is_empty() && jp.iter().all(|a| a == "127.0.0.10" || a == "127.0.0.11"), "{jp:?}");
+    assert!(
+        !jp.is_empty() && jp.iter().all(|a| a == "127.0.0.10" || a == "127.0.0.11"),
+        "{jp:?}"
+    );
 }

@@ -38,6 +38,44 @@ pub struct Daemon {
     pub config: PathBuf,
 }
 
+impl Daemon {
+    /// Stops the daemon and starts it again on the same files and ports; waits until it
+    /// answers. `between` runs while it is down.
+    pub fn restart(&mut self, between: impl FnOnce()) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        between();
+        self.child = spawn(&self.config);
+        wait_ready(self.addr);
+    }
+}
+
+fn spawn(config: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_steerdns"))
+        .args(["serve", "-c"])
+        .arg(config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn steerdns")
+}
+
+fn wait_ready(addr: SocketAddr) {
+    for _ in 0..200 {
+        if try_udp(
+            addr,
+            &build("probe.invalid.", RecordType::A, &Opts::default()),
+            0.05,
+        )
+        .is_some()
+        {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    panic!("steerdns did not start on {addr}");
+}
+
 impl Drop for Daemon {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -262,15 +300,24 @@ pub fn sighup(d: &Daemon) {
 pub fn http_get(addr: SocketAddr, path: &str) -> String {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).expect("connect admin");
     s.set_read_timeout(Some(Duration::from_secs(5))).ok();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").expect("send");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
     let mut out = String::new();
     s.read_to_string(&mut out).expect("read");
-    out.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default()
+    out.split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default()
 }
 
 /// Value of a metric line (exact label set) in Prometheus text, 0 when absent.
 pub fn metric(text: &str, series: &str) -> f64 {
     text.lines()
-        .find_map(|l| l.strip_prefix(series).and_then(|rest| rest.trim().parse().ok()))
+        .find_map(|l| {
+            l.strip_prefix(series)
+                .and_then(|rest| rest.trim().parse().ok())
+        })
         .unwrap_or(0.0)
 }

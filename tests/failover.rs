@@ -1,0 +1,194 @@
+//! Health-driven failover over the wire: real HTTP servers on loopback addresses that the
+//! test turns bad and good again; the daemon's answers move to the next tier and back, the
+//! metrics follow, and a restart keeps a dead region dead (state file).
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+use std::time::{Duration, Instant};
+
+use common::*;
+use hickory_proto::rr::RecordType;
+
+/// A tiny HTTP server answering every request with the current status; stops on drop.
+struct Backend {
+    status: Arc<AtomicU16>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Backend {
+    fn start(addr: SocketAddr) -> Self {
+        let listener = TcpListener::bind(addr).expect("bind backend");
+        listener.set_nonblocking(true).unwrap();
+        let status = Arc::new(AtomicU16::new(200));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (st, sp) = (status.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !sp.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((mut s, _)) => {
+                        s.set_nonblocking(false).ok();
+                        s.set_read_timeout(Some(Duration::from_millis(500))).ok();
+                        let mut buf = [0u8; 2048];
+                        let _ = s.read(&mut buf);
+                        let code = st.load(Ordering::Relaxed);
+                        let _ = write!(
+                            s,
+                            "HTTP/1.1 {code} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+                        );
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        Self { status, stop }
+    }
+    fn set(&self, code: u16) {
+        self.status.store(code, Ordering::Relaxed);
+    }
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn zone(port: u16) -> String {
+    format!(
+        r#"
+origin = "hc.test."
+[soa]
+mname = "ns1.hc.test."
+rname = "hostmaster.hc.test."
+serial = 1
+[check.web]
+kind = "http"
+path = "/healthz"
+port = {port}
+interval = "200ms"
+timeout = "100ms"
+rise = 3
+fall = 2
+[region.primary]
+[region.backup]
+[service.www]
+geo = {{ default = "primary > backup" }}
+check = "web"
+ttl = 5
+[service.www.region.primary]
+endpoints = ["127.0.0.61"]
+[service.www.region.backup]
+endpoints = ["127.0.0.62"]
+"#
+    )
+}
+
+fn answer(d: &Daemon) -> Vec<String> {
+    addrs(&udp(
+        d.addr,
+        "www.hc.test.",
+        RecordType::A,
+        &Opts::default(),
+    ))
+}
+
+/// Polls until the answer is `want`; returns how long it took.
+fn wait_for(d: &Daemon, want: &str, limit: Duration) -> Duration {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if answer(d) == [want] {
+            return started.elapsed();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!(
+        "answer never became {want} within {limit:?}; last {:?}",
+        answer(d)
+    );
+}
+
+#[test]
+fn region_fails_over_and_comes_back_and_survives_restart() {
+    let port = free_port();
+    let primary = Backend::start(([127, 0, 0, 61], port).into());
+    let _backup = Backend::start(([127, 0, 0, 62], port).into());
+    let d = start("", &[("hc.toml", &zone(port))]);
+    assert_eq!(answer(&d), vec!["127.0.0.61"]);
+
+    // Primary starts failing: after fall (2) x interval (200 ms) the backup tier answers.
+    primary.set(503);
+    let took = wait_for(&d, "127.0.0.62", Duration::from_secs(5));
+    eprintln!("failover took {took:?} (fall 2 x interval 200ms)");
+    let m = http_get(d.metrics, "/metrics");
+    assert_eq!(
+        metric(
+            &m,
+            "steerdns_endpoint_up{zone=\"hc.test\",service=\"www\",region=\"primary\",endpoint=\"127.0.0.61\"}"
+        ),
+        0.0,
+        "{m}"
+    );
+    assert!(
+        metric(
+            &m,
+            "steerdns_health_checks_total{zone=\"hc.test\",service=\"www\",region=\"primary\",result=\"fail\"}"
+        ) >= 2.0
+    );
+    assert!(
+        metric(
+            &m,
+            "steerdns_steered_total{zone=\"hc.test\",service=\"www\",region=\"backup\",reason=\"failover\"}"
+        ) >= 1.0
+    );
+    // The live explain shows it too.
+    let e = http_get(d.metrics, "/v1/explain?name=www.hc.test&client=192.0.2.1");
+    assert!(e.contains("\"reason\": \"failover\""), "{e}");
+
+    // Restart while the primary is still down: the state file keeps it down, so the first
+    // answers go to the backup even though the primary now passes (rise 3 x 200 ms).
+    let state = d.dir.path().join("steerdns.health");
+    for _ in 0..100 {
+        if std::fs::read_to_string(&state).is_ok_and(|s| s.contains("down")) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(std::fs::read_to_string(&state).unwrap().contains("down"));
+    let mut d = d;
+    d.restart(|| primary.set(200));
+    assert_eq!(
+        answer(&d),
+        vec!["127.0.0.62"],
+        "restart must not send traffic back to a dead region"
+    );
+
+    // ...and after rise passes it comes back.
+    let took = wait_for(&d, "127.0.0.61", Duration::from_secs(5));
+    eprintln!("recovery took {took:?} (rise 3 x interval 200ms)");
+
+    // Both down: fail open to the first tier, health ignored.
+    primary.set(500);
+    _backup.set(500);
+    let started = Instant::now();
+    loop {
+        let m = http_get(d.metrics, "/metrics");
+        if metric(
+            &m,
+            "steerdns_steered_total{zone=\"hc.test\",service=\"www\",region=\"primary\",reason=\"failopen\"}",
+        ) >= 1.0
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "never failed open"
+        );
+        assert!(!answer(&d).is_empty(), "never answer empty while failing");
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    assert_eq!(answer(&d), vec!["127.0.0.61"]);
+}
