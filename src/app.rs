@@ -1,7 +1,7 @@
 //! Start-up, the serve loop, signals, and the one-shot commands. The binary's edge: errors
 //! here carry context for a person and map to exit codes.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -182,17 +182,13 @@ async fn serve_async(
         None => None,
     };
 
-    let mut udp = Vec::new();
-    let mut tcp = Vec::new();
+    let mut listeners = Listeners {
+        workers,
+        shared: shared.clone(),
+        by_addr: Vec::new(),
+    };
     for addr in &listen {
-        let u = UdpListener::start(*addr, workers, shared.clone())
-            .map_err(|e| other(format!("cannot listen on udp {addr}"), e))?;
-        let t = TcpListener::start(*addr, shared.clone())
-            .await
-            .map_err(|e| other(format!("cannot listen on tcp {addr}"), e))?;
-        tracing::info!(udp = %u.addr, tcp = %t.addr, workers, "listening");
-        udp.push(u);
-        tcp.push(t);
+        listeners.open(*addr).await?;
     }
     if let Err(e) = std::fs::write(&pid_file, format!("{}\n", std::process::id())) {
         tracing::warn!(path = %pid_file.display(), error = %e, "cannot write pid file");
@@ -218,7 +214,9 @@ async fn serve_async(
                         let warnings = reload::restart_warnings(&old.config, &snap.config);
                         let summary = runner.update(reload::check_targets(&snap.config), snap.health.clone());
                         let generation = snap.generation;
+                        let listen = snap.config.server.listen.clone();
                         store.store(Arc::new(snap));
+                        listeners.rebind(&listen).await;
                         metrics.reload(true);
                         for w in warnings {
                             tracing::warn!(warning = %w, "reload");
@@ -248,15 +246,60 @@ async fn serve_async(
         }
     }
     tracing::info!("shutting down");
-    for t in &tcp {
-        t.shutdown();
-    }
-    for u in udp {
-        u.shutdown();
-    }
+    listeners.close_all();
     runner.shutdown().await;
     let _ = std::fs::remove_file(&pid_file);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The UDP and TCP listeners of every `[server] listen` address.
+struct Listeners {
+    workers: usize,
+    shared: ListenerShared,
+    by_addr: Vec<(SocketAddr, UdpListener, TcpListener)>,
+}
+
+impl Listeners {
+    /// Binds UDP and TCP on `addr`.
+    async fn open(&mut self, addr: SocketAddr) -> Result<(), AppError> {
+        let u = UdpListener::start(addr, self.workers, self.shared.clone())
+            .map_err(|e| other(format!("cannot listen on udp {addr}"), e))?;
+        let t = TcpListener::start(addr, self.shared.clone())
+            .await
+            .map_err(|e| other(format!("cannot listen on tcp {addr}"), e))?;
+        tracing::info!(udp = %u.addr, tcp = %t.addr, workers = self.workers, "listening");
+        self.by_addr.push((addr, u, t));
+        Ok(())
+    }
+
+    /// After a reload: closes addresses no longer listed and opens new ones; the others are
+    /// untouched, so their queries and connections are not disturbed.
+    async fn rebind(&mut self, wanted: &[SocketAddr]) {
+        let (keep, gone): (Vec<_>, Vec<_>) = std::mem::take(&mut self.by_addr)
+            .into_iter()
+            .partition(|(a, _, _)| wanted.contains(a));
+        self.by_addr = keep;
+        for (addr, u, t) in gone {
+            t.shutdown();
+            u.shutdown();
+            tracing::info!(%addr, "stopped listening (removed from [server] listen)");
+        }
+        for addr in wanted {
+            if self.by_addr.iter().any(|(a, _, _)| a == addr) {
+                continue;
+            }
+            if let Err(e) = self.open(*addr).await {
+                tracing::error!(error = %e, "new listen address could not be bound; the others keep serving");
+            }
+        }
+    }
+
+    fn close_all(&mut self) {
+        for (_, u, t) in self.by_addr.drain(..) {
+            t.shutdown();
+            u.shutdown();
+        }
+    }
 }
 
 /// Parses `--client`: an address, or address/len as an ECS option would carry it.

@@ -60,10 +60,6 @@ pub fn build(
 /// Notes for the operator when settings that need a restart changed.
 pub fn restart_warnings(old: &Config, new: &Config) -> Vec<String> {
     let mut warnings = Vec::new();
-    if new.server.listen != old.server.listen {
-        warnings
-            .push("[server] listen changed: the new addresses take effect after a restart".into());
-    }
     if new.server.workers != old.server.workers {
         warnings.push("[server] workers changed: takes effect after a restart".into());
     }
