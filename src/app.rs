@@ -169,6 +169,7 @@ async fn serve_async(
     let shared = ListenerShared {
         store: store.clone(),
         observer,
+        rrl: Arc::default(),
     };
     let admin_addr = store.load().config.metrics_listen;
     let _admin = match admin_addr {

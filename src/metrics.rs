@@ -296,6 +296,10 @@ impl QueryObserver for MetricsObserver {
             log_query(snap, source, transport, info);
         }
     }
+
+    fn rate_limited(&self) {
+        self.metrics.rrl_limited();
+    }
 }
 
 fn log_query(snap: &Snapshot, source: SocketAddr, transport: Transport, info: &AnswerInfo) {

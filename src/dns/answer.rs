@@ -83,6 +83,8 @@ pub struct AnswerInfo {
     pub truncated: bool,
     /// The client's ECS option, if any.
     pub ecs: Option<ClientSubnet>,
+    /// End of the echoed question in the response (12 when there is none).
+    pub question_end: usize,
 }
 
 /// Answers one query. Writes the response into `out` and returns what happened, or `None`
@@ -123,6 +125,7 @@ pub fn answer(
                 steered: None,
                 truncated: false,
                 ecs: None,
+                question_end: 12 + question.map_or(0, <[u8]>::len),
             });
         }
     };
@@ -154,6 +157,7 @@ pub fn answer(
         steered: None,
         truncated: false,
         ecs,
+        question_end: 12 + q.question_bytes().len(),
     };
     let mut w = ResponseWriter::new(
         out,

@@ -7,6 +7,7 @@
 //! number (total and per client), with an idle timeout; pipelined queries are answered in
 //! order.
 
+pub mod rrl;
 pub mod tcp;
 pub mod udp;
 
@@ -28,6 +29,9 @@ pub trait QueryObserver: Send + Sync {
         info: Option<&AnswerInfo>,
         elapsed: Duration,
     );
+
+    /// A UDP response was dropped or slipped by rate limiting.
+    fn rate_limited(&self) {}
 }
 
 /// An observer that does nothing (tests, benchmarks).
@@ -53,6 +57,8 @@ pub struct ListenerShared {
     pub store: Store,
     /// Metrics and logs.
     pub observer: Arc<dyn QueryObserver>,
+    /// Response rate limiting state (shared by every UDP worker, kept across reloads).
+    pub rrl: Arc<rrl::Rrl>,
 }
 
 impl std::fmt::Debug for ListenerShared {

@@ -10,7 +10,9 @@ use std::time::Duration;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use super::ListenerShared;
+use super::rrl::{Kind, Verdict};
 use crate::dns::answer::{QueryContext, Transport, answer};
+use crate::dns::wire::rcode;
 
 /// How often an idle worker checks whether it should stop.
 const POLL: Duration = Duration::from_millis(200);
@@ -111,10 +113,18 @@ fn serve(socket: UdpSocket, shared: ListenerShared, stop: Arc<AtomicBool>) {
             rotation,
         };
         let info = answer(&snap, &buf[..len], &cx, &mut out);
-        if info.is_some()
-            && let Err(e) = socket.send_to(&out, peer)
-        {
-            tracing::debug!(error = %e, %peer, "udp send failed");
+        if let Some(info) = &info {
+            let send = match rate_limit(&shared, &snap, peer.ip(), info, &out) {
+                Verdict::Send => true,
+                Verdict::Slip => {
+                    truncate_for_slip(&mut out, info.question_end);
+                    true
+                }
+                Verdict::Drop => false,
+            };
+            if send && let Err(e) = socket.send_to(&out, peer) {
+                tracing::debug!(error = %e, %peer, "udp send failed");
+            }
         }
         shared.observer.observe(
             &snap,
@@ -123,5 +133,44 @@ fn serve(socket: UdpSocket, shared: ListenerShared, stop: Arc<AtomicBool>) {
             info.as_ref(),
             started.elapsed(),
         );
+    }
+}
+
+/// Applies response rate limiting to one UDP response.
+fn rate_limit(
+    shared: &ListenerShared,
+    snap: &crate::state::Snapshot,
+    client: std::net::IpAddr,
+    info: &crate::dns::answer::AnswerInfo,
+    response: &[u8],
+) -> Verdict {
+    let settings = &snap.config.rrl;
+    if !settings.enabled {
+        return Verdict::Send;
+    }
+    let kind = match (info.rcode, info.zone) {
+        (rcode::NXDOMAIN, Some(zone)) => Kind::NxDomain(zone),
+        (rcode::NOERROR, Some(_)) => Kind::Name(
+            response
+                .get(12..info.question_end.saturating_sub(4))
+                .unwrap_or(&[]),
+        ),
+        _ => Kind::Error,
+    };
+    let verdict = shared
+        .rrl
+        .check(settings, client, kind, shared.rrl.now_secs());
+    if verdict != Verdict::Send {
+        shared.observer.rate_limited();
+    }
+    verdict
+}
+
+/// Turns a response into an empty truncated reply (header and question, TC=1).
+fn truncate_for_slip(out: &mut Vec<u8>, question_end: usize) {
+    out.truncate(question_end.min(out.len()));
+    if out.len() >= 12 {
+        out[2] |= 0x02;
+        out[6..12].fill(0);
     }
 }
