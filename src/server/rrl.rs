@@ -139,7 +139,7 @@ impl Rrl {
             return Verdict::Send;
         }
         let over = count - settings.responses_per_second;
-        if settings.slip > 0 && over % settings.slip == 0 {
+        if settings.slip > 0 && over.is_multiple_of(settings.slip) {
             Verdict::Slip
         } else {
             Verdict::Drop
