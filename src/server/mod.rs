@@ -7,6 +7,8 @@
 //! number (total and per client), with an idle timeout; pipelined queries are answered in
 //! order.
 
+#[cfg(target_os = "linux")]
+mod batch;
 pub mod rrl;
 pub mod tcp;
 pub mod udp;

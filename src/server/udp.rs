@@ -84,6 +84,14 @@ impl Drop for UdpListener {
 }
 
 fn serve(socket: UdpSocket, shared: ListenerShared, stop: Arc<AtomicBool>) {
+    #[cfg(target_os = "linux")]
+    {
+        // Batched receive and send (recvmmsg/sendmmsg); falls back to one packet at a time
+        // only if the kernel refuses the batch calls.
+        if super::batch::serve_batched(&socket, &shared, &stop).is_ok() {
+            return;
+        }
+    }
     let mut buf = [0u8; 65_535];
     let mut out = Vec::with_capacity(4096);
     let mut rotation: u32 = 0;
@@ -93,47 +101,63 @@ fn serve(socket: UdpSocket, shared: ListenerShared, stop: Arc<AtomicBool>) {
             Err(e)
                 if matches!(
                     e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
                 ) =>
             {
                 continue;
             }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => {
                 tracing::debug!(error = %e, "udp receive failed");
                 continue;
             }
         };
-        let started = tokio::time::Instant::now();
         rotation = rotation.wrapping_add(1);
-        let snap = shared.store.load();
-        let cx = QueryContext {
-            source: peer.ip(),
-            transport: Transport::Udp,
-            rotation,
-        };
-        let info = answer(&snap, &buf[..len], &cx, &mut out);
-        if let Some(info) = &info {
-            let send = match rate_limit(&shared, &snap, peer.ip(), info, &out) {
-                Verdict::Send => true,
-                Verdict::Slip => {
-                    truncate_for_slip(&mut out, info.question_end);
-                    true
-                }
-                Verdict::Drop => false,
-            };
-            if send && let Err(e) = socket.send_to(&out, peer) {
-                tracing::debug!(error = %e, %peer, "udp send failed");
-            }
+        if handle(&shared, &buf[..len], peer, rotation, &mut out)
+            && let Err(e) = socket.send_to(&out, peer)
+        {
+            tracing::debug!(error = %e, %peer, "udp send failed");
         }
-        shared.observer.observe(
-            &snap,
-            peer,
-            Transport::Udp,
-            info.as_ref(),
-            started.elapsed(),
-        );
     }
+}
+
+/// Answers one UDP query into `out`, applying rate limiting and counting it. Returns whether
+/// `out` should be sent.
+pub(super) fn handle(
+    shared: &ListenerShared,
+    packet: &[u8],
+    peer: SocketAddr,
+    rotation: u32,
+    out: &mut Vec<u8>,
+) -> bool {
+    let started = tokio::time::Instant::now();
+    let snap = shared.store.load();
+    let cx = QueryContext {
+        source: peer.ip(),
+        transport: Transport::Udp,
+        rotation,
+    };
+    let info = answer(&snap, packet, &cx, out);
+    let send = match &info {
+        None => false,
+        Some(info) => match rate_limit(shared, &snap, peer.ip(), info, out) {
+            Verdict::Send => true,
+            Verdict::Slip => {
+                truncate_for_slip(out, info.question_end);
+                true
+            }
+            Verdict::Drop => false,
+        },
+    };
+    shared.observer.observe(
+        &snap,
+        peer,
+        Transport::Udp,
+        info.as_ref(),
+        started.elapsed(),
+    );
+    send
 }
 
 /// Applies response rate limiting to one UDP response.

@@ -1,0 +1,185 @@
+//! Batched UDP I/O on Linux: `recvmmsg` up to [`BATCH`] queries per system call, answer each,
+//! `sendmmsg` the responses in one call. Buffers, addresses and message headers are allocated
+//! once per worker and reused, so the steady state allocates nothing.
+//!
+//! The received peer address is sent back byte for byte (no conversion), and the peer IP for
+//! the answer path is read from it.
+
+use std::io;
+use std::mem::{size_of, zeroed};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::ListenerShared;
+
+/// Queries per system call.
+pub const BATCH: usize = 32;
+/// Largest query accepted (larger ones are truncated by the kernel and dropped as malformed).
+const QUERY_BUF: usize = 4096;
+
+struct Slots {
+    queries: Vec<[u8; QUERY_BUF]>,
+    responses: Vec<Vec<u8>>,
+    addrs: Vec<libc::sockaddr_storage>,
+    recv_iov: Vec<libc::iovec>,
+    recv_hdrs: Vec<libc::mmsghdr>,
+    send_iov: Vec<libc::iovec>,
+    send_hdrs: Vec<libc::mmsghdr>,
+}
+
+impl Slots {
+    fn new() -> Box<Self> {
+        // SAFETY: sockaddr_storage, iovec and mmsghdr are plain C structs for which all-zero
+        // bytes are a valid (empty) value.
+        let zero_addr: libc::sockaddr_storage = unsafe { zeroed() };
+        let zero_iov: libc::iovec = unsafe { zeroed() };
+        let zero_hdr: libc::mmsghdr = unsafe { zeroed() };
+        let mut s = Box::new(Self {
+            queries: vec![[0u8; QUERY_BUF]; BATCH],
+            responses: (0..BATCH).map(|_| Vec::with_capacity(1500)).collect(),
+            addrs: vec![zero_addr; BATCH],
+            recv_iov: vec![zero_iov; BATCH],
+            recv_hdrs: vec![zero_hdr; BATCH],
+            send_iov: vec![zero_iov; BATCH],
+            send_hdrs: vec![zero_hdr; BATCH],
+        });
+        s.arm_receive();
+        s
+    }
+
+    /// Points every receive header at its buffer and address slot (pointers into the boxed
+    /// vectors, which never reallocate).
+    fn arm_receive(&mut self) {
+        for i in 0..BATCH {
+            self.recv_iov[i].iov_base = self.queries[i].as_mut_ptr().cast();
+            self.recv_iov[i].iov_len = QUERY_BUF;
+            let h = &mut self.recv_hdrs[i].msg_hdr;
+            h.msg_name = (&raw mut self.addrs[i]).cast();
+            h.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            h.msg_iov = &raw mut self.recv_iov[i];
+            h.msg_iovlen = 1;
+            h.msg_control = std::ptr::null_mut();
+            h.msg_controllen = 0;
+            h.msg_flags = 0;
+            self.recv_hdrs[i].msg_len = 0;
+        }
+    }
+}
+
+/// The socket address in a `sockaddr_storage` filled by the kernel.
+fn peer_of(addr: &libc::sockaddr_storage) -> Option<SocketAddr> {
+    match i32::from(addr.ss_family) {
+        libc::AF_INET => {
+            // SAFETY: the family says this storage holds a sockaddr_in, which it can contain.
+            let a: &libc::sockaddr_in = unsafe { &*(addr as *const _ as *const libc::sockaddr_in) };
+            let ip = Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr));
+            Some(SocketAddr::new(IpAddr::V4(ip), u16::from_be(a.sin_port)))
+        }
+        libc::AF_INET6 => {
+            // SAFETY: as above, for sockaddr_in6.
+            let a: &libc::sockaddr_in6 =
+                unsafe { &*(addr as *const _ as *const libc::sockaddr_in6) };
+            let ip = Ipv6Addr::from(a.sin6_addr.s6_addr);
+            Some(SocketAddr::new(IpAddr::V6(ip), u16::from_be(a.sin6_port)))
+        }
+        _ => None,
+    }
+}
+
+/// Serves `socket` until `stop` is set. Returns an error only if batching is unavailable
+/// before anything was served (the caller then falls back to single packets).
+pub fn serve_batched(
+    socket: &UdpSocket,
+    shared: &ListenerShared,
+    stop: &Arc<AtomicBool>,
+) -> io::Result<()> {
+    let fd = socket.as_raw_fd();
+    let mut s = Slots::new();
+    let mut rotation: u32 = 0;
+    let mut served_any = false;
+    while !stop.load(Ordering::Relaxed) {
+        s.arm_receive();
+        // SAFETY: recv_hdrs holds BATCH headers whose pointers reference live buffers in `s`
+        // (boxed, not moved during the call); the kernel writes at most iov_len bytes each.
+        let n = unsafe {
+            libc::recvmmsg(
+                fd,
+                s.recv_hdrs.as_mut_ptr(),
+                BATCH as libc::c_uint,
+                libc::MSG_WAITFORONE,
+                std::ptr::null_mut(),
+            )
+        };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            match e.kind() {
+                io::ErrorKind::WouldBlock
+                | io::ErrorKind::TimedOut
+                | io::ErrorKind::Interrupted => {
+                    continue;
+                }
+                _ if !served_any && e.raw_os_error() == Some(libc::ENOSYS) => return Err(e),
+                _ => {
+                    tracing::debug!(error = %e, "udp receive failed");
+                    continue;
+                }
+            }
+        }
+        served_any = true;
+        let received = n as usize;
+        let mut to_send = 0;
+        for i in 0..received {
+            let len = s.recv_hdrs[i].msg_len as usize;
+            let truncated = s.recv_hdrs[i].msg_hdr.msg_flags & libc::MSG_TRUNC != 0;
+            let Some(peer) = peer_of(&s.addrs[i]) else {
+                continue;
+            };
+            if truncated || len > QUERY_BUF {
+                continue;
+            }
+            rotation = rotation.wrapping_add(1);
+            let (query, response) = (&s.queries[i][..len], &mut s.responses[i]);
+            if !super::udp::handle(shared, query, peer, rotation, response) {
+                continue;
+            }
+            s.send_iov[to_send].iov_base = s.responses[i].as_mut_ptr().cast();
+            s.send_iov[to_send].iov_len = s.responses[i].len();
+            let h = &mut s.send_hdrs[to_send].msg_hdr;
+            h.msg_name = (&raw mut s.addrs[i]).cast();
+            h.msg_namelen = s.recv_hdrs[i].msg_hdr.msg_namelen;
+            h.msg_iov = &raw mut s.send_iov[to_send];
+            h.msg_iovlen = 1;
+            h.msg_control = std::ptr::null_mut();
+            h.msg_controllen = 0;
+            h.msg_flags = 0;
+            to_send += 1;
+        }
+        let mut sent = 0;
+        while sent < to_send {
+            // SAFETY: send_hdrs[sent..to_send] reference live response buffers and addresses.
+            let r = unsafe {
+                libc::sendmmsg(
+                    fd,
+                    s.send_hdrs[sent..].as_mut_ptr(),
+                    (to_send - sent) as libc::c_uint,
+                    0,
+                )
+            };
+            if r <= 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                // The send buffer is full or the peer is unreachable: skip the one at the head
+                // (UDP gives no delivery promise) and carry on with the rest.
+                tracing::debug!(error = %e, "udp send failed");
+                sent += 1;
+                continue;
+            }
+            sent += r as usize;
+        }
+    }
+    Ok(())
+}
