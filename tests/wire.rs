@@ -567,3 +567,39 @@ fn tcp_pipelining_and_connection_limit() {
     assert!(matches!(lone.read(&mut byte), Ok(0) | Err(_)));
     assert!(started.elapsed() < Duration::from_secs(6));
 }
+
+#[test]
+fn explain_txt_only_for_debug_clients() {
+    let d = daemon();
+    // The harness leaves debug_from at its default (loopback): this client may ask.
+    let m = udp(
+        d.addr,
+        "_explain.www.wire.test.",
+        RecordType::TXT,
+        &Opts { ecs: Some(("10.1.2.0".parse().unwrap(), 24)), ..Default::default() },
+    );
+    assert_eq!(rcode(&m), ResponseCode::NoError);
+    let text = m.answers.iter().map(|r| r.data.to_string()).collect::<Vec<_>>().join(" ");
+    for want in ["service www", "10.1.2.0/24", "from ecs", "net:10.1.0.0/16", "reason failover", "scope: /16"] {
+        assert!(text.contains(want), "{want:?} missing in {text}");
+    }
+    assert_eq!(m.answers[0].ttl, 0);
+
+    // Trust only 192.0.2.0/24 for debugging (by reload): loopback now gets the normal answer.
+    let text = std::fs::read_to_string(&d.config).unwrap().replace(
+        "max_tcp_connections = 16",
+        "max_tcp_connections = 16\ndebug_from = [\"192.0.2.0/24\"]",
+    );
+    std::fs::write(&d.config, text).unwrap();
+    sighup(&d);
+    let started = std::time::Instant::now();
+    loop {
+        let m = udp(d.addr, "_explain.www.wire.test.", RecordType::TXT, &Opts::default());
+        if rcode(&m) == ResponseCode::NXDomain {
+            assert!(m.answers.is_empty() && soa_only(&m));
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "debug_from change not applied");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
