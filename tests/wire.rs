@@ -576,11 +576,26 @@ fn explain_txt_only_for_debug_clients() {
         d.addr,
         "_explain.www.wire.test.",
         RecordType::TXT,
-        &Opts { ecs: Some(("10.1.2.0".parse().unwrap(), 24)), ..Default::default() },
+        &Opts {
+            ecs: Some(("10.1.2.0".parse().unwrap(), 24)),
+            ..Default::default()
+        },
     );
     assert_eq!(rcode(&m), ResponseCode::NoError);
-    let text = m.answers.iter().map(|r| r.data.to_string()).collect::<Vec<_>>().join(" ");
-    for want in ["service www", "10.1.2.0/24", "from ecs", "net:10.1.0.0/16", "reason failover", "scope: /16"] {
+    let text = m
+        .answers
+        .iter()
+        .map(|r| r.data.to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    for want in [
+        "service www",
+        "10.1.2.0/24",
+        "from ecs",
+        "net:10.1.0.0/16",
+        "reason failover",
+        "scope: /16",
+    ] {
         assert!(text.contains(want), "{want:?} missing in {text}");
     }
     assert_eq!(m.answers[0].ttl, 0);
@@ -594,12 +609,20 @@ fn explain_txt_only_for_debug_clients() {
     sighup(&d);
     let started = std::time::Instant::now();
     loop {
-        let m = udp(d.addr, "_explain.www.wire.test.", RecordType::TXT, &Opts::default());
+        let m = udp(
+            d.addr,
+            "_explain.www.wire.test.",
+            RecordType::TXT,
+            &Opts::default(),
+        );
         if rcode(&m) == ResponseCode::NXDomain {
             assert!(m.answers.is_empty() && soa_only(&m));
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(5), "debug_from change not applied");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "debug_from change not applied"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }

@@ -377,10 +377,11 @@ fn lookup<'z>(zone: &'z Zone, name: &[u8]) -> Lookup<'z> {
                 break;
             }
             if zone.nodes.contains_key(ancestor) {
-                let mut wild = Vec::with_capacity(ancestor.len() + 2);
-                wild.extend_from_slice(b"\x01*");
-                wild.extend_from_slice(ancestor);
-                if let Some(node) = zone.nodes.get(wild.as_slice()) {
+                // `*.` + ancestor, on the stack (a name is at most 255 bytes).
+                let mut wild = [0u8; 257];
+                wild[..2].copy_from_slice(b"\x01*");
+                wild[2..2 + ancestor.len()].copy_from_slice(ancestor);
+                if let Some(node) = zone.nodes.get(&wild[..2 + ancestor.len()]) {
                     return Lookup::Found(node);
                 }
                 break;
@@ -404,15 +405,15 @@ impl Resolver<'_> {
     /// Answers `qname`/`qtype` into the writer, following in-zone CNAMEs; returns the rcode.
     fn resolve(&mut self, qname: &[u8], qtype: u16, w: &mut ResponseWriter<'_>) -> u16 {
         let zone = self.zone;
-        let mut name: Vec<u8> = qname.to_vec();
+        let mut name: &[u8] = qname;
         let mut first = true;
         for _ in 0..MAX_CHAIN {
             let owner = if first {
                 Owner::Question
             } else {
-                Owner::Name(&name)
+                Owner::Name(name)
             };
-            let node = match lookup(zone, &name) {
+            let node = match lookup(zone, name) {
                 Lookup::Found(node) => node,
                 Lookup::NxDomain => {
                     self.push_soa(w);
@@ -420,7 +421,7 @@ impl Resolver<'_> {
                 }
             };
             // Apex SOA lives outside the node's RRsets.
-            let at_apex = name.as_slice() == zone.origin.as_wire();
+            let at_apex = name == zone.origin.as_wire();
             if let Some(cname) = node.rrset(rtype::CNAME)
                 && qtype != rtype::CNAME
                 && qtype != rtype::ANY
@@ -434,7 +435,7 @@ impl Resolver<'_> {
                 );
                 match cname.targets.first() {
                     Some(t) if t.is_at_or_below(&zone.origin) => {
-                        name = t.as_wire().to_vec();
+                        name = t.as_wire();
                         first = false;
                         continue;
                     }
@@ -447,7 +448,7 @@ impl Resolver<'_> {
                 let service = &zone.services[service_index];
                 match self.steered(service_index, service, qtype, owner, w) {
                     Some(target) if target.is_at_or_below(&zone.origin) => {
-                        name = target.as_wire().to_vec();
+                        name = target.as_wire();
                         first = false;
                         continue;
                     }
