@@ -128,13 +128,7 @@ pub fn start_files(extra_main: &str, zones: &[(&str, &str)], files: &[(&str, &[u
 
 /// Starts the daemon on an existing config.
 pub fn start_with(dir: tempfile::TempDir, config: PathBuf, port: u16, metrics_port: u16) -> Daemon {
-    let child = Command::new(env!("CARGO_BIN_EXE_steerdns"))
-        .args(["serve", "-c"])
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn steerdns");
+    let child = spawn(&config);
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
     let daemon = Daemon {
         child,
@@ -143,19 +137,8 @@ pub fn start_with(dir: tempfile::TempDir, config: PathBuf, port: u16, metrics_po
         metrics: ([127, 0, 0, 1], metrics_port).into(),
         config,
     };
-    for _ in 0..200 {
-        if try_udp(
-            addr,
-            &build("probe.invalid.", RecordType::A, &Opts::default()),
-            0.05,
-        )
-        .is_some()
-        {
-            return daemon;
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    panic!("steerdns did not start on {addr}");
+    wait_ready(addr);
+    daemon
 }
 
 /// Query options.
