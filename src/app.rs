@@ -341,6 +341,14 @@ fn explain(
     }
     let (cfg, geo) = load_everything(path)?;
     let snap = Snapshot::new(0, cfg, geo, now_unix());
+    // Health as the daemon last saved it, when it has run on this machine.
+    let saved =
+        crate::health::persist::try_load(&snap.config.health_state_file).unwrap_or_default();
+    for check in &snap.config.checks {
+        if let Some(status) = saved.get(&check.key()) {
+            snap.health.set(check.slot, *status);
+        }
+    }
     let trace =
         crate::explain::explain_name(&snap, name, want_v6, &client).map_err(AppError::Other)?;
     if json {
@@ -350,7 +358,14 @@ fn explain(
         );
     } else {
         print!("{}", trace.render_text());
-        println!("(health: offline view, every endpoint up; use --server for live health)");
+        if saved.is_empty() {
+            println!("(health: offline view, every endpoint up; use --server for live health)");
+        } else {
+            println!(
+                "(health: as last saved in {}; use --server for live health)",
+                snap.config.health_state_file.display()
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
