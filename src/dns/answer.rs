@@ -87,6 +87,20 @@ pub struct AnswerInfo {
     pub question_end: usize,
 }
 
+/// [`answer`], but a bug that panics costs one dropped query (logged), not a worker.
+pub fn answer_guarded(
+    snap: &Snapshot,
+    packet: &[u8],
+    cx: &QueryContext,
+    out: &mut Vec<u8>,
+) -> Option<AnswerInfo> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| answer(snap, packet, cx, out)))
+        .unwrap_or_else(|_| {
+            tracing::error!(client = %cx.source, len = packet.len(), "panic while answering; query dropped");
+            None
+        })
+}
+
 /// Answers one query. Writes the response into `out` and returns what happened, or `None`
 /// when the packet deserves no reply (too short, or not a query).
 pub fn answer(

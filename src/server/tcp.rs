@@ -12,7 +12,7 @@ use tokio::net::{TcpListener as TokioListener, TcpStream};
 use tokio::sync::watch;
 
 use super::ListenerShared;
-use crate::dns::answer::{QueryContext, Transport, answer};
+use crate::dns::answer::{QueryContext, Transport, answer_guarded};
 
 /// Limits for TCP connections, read from the snapshot when a connection arrives.
 #[derive(Debug, Default)]
@@ -162,7 +162,7 @@ async fn serve_connection(
             transport: Transport::Tcp,
             rotation,
         };
-        let info = answer(&snap, &buf[..len], &cx, &mut out);
+        let info = answer_guarded(&snap, &buf[..len], &cx, &mut out);
         shared.observer.observe(
             &snap,
             peer,

@@ -11,7 +11,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use super::ListenerShared;
 use super::rrl::{Kind, Verdict};
-use crate::dns::answer::{QueryContext, Transport, answer};
+use crate::dns::answer::{QueryContext, Transport, answer_guarded};
 use crate::dns::wire::rcode;
 
 /// How often an idle worker checks whether it should stop.
@@ -138,7 +138,7 @@ pub(super) fn handle(
         transport: Transport::Udp,
         rotation,
     };
-    let info = answer(&snap, packet, &cx, out);
+    let info = answer_guarded(&snap, packet, &cx, out);
     let send = match &info {
         None => false,
         Some(info) => match rate_limit(shared, &snap, peer.ip(), info, out) {
