@@ -13,6 +13,8 @@ use tokio::net::{TcpListener, TcpStream};
 #[derive(Clone)]
 enum Reply {
     Status(u16, Vec<u8>),
+    /// Bytes sent as they are (after the request head).
+    Raw(Vec<u8>),
     Redirect,
     Hang,
 }
@@ -69,6 +71,7 @@ async fn serve(mut stream: TcpStream, reply: Reply, last_host: Arc<Mutex<Option<
             b"HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:1/\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
                 .to_vec()
         }
+        Reply::Raw(bytes) => bytes,
         Reply::Status(code, body) => {
             let mut r = format!(
                 "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
@@ -185,6 +188,35 @@ async fn body_match_and_mismatch() {
     let out = p.probe(&with_body(http(s.addr), "ready")).await;
     assert!(!out.passed);
     assert_eq!(out.reason, "body mismatch");
+}
+
+#[tokio::test]
+async fn chunked_and_unframed_bodies_are_read() {
+    let p = prober();
+    let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nsta\r\n7\r\ntus: ok\r\n0\r\n\r\n";
+    let s = http_server(Reply::Raw(chunked.to_vec())).await;
+    assert!(
+        p.probe(&with_body(http(s.addr), "status: ok")).await.passed,
+        "needle across chunks"
+    );
+    let s = http_server(Reply::Raw(chunked.to_vec())).await;
+    assert_eq!(
+        p.probe(&with_body(http(s.addr), "3\r\n")).await.reason,
+        "body mismatch",
+        "chunk framing is not body"
+    );
+    let unframed = b"HTTP/1.0 200 OK\r\n\r\nall good until close";
+    let s = http_server(Reply::Raw(unframed.to_vec())).await;
+    assert!(
+        p.probe(&with_body(http(s.addr), "until close"))
+            .await
+            .passed
+    );
+    let garbage = b"SSH-2.0-OpenSSH\r\n\r\n";
+    let s = http_server(Reply::Raw(garbage.to_vec())).await;
+    let out = p.probe(&http(s.addr)).await;
+    assert!(!out.passed);
+    assert_eq!(out.reason, "malformed status line");
 }
 
 #[tokio::test]

@@ -287,6 +287,9 @@ impl Prober {
     }
 
     async fn probe_http(&self, p: HttpProbe<'_>) -> Result<String, String> {
+        if p.tls.is_none() {
+            return probe_plain_http(&p).await;
+        }
         let (scheme, tls_name, verify) = match p.tls {
             // Plain HTTP never touches TLS settings, so any client will do.
             None => ("http", None, false),
@@ -427,6 +430,140 @@ struct HttpProbe<'a> {
     tls: Option<&'a TlsSpec>,
 }
 
+/// Largest response head (status line and headers) a plain HTTP probe reads.
+const HEAD_LIMIT: usize = 16 * 1024;
+
+/// Plain-HTTP probe written directly on a TCP stream: one connection, one `GET` with
+/// `Connection: close`, the status line checked, the body read only when `expect_body` asks
+/// (identity, `Content-Length` or chunked, at most [`BODY_LIMIT`]). Measured on loopback with
+/// 2000 endpoints a second it costs about half the CPU of the same probe through reqwest
+/// (README, health section); HTTPS still goes through reqwest and rustls.
+async fn probe_plain_http(p: &HttpProbe<'_>) -> Result<String, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(p.target)
+        .await
+        .map_err(|e| describe_io(&e))?;
+    let _ = stream.set_nodelay(true);
+    let slash = if p.path.starts_with('/') { "" } else { "/" };
+    let host = match p.host {
+        Some(h) => h.to_owned(),
+        None => p.target.to_string(),
+    };
+    if host.bytes().any(|b| b.is_ascii_control()) || p.path.bytes().any(|b| b.is_ascii_control()) {
+        return Err("invalid host header or path".to_owned());
+    }
+    let request = format!(
+        "GET {slash}{} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: steerdns-health\r\nAccept: */*\r\nConnection: close\r\n\r\n",
+        p.path
+    );
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .map_err(|e| describe_io(&e))?;
+
+    // Response head.
+    let mut buf = Vec::with_capacity(1024);
+    let head_end = loop {
+        if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+        if buf.len() >= HEAD_LIMIT {
+            return Err("response head too long".to_owned());
+        }
+        let mut chunk = [0u8; 2048];
+        let n = stream.read(&mut chunk).await.map_err(|e| describe_io(&e))?;
+        if n == 0 {
+            return Err("connection closed before the response head".to_owned());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = std::str::from_utf8(&buf[..head_end]).map_err(|_| "malformed response head")?;
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap_or_default();
+    let status: u16 = status_line
+        .strip_prefix("HTTP/1.")
+        .and_then(|rest| rest.get(2..5))
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| "malformed status line".to_owned())?;
+    let accepted = if p.expect_status.is_empty() {
+        status == 200
+    } else {
+        p.expect_status.contains(&status)
+    };
+    if !accepted {
+        return Err(format!("HTTP {status}"));
+    }
+    let Some(needle) = p.expect_body else {
+        return Ok(format!("HTTP {status}"));
+    };
+
+    // Body, as far as needed.
+    let mut chunked = false;
+    let mut length: Option<usize> = None;
+    for line in lines {
+        if let Some((name, value)) = line.split_once(':') {
+            let value = value.trim();
+            if name.eq_ignore_ascii_case("transfer-encoding")
+                && value.eq_ignore_ascii_case("chunked")
+            {
+                chunked = true;
+            } else if name.eq_ignore_ascii_case("content-length") {
+                length = value.parse().ok();
+            }
+        }
+    }
+    let mut raw = buf.split_off(head_end);
+    let want = length.map_or(BODY_LIMIT, |l| l.min(BODY_LIMIT));
+    let raw_limit = if chunked { BODY_LIMIT * 2 } else { want };
+    while raw.len() < raw_limit {
+        let mut chunk = [0u8; 8192];
+        let n = stream
+            .read(&mut chunk)
+            .await
+            .map_err(|e| format!("body read failed: {}", describe_io(&e)))?;
+        if n == 0 {
+            break;
+        }
+        raw.extend_from_slice(&chunk[..n]);
+        if chunked && raw.ends_with(b"0\r\n\r\n") {
+            break;
+        }
+    }
+    let body = if chunked { dechunk(&raw) } else { raw };
+    let body = &body[..body.len().min(BODY_LIMIT)];
+    if contains(body, needle.as_bytes()) {
+        Ok(format!("HTTP {status}"))
+    } else {
+        Err("body mismatch".to_owned())
+    }
+}
+
+/// Decodes a chunked body (as much as is complete), ignoring chunk extensions and trailers.
+fn dechunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    loop {
+        let Some(line_end) = raw.windows(2).position(|w| w == b"\r\n") else {
+            break;
+        };
+        let size_text = std::str::from_utf8(&raw[..line_end]).unwrap_or("");
+        let size_text = size_text.split(';').next().unwrap_or("").trim();
+        let Ok(size) = usize::from_str_radix(size_text, 16) else {
+            break;
+        };
+        let start = line_end + 2;
+        if size == 0 || start >= raw.len() {
+            break;
+        }
+        let end = (start + size).min(raw.len());
+        out.extend_from_slice(&raw[start..end]);
+        if end + 2 > raw.len() {
+            break;
+        }
+        raw = &raw[end + 2..];
+    }
+    out
+}
+
 async fn probe_tcp(target: SocketAddr) -> Result<String, String> {
     match tokio::net::TcpStream::connect(target).await {
         Ok(_stream) => Ok("connected".to_owned()),
@@ -505,6 +642,16 @@ mod tests {
         assert_eq!(host_name("www.example.test"), "www.example.test");
         assert_eq!(host_name("[::1]:80"), "[::1]:80");
         assert_eq!(host_name("odd:"), "odd:");
+    }
+
+    #[test]
+    fn dechunk_joins_chunks() {
+        assert_eq!(
+            dechunk(b"4\r\nWiki\r\n5;ext=1\r\npedia\r\n0\r\n\r\n"),
+            b"Wikipedia"
+        );
+        assert_eq!(dechunk(b"4\r\nWi"), b"Wi");
+        assert_eq!(dechunk(b"zz\r\n"), b"");
     }
 
     #[test]
