@@ -541,10 +541,7 @@ async fn probe_plain_http(p: &HttpProbe<'_>) -> Result<String, String> {
 /// Decodes a chunked body (as much as is complete), ignoring chunk extensions and trailers.
 fn dechunk(mut raw: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(raw.len());
-    loop {
-        let Some(line_end) = raw.windows(2).position(|w| w == b"\r\n") else {
-            break;
-        };
+    while let Some(line_end) = raw.windows(2).position(|w| w == b"\r\n") {
         let size_text = std::str::from_utf8(&raw[..line_end]).unwrap_or("");
         let size_text = size_text.split(';').next().unwrap_or("").trim();
         let Ok(size) = usize::from_str_radix(size_text, 16) else {
