@@ -457,7 +457,7 @@ if [ "$DNSPERF" = 1 ] && command -v dnsperf >/dev/null; then
         after="$(cpu_ticks "${PID[$s]}")"
         echo "$out" | awk -v s="$s" -v t=$((after - before)) -v tck="$TCK" '
             /Queries completed:/ { done = $3 } /Queries per second:/ { q = $4 } /Average Latency/ { lat = $4 }
-            END { printf "| %s | %.0f | %.0f us | %.2f |\n", s, q, lat * 1e6, done > 0 ? t * 1e6 / tck / done : 0 }'
+            END { printf "| %s | %.0f | %.0f us | %.2f |\n", s, q, lat * 1e6, (done > 0 ? t * 1e6 / tck / done : 0) }'
     done
     echo
 fi
