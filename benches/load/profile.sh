@@ -84,7 +84,7 @@ callgrind)
         total="$(callgrind_annotate "$f" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1; exit }')"
         echo "## callgrind, $mix A: $got answers, $total instructions (user space, all threads) = $((total / (got > 0 ? got : 1))) per query"
         callgrind_annotate --inclusive=no "$f" 2>/dev/null | sed -n '/^Ir/,$p' | sed -n '3,28p' \
-            | sed -E 's/ \[[^]]*\]$//' | cut -c1-170
+            | sed -E 's/ \[[^]]*\]$//' | cut -c1-170 || true
         echo
     done
     ;;
@@ -100,8 +100,15 @@ perf)
         perf record -q -F 4999 -p "$SPID" -o "$WORK/perf.$mix" -- sleep "$PERF_S" 2>/dev/null
         wait "$bp" || true
         echo "## perf (cpu-clock samples of the steerdns process), $mix A: $(grep '^RESULT' "$WORK/bl" | cut -d' ' -f2-5)"
+        echo "by object (kernel = [kernel.kallsyms]):"
+        perf report -i "$WORK/perf.$mix" --no-children --sort dso --stdio 2>/dev/null \
+            | grep -v '^#' | grep -v '^$' | head -6 | cut -c1-150 || true
+        echo "user-space symbols:"
         perf report -i "$WORK/perf.$mix" --no-children --sort symbol --stdio 2>/dev/null \
-            | grep -v '^#' | grep -v '^$' | head -40 | cut -c1-150
+            | grep -v '^#' | grep -v '^$' | grep -F '[.]' | head -25 | sed -E 's/ +- +- *$//' | cut -c1-150 || true
+        echo "kernel symbols:"
+        perf report -i "$WORK/perf.$mix" --no-children --sort symbol --stdio 2>/dev/null \
+            | grep -v '^#' | grep -v '^$' | grep -F '[k]' | head -15 | sed -E 's/ +- +- *$//' | cut -c1-150 || true
         echo
     done
     ;;
