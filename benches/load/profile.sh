@@ -55,7 +55,7 @@ EOF
 
 wait_ready() {
     for _ in $(seq 1 150); do
-        if "$BLASTER" -s "127.0.0.1:$PORT" -q "$WORK/q/static.q" -d 0.2 -c 1 -w 1 -t 200 2>/dev/null \
+        if "$BLASTER" -s "127.0.0.1:$PORT" -q "$WORK/q/static.q" -n 1 -d 0.2 -c 1 -w 1 -t 200 2>/dev/null \
             | grep -q 'RESULT .* received=[1-9]'; then
             return 0
         fi
@@ -68,23 +68,33 @@ wait_ready() {
 case "$MODE" in
 callgrind)
     command -v valgrind >/dev/null || { echo "valgrind is missing (apt-get install valgrind)" >&2; exit 1; }
-    valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.%p" \
-        "$STEERDNS" serve -c "$WORK/steerdns.toml" > "$WORK/log" 2>&1 &
-    SPID=$!
-    wait_ready
+    # One server per mix; only the UDP worker loop (udp::serve and what it calls) is counted,
+    # so start-up, tokio and the other threads stay out. Answers = every answer the server
+    # sent while counting (the readiness probes included).
     for mix in static steered nxdomain; do
-        "$BLASTER" -s "127.0.0.1:$PORT" -q "$WORK/q/$mix.q" -n 2000 -r 4000 -d 10 -c 1 -w 8 >/dev/null
-        callgrind_control -z "$SPID" >/dev/null
+        valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.$mix" \
+            --toggle-collect='*server::udp::serve*' \
+            "$STEERDNS" serve -c "$WORK/steerdns.toml" > "$WORK/log" 2>&1 &
+        SPID=$!
+        probe=0
+        for _ in $(seq 1 150); do
+            got="$("$BLASTER" -s "127.0.0.1:$PORT" -q "$WORK/q/static.q" -n 1 -d 0.2 -c 1 -w 1 -t 200 2>/dev/null \
+                | sed -n 's/^RESULT .* received=\([0-9]*\).*/\1/p')"
+            probe=$((probe + ${got:-0}))
+            [ "${got:-0}" -gt 0 ] && break
+            sleep 0.2
+        done
+        [ "$probe" -gt 0 ] || { echo "steerdns did not start under valgrind" >&2; exit 1; }
         out="$("$BLASTER" -s "127.0.0.1:$PORT" -q "$WORK/q/$mix.q" -n "$N" -r 4000 -d 30 -c 1 -w 8 -t 2000)"
-        callgrind_control -d "$mix" "$SPID" >/dev/null
-        sleep 0.5
         got="$(echo "$out" | sed -n 's/^RESULT .* received=\([0-9]*\).*/\1/p')"
-        f="$(ls -t "$WORK"/cg.*."$mix"* 2>/dev/null | head -1 || true)"
-        [ -n "$f" ] || f="$(ls -t "$WORK"/cg.* | head -1)"
-        total="$(callgrind_annotate "$f" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1; exit }')"
-        echo "## callgrind, $mix A: $got answers, $total instructions (user space, all threads) = $((total / (got > 0 ? got : 1))) per query"
-        callgrind_annotate --inclusive=no "$f" 2>/dev/null | sed -n '/^Ir/,$p' | sed -n '3,28p' \
-            | sed -E 's/ \[[^]]*\]$//' | cut -c1-170 || true
+        kill "$SPID"
+        wait "$SPID" 2>/dev/null || true
+        SPID=""
+        answers=$((got + probe))
+        total="$(callgrind_annotate "$WORK/cg.$mix" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1; exit }')"
+        echo "## callgrind, $mix A: $answers answers ($probe of them static probes), $total instructions in the UDP worker loop = $((total / answers)) per query"
+        callgrind_annotate --inclusive=no "$WORK/cg.$mix" 2>/dev/null | sed -n '/file:function/,$p' | sed -n '3,27p' \
+            | sed -E 's/ \[[^]]*\]$//; s/^( *[0-9,]+ \( *[0-9.]+%\))  [^:]*:/\1  /' | cut -c1-170 || true
         echo
     done
     ;;
