@@ -499,6 +499,20 @@ if [ "$MEMORY" = 1 ]; then
         run_one many mem many 1 -d 2 -c "$SOCKETS" -w "$WINDOW"
         echo "RSS steerdns, the same after 2 s of steered queries over the 10k names: $(rss_kb "${PID[mem]}") kB"
         awk -F'\t' '$1 == "many" { printf "  (those queries: %.0f q/s, %.2f us CPU/query, %s lost)\n", $5, $10, $12 }' "$RESULTS"
+        echo "  peak during load (VmHWM): $(awk '/^VmHWM:/ { print $2 }' "/proc/${PID[mem]}/status") kB"
+        # Reload (SIGHUP) of the same files: how long, and the memory after.
+        t0="$(date +%s%N)"
+        kill -HUP "${PID[mem]}"
+        for _ in $(seq 1 300); do
+            grep -q 'reload applied' "$WORK/mem/log" && break
+            sleep 0.1
+        done
+        t1="$(date +%s%N)"
+        if grep -q 'reload applied' "$WORK/mem/log"; then
+            echo "reload (SIGHUP) with the 10k names: $(( (t1 - t0) / 1000000 )) ms; RSS after: $(rss_kb "${PID[mem]}") kB"
+        else
+            echo "reload (SIGHUP) with the 10k names: not applied within 30 s"
+        fi
     else
         echo "steerdns with the 10k zone did not start:"; tail -5 "$WORK/mem/log"
     fi
