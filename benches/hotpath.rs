@@ -62,8 +62,13 @@ fn addresses() -> Vec<IpAddr> {
 }
 
 fn benches(c: &mut Criterion) {
-    let snap = steerdns::reload::build(&Path::new(ROOT).join("steerdns.toml"), 1_700_000_000, 1, None)
-        .expect("build the example snapshot");
+    let snap = steerdns::reload::build(
+        &Path::new(ROOT).join("steerdns.toml"),
+        1_700_000_000,
+        1,
+        None,
+    )
+    .expect("build the example snapshot");
 
     // (a) parse_query
     let steered = query("www.gslb.example.test.", 1, Some(([81, 2, 69, 0], 24)));
@@ -73,7 +78,11 @@ fn benches(c: &mut Criterion) {
 
     // (b) steer for www
     let zone = &snap.config.zones[0];
-    let www = zone.services.iter().find(|s| s.key == "www").expect("www service");
+    let www = zone
+        .services
+        .iter()
+        .find(|s| s.key == "www")
+        .expect("www service");
     let client = ClientAddr {
         addr: IpAddr::V4(Ipv4Addr::new(81, 2, 69, 0)),
         source_prefix: 24,
@@ -113,9 +122,15 @@ fn benches(c: &mut Criterion) {
     };
     let mut out = Vec::with_capacity(1232);
     for (label, pkt) in [
-        ("answer/static A", query("static.gslb.example.test.", 1, None)),
+        (
+            "answer/static A",
+            query("static.gslb.example.test.", 1, None),
+        ),
         ("answer/steered A+ECS", steered.clone()),
-        ("answer/steered A no ECS", query("www.gslb.example.test.", 1, None)),
+        (
+            "answer/steered A no ECS",
+            query("www.gslb.example.test.", 1, None),
+        ),
         ("answer/NXDOMAIN", query("nope.gslb.example.test.", 1, None)),
     ] {
         // Sanity: it answers.

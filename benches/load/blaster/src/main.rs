@@ -57,7 +57,8 @@ mod mmsg {
     }
     unsafe extern "C" {
         fn sendmmsg(fd: i32, vec: *mut MMsgHdr, vlen: u32, flags: i32) -> i32;
-        fn recvmmsg(fd: i32, vec: *mut MMsgHdr, vlen: u32, flags: i32, timeout: *mut c_void) -> i32;
+        fn recvmmsg(fd: i32, vec: *mut MMsgHdr, vlen: u32, flags: i32, timeout: *mut c_void)
+        -> i32;
     }
     const MSG_DONTWAIT: i32 = 0x40;
 
@@ -113,9 +114,18 @@ mod mmsg {
                 self.iovs[i].len = l;
             }
             let r = unsafe {
-                sendmmsg(sock.as_raw_fd(), self.hdrs.as_mut_ptr(), lens.len() as u32, MSG_DONTWAIT)
+                sendmmsg(
+                    sock.as_raw_fd(),
+                    self.hdrs.as_mut_ptr(),
+                    lens.len() as u32,
+                    MSG_DONTWAIT,
+                )
             };
-            if r < 0 { Err(io::Error::last_os_error()) } else { Ok(r as usize) }
+            if r < 0 {
+                Err(io::Error::last_os_error())
+            } else {
+                Ok(r as usize)
+            }
         }
 
         /// Receives up to `n` datagrams; their lengths are in the headers (`msg`).
@@ -133,7 +143,11 @@ mod mmsg {
                     std::ptr::null_mut(),
                 )
             };
-            if r < 0 { Err(io::Error::last_os_error()) } else { Ok(r as usize) }
+            if r < 0 {
+                Err(io::Error::last_os_error())
+            } else {
+                Ok(r as usize)
+            }
         }
     }
 }
@@ -168,7 +182,7 @@ fn parse_args() -> Result<Args, String> {
     let mut duration = 5.0;
     let mut sockets = 4;
     let mut window = 64;
-    let mut rate = None;
+    let mut rate: Option<f64> = None;
     let mut max_queries = 100_000_000u64;
     let mut timeout_ms = 1000;
     let mut batch = 32;
@@ -216,7 +230,7 @@ fn parse_args() -> Result<Args, String> {
         return Err("-w must be 1..=4096".into());
     }
     if let Some(r) = rate
-        && !(r > 0.0)
+        && (r.is_nan() || r <= 0.0)
     {
         return Err("-r must be positive".into());
     }
@@ -308,7 +322,9 @@ fn encode_query(name: &str, qtype: u16, ecs: Option<(IpAddr, u8)>) -> Result<Vec
 }
 
 fn parse_ecs(s: &str) -> Result<(IpAddr, u8), String> {
-    let (a, l) = s.split_once('/').ok_or_else(|| format!("bad ECS {s} (want ADDR/LEN)"))?;
+    let (a, l) = s
+        .split_once('/')
+        .ok_or_else(|| format!("bad ECS {s} (want ADDR/LEN)"))?;
     let addr: IpAddr = a.parse().map_err(|_| format!("bad ECS address {a}"))?;
     let len: u8 = l.parse().map_err(|_| format!("bad ECS length {l}"))?;
     let max = if addr.is_ipv4() { 32 } else { 128 };
@@ -328,11 +344,17 @@ fn load_queries(path: &PathBuf) -> Result<Vec<Vec<u8>>, String> {
         }
         let f: Vec<&str> = line.split_whitespace().collect();
         if f.len() < 2 || f.len() > 3 {
-            return Err(format!("{}:{}: want NAME TYPE [ECS]", path.display(), i + 1));
+            return Err(format!(
+                "{}:{}: want NAME TYPE [ECS]",
+                path.display(),
+                i + 1
+            ));
         }
         let qtype = qtype_code(f[1]).map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?;
         let ecs = match f.get(2) {
-            Some(s) => Some(parse_ecs(s).map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?),
+            Some(s) => {
+                Some(parse_ecs(s).map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?)
+            }
             None => None,
         };
         out.push(encode_query(f[0], qtype, ecs)?);
@@ -479,8 +501,10 @@ fn run(args: Args) -> Result<(), String> {
     let mut socks = Vec::with_capacity(args.sockets);
     for _ in 0..args.sockets {
         let s = UdpSocket::bind(bind).map_err(|e| format!("bind: {e}"))?;
-        s.connect(args.target).map_err(|e| format!("connect: {e}"))?;
-        s.set_nonblocking(true).map_err(|e| format!("nonblocking: {e}"))?;
+        s.connect(args.target)
+            .map_err(|e| format!("connect: {e}"))?;
+        s.set_nonblocking(true)
+            .map_err(|e| format!("nonblocking: {e}"))?;
         socks.push(Sock {
             s,
             slots: vec![0; 65536],
