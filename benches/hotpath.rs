@@ -1,0 +1,186 @@
+//! Microbenchmarks of the query path (issue 6): `cargo bench --bench hotpath`.
+//!
+//! (a) `dns::wire::parse_query` on a typical query with EDNS and ECS;
+//! (b) `steer::steer` for the example's `www` service (GeoIP facts computed beforehand, and
+//!     with the GeoIP lookup included);
+//! (c) the whole `dns::answer::answer` for a static A, a steered A with ECS, an NXDOMAIN;
+//! (d) `GeoDb::lookup` on the shipped database (one address, and 4096 addresses cycled).
+//!
+//! Everything is built from the repository's `steerdns.toml` (example zone, shipped GeoIP
+//! database), exactly as `serve` builds it.
+
+use std::hint::black_box;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use steerdns::dns::answer::{QueryContext, Transport, answer};
+use steerdns::dns::wire::parse_query;
+use steerdns::geo::GeoDb;
+use steerdns::steer::{ClientAddr, ClientSource, steer};
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// A query with RD clear, EDNS (1232) and, when given, an ECS option.
+fn query(name: &str, qtype: u16, ecs: Option<([u8; 4], u8)>) -> Vec<u8> {
+    let mut p = vec![0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1];
+    for label in name.trim_end_matches('.').split('.') {
+        p.push(label.len() as u8);
+        p.extend_from_slice(label.as_bytes());
+    }
+    p.push(0);
+    p.extend_from_slice(&qtype.to_be_bytes());
+    p.extend_from_slice(&[0, 1, 0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0]);
+    match ecs {
+        None => p.extend_from_slice(&[0, 0]),
+        Some((addr, prefix)) => {
+            let n = (prefix as usize).div_ceil(8);
+            let rdlen = 4 + 4 + n;
+            p.extend_from_slice(&(rdlen as u16).to_be_bytes());
+            p.extend_from_slice(&[0, 8]);
+            p.extend_from_slice(&((4 + n) as u16).to_be_bytes());
+            p.extend_from_slice(&[0, 1, prefix, 0]);
+            p.extend_from_slice(&addr[..n]);
+        }
+    }
+    p
+}
+
+/// 4096 pseudo-random public IPv4 addresses (fixed seed).
+fn addresses() -> Vec<IpAddr> {
+    let mut x: u32 = 0x9e37_79b9;
+    (0..4096)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            let mut o = x.to_be_bytes();
+            o[0] = 1 + o[0] % 223;
+            IpAddr::V4(Ipv4Addr::from(o))
+        })
+        .collect()
+}
+
+fn benches(c: &mut Criterion) {
+    let snap = steerdns::reload::build(
+        &Path::new(ROOT).join("steerdns.toml"),
+        1_700_000_000,
+        1,
+        None,
+    )
+    .expect("build the example snapshot");
+
+    // (a) parse_query
+    let steered = query("www.gslb.example.test.", 1, Some(([81, 2, 69, 0], 24)));
+    c.bench_function("parse_query/A+ECS", |b| {
+        b.iter(|| black_box(parse_query(black_box(&steered)).is_ok()))
+    });
+
+    // (b) steer for www
+    let zone = &snap.config.zones[0];
+    let www = zone
+        .services
+        .iter()
+        .find(|s| s.key == "www")
+        .expect("www service");
+    let client = ClientAddr {
+        addr: IpAddr::V4(Ipv4Addr::new(81, 2, 69, 0)),
+        source_prefix: 24,
+        source: ClientSource::Ecs,
+    };
+    let geo = snap.geo.as_ref().expect("example has a GeoIP database");
+    let facts = geo.facts(client.addr);
+    c.bench_function("steer/www (facts given)", |b| {
+        b.iter(|| black_box(steer(www, &snap.health, black_box(&client), Some(&facts))))
+    });
+    c.bench_function("steer/www (with GeoIP facts)", |b| {
+        b.iter(|| {
+            let f = geo.facts(black_box(client.addr));
+            black_box(steer(www, &snap.health, &client, Some(&f)))
+        })
+    });
+    let addrs = addresses();
+    let mut i = 0usize;
+    c.bench_function("steer/www (GeoIP facts, 4096 clients)", |b| {
+        b.iter(|| {
+            i = (i + 1) & 4095;
+            let cl = ClientAddr {
+                addr: addrs[i],
+                source_prefix: 24,
+                source: ClientSource::Ecs,
+            };
+            let f = geo.facts(cl.addr);
+            black_box(steer(www, &snap.health, &cl, Some(&f)))
+        })
+    });
+
+    // (c) the whole answer
+    let cx = QueryContext {
+        source: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        transport: Transport::Udp,
+        rotation: 0,
+    };
+    let mut out = Vec::with_capacity(1232);
+    for (label, pkt) in [
+        (
+            "answer/static A",
+            query("static.gslb.example.test.", 1, None),
+        ),
+        ("answer/steered A+ECS", steered.clone()),
+        (
+            "answer/steered A no ECS",
+            query("www.gslb.example.test.", 1, None),
+        ),
+        ("answer/NXDOMAIN", query("nope.gslb.example.test.", 1, None)),
+    ] {
+        // Sanity: it answers.
+        out.clear();
+        answer(&snap, &pkt, &cx, &mut out).expect("an answer");
+        c.bench_function(label, |b| {
+            b.iter(|| {
+                out.clear();
+                black_box(answer(&snap, black_box(&pkt), &cx, &mut out));
+            })
+        });
+    }
+    let pkts: Vec<Vec<u8>> = addresses()
+        .iter()
+        .map(|a| match a {
+            IpAddr::V4(v) => query("www.gslb.example.test.", 1, Some((v.octets(), 24))),
+            IpAddr::V6(_) => unreachable!(),
+        })
+        .collect();
+    let mut j = 0usize;
+    c.bench_function("answer/steered A+ECS (4096 subnets)", |b| {
+        b.iter(|| {
+            j = (j + 1) & 4095;
+            out.clear();
+            black_box(answer(&snap, black_box(&pkts[j]), &cx, &mut out));
+        })
+    });
+
+    // (d) GeoDb::lookup on the shipped database
+    let db = GeoDb::open(&Path::new(ROOT).join("geoip/geo-whois-asn-country.mmdb"))
+        .expect("shipped database");
+    let uk = IpAddr::V4(Ipv4Addr::new(81, 2, 69, 160));
+    c.bench_function("GeoDb::lookup (one address)", |b| {
+        b.iter(|| black_box(db.lookup(black_box(uk))))
+    });
+    let mut k = 0usize;
+    c.bench_function("GeoDb::lookup (4096 addresses)", |b| {
+        b.iter(|| {
+            k = (k + 1) & 4095;
+            black_box(db.lookup(black_box(addrs[k])))
+        })
+    });
+}
+
+criterion_group! {
+    name = hotpath;
+    config = Criterion::default()
+        .warm_up_time(std::time::Duration::from_millis(500))
+        .measurement_time(std::time::Duration::from_secs(2))
+        .sample_size(50);
+    targets = benches
+}
+criterion_main!(hotpath);
