@@ -194,6 +194,7 @@ async fn serve_async(
     if let Err(e) = std::fs::write(&pid_file, format!("{}\n", std::process::id())) {
         tracing::warn!(path = %pid_file.display(), error = %e, "cannot write pid file");
     }
+    release_free_memory();
     tracing::info!(config = %path.display(), generation = 1, "serving");
 
     use tokio::signal::unix::{SignalKind, signal};
@@ -217,7 +218,9 @@ async fn serve_async(
                         let generation = snap.generation;
                         let listen = snap.config.server.listen.clone();
                         store.store(Arc::new(snap));
+                        drop(old);
                         listeners.rebind(&listen).await;
+                        release_free_memory();
                         metrics.reload(true);
                         for w in warnings {
                             tracing::warn!(warning = %w, "reload");
@@ -251,6 +254,16 @@ async fn serve_async(
     runner.shutdown().await;
     let _ = std::fs::remove_file(&pid_file);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Hands memory freed after parsing (the TOML trees, the previous snapshot) back to the OS, so
+/// resident memory reflects the serving configuration, not the peak of loading it.
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free heap pages; it has no preconditions.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// The UDP and TCP listeners of every `[server] listen` address.

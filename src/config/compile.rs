@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use hickory_proto::rr::{RData, RecordType};
@@ -396,7 +397,7 @@ fn compile_zone(
     let _ = soa_span;
 
     // Static records.
-    let mut nodes: HashMap<Name, Node> = HashMap::new();
+    let mut nodes: rustc_hash::FxHashMap<Name, Node> = rustc_hash::FxHashMap::default();
     nodes.insert(origin.clone(), Node::default());
     let mut record_lines: HashMap<(Name, u16), usize> = HashMap::new();
     for rec in &file.record {
@@ -538,6 +539,7 @@ fn compile_zone(
 
     // Services.
     let zone_label = origin.to_string().trim_end_matches('.').to_string();
+    let mut compiled_maps: HashMap<(String, Vec<String>), Arc<GeoMap>> = HashMap::new();
     let mut services = Vec::new();
     for (key, entry) in &file.service {
         let span = entry.span();
@@ -698,8 +700,26 @@ fn compile_zone(
         let Some((map_name, raw)) = raw_map else {
             continue;
         };
-        let Some(map) = compile_map(&mut cx, key, map_name, &raw, &sregions) else {
-            continue;
+        // Services with the same named map and the same regions share one compiled map
+        // (10k services on one map cost one copy, not 10k).
+        let region_names: Vec<String> = sregions.iter().map(|r| r.name.clone()).collect();
+        let shared_key = (map_name != "inline").then(|| (map_name.clone(), region_names));
+        let cached = shared_key
+            .as_ref()
+            .and_then(|k| compiled_maps.get(k))
+            .cloned();
+        let map = match cached {
+            Some(map) => map,
+            None => {
+                let Some(map) = compile_map(&mut cx, key, map_name, &raw, &sregions) else {
+                    continue;
+                };
+                let map = Arc::new(map);
+                if let Some(k) = shared_key {
+                    compiled_maps.insert(k, map.clone());
+                }
+                map
+            }
         };
         // A service owns A, AAAA and CNAME at its name.
         let node = nodes.entry(owner.clone()).or_default();

@@ -3,7 +3,6 @@
 //! Built by `compile.rs` from the schema. Names are resolved to indices, tier strings are
 //! parsed, every reference is checked, so the answer path never meets a dangling name.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -99,8 +98,10 @@ pub struct Zone {
     pub file: PathBuf,
     /// SOA record data.
     pub soa: Soa,
-    /// Every name that exists in the zone (including empty non-terminals).
-    pub nodes: HashMap<Name, Node>,
+    /// Every name that exists in the zone (including empty non-terminals). Fx hashing: the
+    /// keys are the operator's, so a client can only look up, never fill the table, and
+    /// SipHash's flooding resistance would buy nothing for its cost per query.
+    pub nodes: rustc_hash::FxHashMap<Name, Node>,
     /// Whether any wildcard owner exists (skips wildcard lookups otherwise).
     pub has_wildcards: bool,
     /// Steered names.
@@ -175,8 +176,9 @@ pub struct Service {
     pub fallback: Vec<IpAddr>,
     /// Regions that serve this service (index = service region id).
     pub regions: Vec<ServiceRegion>,
-    /// The geo map, compiled against `regions`.
-    pub map: GeoMap,
+    /// The geo map, compiled against `regions` (shared by services with the same named map
+    /// and the same regions).
+    pub map: std::sync::Arc<GeoMap>,
 }
 
 /// A region as one service sees it.

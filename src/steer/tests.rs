@@ -78,7 +78,7 @@ fn service(regions: &[(&str, RegionState, u32, &[&str])], map: &[(&str, &str)]) 
         max_answers: 4,
         fallback: vec![],
         regions,
-        map: geo,
+        map: std::sync::Arc::new(geo),
     }
 }
 
