@@ -151,21 +151,9 @@ fn canary_share_is_sticky_and_drain_moves_only_its_subnets() {
     let subnets = german_subnets(600);
     let mut before = BTreeMap::new();
     for s in &subnets {
-        let m = udp(
-            d.addr,
-            "www.geo.test.",
-            RecordType::A,
-            &Opts {
-                ecs: Some((s.parse::<IpAddr>().unwrap(), 56)),
-                ..Default::default()
-            },
-        );
-        assert_eq!(
-            ecs_of(&m).unwrap().2,
-            56,
-            "weights split the tier: scope = hashing prefix"
-        );
-        before.insert(s.clone(), addrs(&m));
+        let (got, scope) = ask(&d, s, 56);
+        assert_eq!(scope, 56, "weights split the tier: scope = hashing prefix");
+        before.insert(s.clone(), got);
     }
     let canary: BTreeSet<_> = before
         .iter()
@@ -180,16 +168,7 @@ fn canary_share_is_sticky_and_drain_moves_only_its_subnets() {
 
     // Sticky: asking again gives the same answers.
     for s in subnets.iter().take(100) {
-        let m = udp(
-            d.addr,
-            "www.geo.test.",
-            RecordType::A,
-            &Opts {
-                ecs: Some((s.parse::<IpAddr>().unwrap(), 56)),
-                ..Default::default()
-            },
-        );
-        assert_eq!(addrs(&m), before[s]);
+        assert_eq!(ask(&d, s, 56).0, before[s]);
     }
 
     // Drain the canary by editing the zone and sending SIGHUP.
@@ -206,21 +185,12 @@ fn canary_share_is_sticky_and_drain_moves_only_its_subnets() {
     }
     assert!(moved_ok, "reload applied");
     for s in &subnets {
-        let m = udp(
-            d.addr,
-            "www.geo.test.",
-            RecordType::A,
-            &Opts {
-                ecs: Some((s.parse::<IpAddr>().unwrap(), 56)),
-                ..Default::default()
-            },
-        );
-        let now = addrs(&m);
+        let (now, scope) = ask(&d, s, 56);
         if canary.contains(s) {
             assert_eq!(now, vec!["127.0.10.1"], "{s}: canary subnets move to eu");
             // One candidate left: the geo network (/32) decides, lengthened to /33 so that it
             // excludes the net:2001:db8:ffff::/48 key inside it.
-            assert_eq!(ecs_of(&m).unwrap().2, 33);
+            assert_eq!(scope, 33);
         } else {
             assert_eq!(now, before[s], "{s}: other subnets stay");
         }
