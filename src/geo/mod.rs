@@ -18,6 +18,7 @@
 //!   [`GeoHit`] whose `network` is the database's empty network around the address.
 //! - `maxminddb` (pinned) is used only inside this module; [`writer`] builds test databases.
 
+mod cache;
 mod codes;
 pub mod continents;
 mod schema;
@@ -202,6 +203,8 @@ pub struct GeoDb {
     schema: Schema,
     path: PathBuf,
     metadata: GeoMetadata,
+    /// Recent IPv4 answers for the steering path ([`cache`]).
+    v4_cache: cache::V4Cache,
 }
 
 impl std::fmt::Debug for GeoDb {
@@ -261,6 +264,7 @@ impl GeoDb {
             schema,
             path: label,
             metadata,
+            v4_cache: cache::V4Cache::default(),
         };
         // Probe: one full lookup through the query path and the raw decoder.
         db.record(PROBE_ADDRESS)
@@ -492,17 +496,41 @@ fn host_net(ip: IpAddr) -> IpNet {
 
 impl crate::steer::GeoLookup for GeoDb {
     fn facts(&self, addr: IpAddr) -> crate::steer::GeoFacts {
+        if let IpAddr::V4(v4) = addr
+            && let Some(c) = self.v4_cache.get(v4)
+        {
+            return crate::steer::GeoFacts {
+                country: c.country,
+                continent: c.continent,
+                subdivisions: Vec::new(),
+                network: Ipv4Net::new(c.network, c.prefix).ok().map(IpNet::V4),
+            };
+        }
         let hit = self.lookup(addr);
         let two = |s: &str| {
             let b = s.as_bytes();
             (b.len() == 2).then(|| [b[0], b[1]])
         };
-        crate::steer::GeoFacts {
+        let facts = crate::steer::GeoFacts {
             country: hit.country.map(|c| *c.as_bytes()),
             continent: hit.continent.and_then(|c| two(c.as_str())),
             subdivisions: hit.subdivisions,
             network: Some(hit.network),
+        };
+        if let (IpAddr::V4(v4), Some(IpNet::V4(net))) = (addr, facts.network)
+            && facts.subdivisions.is_empty()
+        {
+            self.v4_cache.put(
+                v4,
+                &cache::CachedFacts {
+                    network: net.network(),
+                    prefix: net.prefix_len(),
+                    country: facts.country,
+                    continent: facts.continent,
+                },
+            );
         }
+        facts
     }
 }
 
@@ -917,5 +945,35 @@ mod tests {
         fn check<T: Send + Sync>() {}
         check::<GeoDb>();
         check::<GeoHit>();
+    }
+
+    #[test]
+    fn cached_facts_equal_fresh_lookups() {
+        use crate::steer::GeoLookup;
+        let db = country_code();
+        let fresh = country_code();
+        let mut x: u32 = 0x1234_5678;
+        for round in 0..20_000u32 {
+            // xorshift: addresses all over the IPv4 space, plus the sample networks.
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            let addr = if round % 4 == 0 {
+                let (net, _, _) = SAMPLE_NETWORKS[(round as usize / 4) % 7];
+                let net: IpNet = net.parse().expect("sample");
+                match net.network() {
+                    IpAddr::V4(a) => IpAddr::V4(Ipv4Addr::from(u32::from(a) | (x & 0x7F))),
+                    v6 => v6,
+                }
+            } else {
+                IpAddr::V4(Ipv4Addr::from(x))
+            };
+            let first = db.facts(addr);
+            let again = db.facts(addr);
+            let hit = fresh.lookup(addr);
+            assert_eq!(first, again, "{addr}");
+            assert_eq!(again.country, hit.country.map(|c| *c.as_bytes()), "{addr}");
+            assert_eq!(again.network, Some(hit.network), "{addr}");
+        }
     }
 }
