@@ -171,7 +171,7 @@ fn flood_keeps_memory_bounded() {
                     }
                 })
             };
-            let mut rng = Rng(0x5EED ^ (s + 1) * 0x9E37_79B9_7F4A_7C15);
+            let mut rng = Rng(0x5EED ^ ((s + 1) * 0x9E37_79B9_7F4A_7C15));
             let mut n: u64 = 0;
             while n < TOTAL / SENDERS && started.elapsed() < MAX_TIME {
                 let q = random_query(&mut rng, n as u16);
@@ -179,7 +179,7 @@ fn flood_keeps_memory_bounded() {
                     n += 1;
                 }
                 // Keep a little ahead of the server rather than overflowing the socket queue.
-                if n % 64 == 0 {
+                if n.is_multiple_of(64) {
                     std::thread::sleep(Duration::from_micros(500));
                 }
             }
