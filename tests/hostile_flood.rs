@@ -1,7 +1,8 @@
 //! Bounded memory under a flood (issue 7): up to 200k random-name UDP queries in at most
 //! ~10 s against the real binary on loopback; resident memory (VmRSS) before and after.
 //!
-//! Ignored by default (it takes ~12 s and both cores); run it by hand:
+//! Ignored by default (it takes ~12 s and both cores); run it by hand (`--release` measures
+//! the release binary; without it the debug one):
 //!
 //! ```text
 //! cargo test --release --test hostile_flood -- --ignored --nocapture
@@ -171,16 +172,19 @@ fn flood_keeps_memory_bounded() {
                     }
                 })
             };
-            let mut rng = Rng(0x5EED ^ ((s + 1) * 0x9E37_79B9_7F4A_7C15));
+            let mut rng = Rng(0x5EED ^ (s + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
             let mut n: u64 = 0;
             while n < TOTAL / SENDERS && started.elapsed() < MAX_TIME {
                 let q = random_query(&mut rng, n as u16);
                 if sock.send_to(&q, addr).is_ok() {
                     n += 1;
                 }
-                // Keep a little ahead of the server rather than overflowing the socket queue.
+                // Paced to TOTAL queries over MAX_TIME (20k/s in all), in bursts of 64.
                 if n.is_multiple_of(64) {
-                    std::thread::sleep(Duration::from_micros(500));
+                    let due = MAX_TIME.mul_f64(n as f64 / (TOTAL / SENDERS) as f64);
+                    if let Some(ahead) = due.checked_sub(started.elapsed()) {
+                        std::thread::sleep(ahead);
+                    }
                 }
             }
             sent.fetch_add(n, Ordering::Relaxed);
@@ -208,6 +212,7 @@ fn flood_keeps_memory_bounded() {
     );
     assert_eq!(m.answers.len(), 1);
     assert!(sent >= 50_000, "only {sent} sent");
+    // Under overload UDP queries may be dropped; most must still be answered.
     assert!(answered * 2 >= sent, "only {answered} of {sent} answered");
     assert!(
         rss_after < rss_before + 64 * 1024,
