@@ -166,6 +166,10 @@ fn duration_or(
     }
 }
 
+/// Longest `[server] nsid`: with it, the header, the longest question (259 octets) and an
+/// OPT carrying NSID, ECS and an extended error still fit a 512-octet UDP reply.
+pub const MAX_NSID_LEN: usize = 128;
+
 fn compile_main(
     src: &Source<'_>,
     base: &Path,
@@ -199,6 +203,13 @@ fn compile_main(
         Some(list) => parse_nets(src, list, errors),
     };
     let nsid = s.nsid.as_ref().map(|n| n.get_ref().as_bytes().to_vec());
+    if let Some(n) = s.nsid.as_ref().filter(|n| n.get_ref().len() > MAX_NSID_LEN) {
+        // A longer payload would not leave room for the question in a 512-octet reply.
+        errors.push(src.error(
+            n.span(),
+            format!("nsid must be at most {MAX_NSID_LEN} bytes"),
+        ));
+    }
     let server = ServerSettings {
         listen,
         workers: s.workers.unwrap_or(0),

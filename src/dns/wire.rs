@@ -164,15 +164,38 @@ fn be16(p: &[u8], at: usize) -> Option<u16> {
 }
 
 /// Skips a possibly compressed name; returns the offset after it in the packet.
-fn skip_name(p: &[u8], mut at: usize) -> Option<usize> {
+///
+/// The name is followed through its compression pointers and must be valid: every pointer
+/// goes strictly before the start of the labels it ends (RFC 1035 4.1.4, "a prior
+/// occurrence"), so loops and forward pointers are rejected and the walk ends; the whole
+/// name is at most 255 octets.
+fn skip_name(p: &[u8], start: usize) -> Option<usize> {
+    let mut at = start;
+    let mut segment_start = start;
+    let mut end = None;
+    let mut name_len = 0;
     loop {
         let len = *p.get(at)?;
         match len {
-            0 => return Some(at + 1),
-            1..=63 => at += 1 + usize::from(len),
+            0 => {
+                name_len += 1;
+                return (name_len <= MAX_NAME_LEN).then_some(end.unwrap_or(at + 1));
+            }
+            1..=63 => {
+                name_len += 1 + usize::from(len);
+                if name_len > MAX_NAME_LEN {
+                    return None;
+                }
+                at += 1 + usize::from(len);
+            }
             0xC0..=0xFF => {
-                p.get(at + 1)?;
-                return Some(at + 2);
+                let target = usize::from(len & 0x3F) << 8 | usize::from(*p.get(at + 1)?);
+                if target >= segment_start {
+                    return None;
+                }
+                end.get_or_insert(at + 2);
+                segment_start = target;
+                at = target;
             }
             _ => return None,
         }
@@ -717,6 +740,61 @@ mod tests {
             parse_query(&p),
             Err(QueryError::Reply { rcode: 1, .. })
         ));
+    }
+
+    #[test]
+    fn record_names_follow_pointers_backwards_only() {
+        // Question at 12..19 ("\x01a\x00" + type + class); one additional A record whose
+        // owner is the given name bytes, starting at offset 19.
+        let with_owner = |owner: &[u8]| {
+            let mut p = query(b"\x01a\x00", 1, None);
+            p[11] = 1;
+            p.extend_from_slice(owner);
+            p.extend_from_slice(&[0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 127, 0, 0, 1]);
+            p
+        };
+        assert!(parse_query(&with_owner(&[0xC0, 12])).is_ok());
+        assert!(parse_query(&with_owner(b"\x01b\xC0\x0C")).is_ok());
+        for bad in [
+            &[0xC0u8, 19][..], // itself
+            &[0xC0, 21],       // forward
+            b"\x01b\xC0\x13",  // a label, then back to that label: a loop
+            &[0x80, 12],       // reserved label type
+        ] {
+            assert!(
+                matches!(
+                    parse_query(&with_owner(bad)),
+                    Err(QueryError::Reply { rcode: 1, .. })
+                ),
+                "{bad:02x?}"
+            );
+        }
+        // A name over 255 octets through a pointer: 4 labels of 63 at 19, then a label and a
+        // pointer back to them.
+        let mut p = query(b"\x01a\x00", 1, None);
+        p[11] = 2;
+        let mut long = Vec::new();
+        for _ in 0..3 {
+            long.push(63);
+            long.extend_from_slice(&[b'x'; 63]);
+        }
+        long.push(60);
+        long.extend_from_slice(&[b'y'; 60]);
+        long.push(0);
+        assert_eq!(long.len(), 254);
+        p.extend_from_slice(&long);
+        p.extend_from_slice(&[0, 1, 0, 1, 0, 0, 0, 60, 0, 0]);
+        let ok = p.clone();
+        p.extend_from_slice(&[1, b'z', 0xC0, 19]);
+        p.extend_from_slice(&[0, 1, 0, 1, 0, 0, 0, 60, 0, 0]);
+        assert!(matches!(
+            parse_query(&p),
+            Err(QueryError::Reply { rcode: 1, .. })
+        ));
+        let mut fits = ok.clone();
+        fits[11] = 2;
+        fits.extend_from_slice(&[0xC0, 19, 0, 1, 0, 1, 0, 0, 0, 60, 0, 0]);
+        assert!(parse_query(&fits).is_ok());
     }
 
     #[test]
