@@ -163,7 +163,7 @@ pub fn answer(
         ecs: e.ecs.map(|c| (c, 0)),
         ede: None,
     });
-    let limit = size_limit - opt.as_ref().map_or(0, OptOut::wire_len);
+    let limit = size_limit.saturating_sub(opt.as_ref().map_or(0, OptOut::wire_len));
     let mut info = AnswerInfo {
         rcode: rcode::NOERROR,
         qtype: q.qtype,
