@@ -626,3 +626,97 @@ fn explain_txt_only_for_debug_clients() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[test]
+fn json_query_logs_and_per_client_tcp_limit() {
+    let d = start(
+        "[log]\nformat = \"json\"\nqueries = true\n",
+        &[("wire.toml", ZONE)],
+    );
+    let m = udp(
+        d.addr,
+        "www.wire.test.",
+        RecordType::A,
+        &Opts {
+            ecs: Some(("10.200.0.0".parse().unwrap(), 16)),
+            ..Default::default()
+        },
+    );
+    assert_eq!(addrs(&m), vec!["127.0.2.1"]);
+    let _ = udp(
+        d.addr,
+        "nope.wire.test.",
+        RecordType::AAAA,
+        &Opts::default(),
+    );
+    // One JSON object per line; the query lines carry the decision.
+    let started = std::time::Instant::now();
+    let (steered, nx) = loop {
+        let log = d.log();
+        let lines: Vec<serde_json::Value> = log
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+            .collect();
+        let find =
+            |pred: &dyn Fn(&serde_json::Value) -> bool| lines.iter().find(|v| pred(v)).cloned();
+        let steered = find(&|v| v["fields"]["service"] == "www");
+        let nx = find(&|v| v["fields"]["rcode"] == "NXDOMAIN");
+        if let (Some(s), Some(n)) = (steered, nx) {
+            break (s, n);
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "query lines missing:\n{log}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let f = &steered["fields"];
+    assert_eq!(f["message"], "query");
+    assert_eq!(f["client"], "127.0.0.1");
+    assert_eq!(f["ecs"], "10.200.0.0/16");
+    assert_eq!(f["qtype"], "A");
+    assert_eq!(f["rcode"], "NOERROR");
+    assert_eq!(f["region"], "two");
+    assert_eq!(f["reason"], "geo");
+    assert_eq!(f["proto"], "udp");
+    assert_eq!(nx["fields"]["qtype"], "AAAA");
+
+    // Per-client TCP limit: with 4 allowed per client address, the fifth from 127.0.0.1 is
+    // closed at once while a different loopback address is still admitted.
+    let text = std::fs::read_to_string(&d.config).unwrap().replace(
+        "max_tcp_connections = 16",
+        "max_tcp_connections = 16\nmax_tcp_connections_per_client = 4",
+    );
+    std::fs::write(&d.config, text).unwrap();
+    sighup(&d);
+    std::thread::sleep(Duration::from_millis(300));
+    let _held: Vec<TcpStream> = (0..4)
+        .map(|_| TcpStream::connect(d.addr).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let mut fifth = TcpStream::connect(d.addr).unwrap();
+    fifth
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let mut byte = [0u8; 1];
+    assert!(
+        matches!(fifth.read(&mut byte), Ok(0) | Err(_)),
+        "fifth connection must be closed"
+    );
+    let other = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    other
+        .bind(&std::net::SocketAddr::from(([127, 0, 0, 9], 0)).into())
+        .unwrap();
+    other.connect(&d.addr.into()).unwrap();
+    let mut other: TcpStream = other.into();
+    other
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let q = build("static.wire.test.", RecordType::A, &Opts::default());
+    other.write_all(&(q.len() as u16).to_be_bytes()).unwrap();
+    other.write_all(&q).unwrap();
+    let mut len = [0u8; 2];
+    other
+        .read_exact(&mut len)
+        .expect("another client address is still served");
+}

@@ -50,14 +50,28 @@ impl Daemon {
     }
 }
 
+/// Starts the binary; its log (stderr) goes to `daemon.log` beside the config.
 fn spawn(config: &Path) -> Child {
+    let log_path = config.with_file_name("daemon.log");
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .expect("open daemon.log");
     Command::new(env!("CARGO_BIN_EXE_steerdns"))
         .args(["serve", "-c"])
         .arg(config)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .expect("spawn steerdns")
+}
+
+impl Daemon {
+    /// What the daemon has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.config.with_file_name("daemon.log")).unwrap_or_default()
+    }
 }
 
 fn wait_ready(addr: SocketAddr) {
