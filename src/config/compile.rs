@@ -183,6 +183,9 @@ fn compile_main(
         Some(list) => {
             for item in list {
                 match SocketAddr::from_str(item.get_ref()) {
+                    Ok(a) if listen.contains(&a) => errors.push(
+                        src.error(item.span(), format!("listen address {a} is listed twice")),
+                    ),
                     Ok(a) => listen.push(a),
                     Err(_) => errors.push(src.error(
                         item.span(),
