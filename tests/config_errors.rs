@@ -152,3 +152,15 @@ fn geo_keys_need_a_database_and_bad_keys_are_named() {
     assert!(err.contains("continent must be one of"), "{err}");
     assert!(err.contains("unknown kind \"planet\""), "{err}");
 }
+
+#[test]
+fn cname_region_check_target_becomes_a_checked_endpoint() {
+    let zone = format!(
+        "{GOOD_ZONE}\n[check.web]\nkind = \"tcp\"\nport = 443\ninterval = \"1s\"\ntimeout = \"500ms\"\n[region.cdn]\n[region.origin]\n[service.www]\ngeo = {{ default = \"cdn > origin\" }}\ncheck = \"web\"\n[service.www.region.cdn]\ncname = \"edge.cdn.example.\"\ntarget = \"127.0.0.77\"\n[service.www.region.origin]\nendpoints = [\"127.0.0.78\", \"::1\"]\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "", &[("ok.toml", &zone)]);
+    let (code, out, err) = run(&["check", "-c", "steerdns.toml"], dir.path());
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("3 checked endpoint(s)"), "{out}");
+}

@@ -422,3 +422,25 @@ fn ipv6_network_scope() {
     let d = steer(&s, &h, &c, Some(&g));
     assert_eq!((d.region, d.scope), (Some(1), 32));
 }
+
+#[test]
+fn cname_region_health_follows_its_check_target() {
+    let mut s = service(
+        &[
+            ("cdn", Active, 100, &[]),
+            ("origin", Active, 100, &["10.0.0.1"]),
+        ],
+        &[("default", "cdn > origin")],
+    );
+    s.regions[0].cname = Some(Name::parse_absolute("edge.cdn.example.").unwrap());
+    s.regions[0].cname_slot = Some(SlotId(7));
+    let h = HealthTable::new(8);
+    let c = v4(1);
+    let d = steer(&s, &h, &c, None);
+    assert_eq!((d.region, d.reason), (Some(0), Reason::Geo));
+    assert!(matches!(answer_kind(&s, &d), AnswerKind::Cname(_)));
+    h.set(SlotId(7), Status::Down);
+    let d = steer(&s, &h, &c, None);
+    assert_eq!((d.region, d.reason), (Some(1), Reason::Failover));
+    assert_eq!(answer_kind(&s, &d), AnswerKind::Addresses);
+}
