@@ -16,7 +16,7 @@ use super::wire::{
     ClientSubnet, MAX_UDP_PAYLOAD, OptOut, Owner, QueryError, ResponseWriter, Section, class,
     parse_query, rcode, rtype,
 };
-use crate::config::model::{Node, Service, Zone};
+use crate::config::model::{Node, RRset, Service, Zone};
 use crate::state::Snapshot;
 use crate::steer::{self, AnswerKind, ClientAddr, ClientSource, Reason};
 
@@ -476,12 +476,7 @@ impl Resolver<'_> {
                 let lowest = node.rrsets.iter().min_by_key(|set| set.rtype);
                 match lowest {
                     Some(set) if !(at_apex && set.rtype > rtype::SOA) => {
-                        for rd in &set.rdatas {
-                            w.push(Section::Answer, owner, set.rtype, set.ttl, rd);
-                        }
-                        if matches!(set.rtype, rtype::NS | rtype::MX | rtype::SRV) {
-                            self.additional(&set.targets, w);
-                        }
+                        self.push_answer(set, owner, w);
                     }
                     _ if at_apex => {
                         let soa = &zone.soa;
@@ -503,14 +498,7 @@ impl Resolver<'_> {
                 return rcode::NOERROR;
             }
             match node.rrset(qtype) {
-                Some(set) => {
-                    for rd in &set.rdatas {
-                        w.push(Section::Answer, owner, set.rtype, set.ttl, rd);
-                    }
-                    if matches!(qtype, rtype::NS | rtype::MX | rtype::SRV) {
-                        self.additional(&set.targets, w);
-                    }
-                }
+                Some(set) => self.push_answer(set, owner, w),
                 None => self.push_soa(w),
             }
             return rcode::NOERROR;
@@ -583,6 +571,16 @@ impl Resolver<'_> {
                 self.push_soa(w);
                 None
             }
+        }
+    }
+
+    /// An RRset in the answer section, with A/AAAA of its in-zone targets for NS, MX and SRV.
+    fn push_answer(&self, set: &RRset, owner: Owner<'_>, w: &mut ResponseWriter<'_>) {
+        for rd in &set.rdatas {
+            w.push(Section::Answer, owner, set.rtype, set.ttl, rd);
+        }
+        if matches!(set.rtype, rtype::NS | rtype::MX | rtype::SRV) {
+            self.additional(&set.targets, w);
         }
     }
 
