@@ -205,3 +205,51 @@ fn listen_addresses_are_rebound_on_reload() {
     }
     assert!(try_udp(d.addr, &packet, 1.0).is_some());
 }
+
+#[test]
+fn reload_command_reports_the_outcome() {
+    let d = start("", &[("reload.toml", &zone(1))]);
+    let dir = d.dir.path();
+    // The pid file appears once the daemon serves.
+    for _ in 0..100 {
+        if dir.join("steerdns.pid").exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::fs::write(dir.join("zones/reload.toml"), zone(3)).unwrap();
+    let (code, out, err) = run(&["reload", "-c", "steerdns.toml"], dir);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("reload applied: generation 2"), "{out}");
+    let m = udp(
+        d.addr,
+        "alias.reload.test.",
+        RecordType::A,
+        &Opts::default(),
+    );
+    assert_eq!(generation_of(&m), 3);
+
+    std::fs::write(
+        dir.join("zones/reload.toml"),
+        zone(5).replace("127.1.0.5", "127.1.0.500"),
+    )
+    .unwrap();
+    let (code, _, err) = run(&["reload", "-c", "steerdns.toml"], dir);
+    assert_eq!(code, 1);
+    assert!(err.contains("reload rejected"), "{err}");
+    assert!(
+        err.contains("reload.toml:") && err.contains("127.1.0.500"),
+        "{err}"
+    );
+    let m = udp(
+        d.addr,
+        "alias.reload.test.",
+        RecordType::A,
+        &Opts::default(),
+    );
+    assert_eq!(
+        generation_of(&m),
+        3,
+        "the previous configuration keeps serving"
+    );
+}

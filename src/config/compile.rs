@@ -1097,6 +1097,16 @@ pub fn geoip_path_of(path: &Path) -> Result<Option<PathBuf>, ConfigError> {
         .map(|d| resolve(&base, d.get_ref())))
 }
 
+/// Reads only the main file and returns the admin listener address (`None` when off or
+/// unparsable; the daemon reports the latter itself).
+pub fn metrics_listen_of(path: &Path) -> Result<Option<SocketAddr>, ConfigError> {
+    let (main, _) = main_only(path)?;
+    Ok(match &main.metrics.listen {
+        None => Some(SocketAddr::from(([127, 0, 0, 1], 9153))),
+        Some(v) => SocketAddr::from_str(v.get_ref()).ok(),
+    })
+}
+
 fn main_only(path: &Path) -> Result<(MainFile, PathBuf), ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
         file: path.to_path_buf(),
