@@ -3,7 +3,7 @@
 //! process's CPU time as % of one core. Loopback only; every loop is bounded.
 //!
 //! ```text
-//! cargo run --example health_load -- [http|tcp] [targets] [seconds]
+//! cargo run --example health_load -- [http|http-reuse|tcp] [targets] [seconds]
 //! ```
 
 use std::io::{BufRead, BufReader, Write};
@@ -54,19 +54,28 @@ async fn run_server() -> Result<(), BoxError> {
         while let Ok((mut stream, _)) = listener.accept().await {
             tokio::spawn(async move {
                 let mut buf = [0u8; 2048];
-                let mut seen = Vec::new();
-                while !seen.windows(4).any(|w| w == b"\r\n\r\n") && seen.len() < 16 * 1024 {
-                    match stream.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                // Requests on one connection until the client asks to close it.
+                loop {
+                    let mut seen = Vec::new();
+                    while !seen.windows(4).any(|w| w == b"\r\n\r\n") && seen.len() < 16 * 1024 {
+                        match stream.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => seen.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let keep = seen
+                        .windows(10)
+                        .any(|w| w.eq_ignore_ascii_case(b"keep-alive"));
+                    let reply: &[u8] = if keep {
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+                    } else {
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+                    };
+                    if stream.write_all(reply).await.is_err() || !keep {
+                        let _ = stream.shutdown().await;
+                        return;
                     }
                 }
-                let _ = stream
-                    .write_all(
-                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
-                    )
-                    .await;
-                let _ = stream.shutdown().await;
             });
         }
     };
@@ -110,6 +119,7 @@ async fn main() -> Result<(), BoxError> {
             expect_status: vec![200],
             expect_body: Some("ok".into()),
             tls: None,
+            reuse: kind == "http-reuse",
         },
     };
     let targets: Vec<CheckTarget> = (0..n)

@@ -88,6 +88,7 @@ pub fn check_targets(cfg: &Config) -> Vec<CheckTarget> {
                         verify: p.tls_verify,
                         sni: p.sni.clone(),
                     }),
+                    reuse: p.reuse_connection,
                 },
                 CheckKind::Tcp => ProbeKind::Tcp,
                 CheckKind::None => ProbeKind::None,

@@ -164,3 +164,19 @@ fn cname_region_check_target_becomes_a_checked_endpoint() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("3 checked endpoint(s)"), "{out}");
 }
+
+#[test]
+fn reuse_connection_is_only_for_http_checks() {
+    let zone = format!(
+        "{GOOD_ZONE}\n[check.t]\nkind = \"tcp\"\nport = 80\nreuse_connection = true\n[check.h]\nkind = \"http\"\nreuse_connection = true\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "", &[("ok.toml", &zone)]);
+    let (code, _, err) = run(&["check", "-c", "steerdns.toml"], dir.path());
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("check t: reuse_connection is only for kind = \"http\""),
+        "{err}"
+    );
+    assert!(!err.contains("check h:"), "{err}");
+}

@@ -136,6 +136,7 @@ fn http(target: SocketAddr) -> ProbeSpec {
             expect_status: vec![200],
             expect_body: None,
             tls: None,
+            reuse: false,
         },
         target,
         timeout: Duration::from_millis(500),
@@ -433,6 +434,7 @@ mod tls {
                     verify,
                     sni: sni.map(str::to_owned),
                 }),
+                reuse: false,
             },
             target,
             timeout: Duration::from_secs(2),
@@ -495,4 +497,74 @@ mod tls {
         assert_eq!(lock(&snis).as_slice(), &[Some(NAME.to_owned())]);
         task.abort();
     }
+}
+
+/// A keep-alive HTTP/1.1 server: answers every request on a connection with `status`, and
+/// closes a connection after `per_connection` responses (without saying so first).
+async fn keepalive_server(
+    per_connection: usize,
+) -> (SocketAddr, Arc<AtomicUsize>, Arc<Mutex<u16>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let status = Arc::new(Mutex::new(200u16));
+    let (c, st) = (connections.clone(), status.clone());
+    tokio::spawn(async move {
+        for _ in 0..100 {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            c.fetch_add(1, Ordering::SeqCst);
+            let st = st.clone();
+            tokio::spawn(async move {
+                for _ in 0..per_connection {
+                    if read_head(&mut stream).await.is_none() {
+                        return;
+                    }
+                    let code = *lock(&st);
+                    let body = "alive and well";
+                    let reply = format!(
+                        "HTTP/1.1 {code} X\r\nContent-Length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if stream.write_all(reply.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (addr, connections, status)
+}
+
+fn reusing(spec: ProbeSpec) -> ProbeSpec {
+    let mut spec = spec;
+    if let ProbeKind::Http { reuse, .. } = &mut spec.kind {
+        *reuse = true;
+    }
+    spec
+}
+
+#[tokio::test]
+async fn reuse_keeps_one_connection_and_replaces_a_closed_one() {
+    let p = prober();
+    let (addr, connections, status) = keepalive_server(3).await;
+    let spec = with_body(reusing(http(addr)), "alive");
+    for i in 0..7 {
+        let out = p.probe(&spec).await;
+        assert!(out.passed, "probe {i}: {}", out.reason);
+    }
+    // 3 requests per connection before the server drops it: 7 probes need 3 connections, and
+    // the dropped ones were replaced without a failed probe.
+    assert_eq!(connections.load(Ordering::SeqCst), 3);
+    *lock(&status) = 503;
+    let out = p.probe(&spec).await;
+    assert!(!out.passed);
+    assert_eq!(out.reason, "HTTP 503");
+    // Without reuse, every probe opens its own connection.
+    let (addr, connections, _) = keepalive_server(100).await;
+    for _ in 0..3 {
+        assert!(p.probe(&http(addr)).await.passed);
+    }
+    assert_eq!(connections.load(Ordering::SeqCst), 3);
 }

@@ -75,6 +75,7 @@ async fn table_follows_a_flapping_server() {
                 expect_status: vec![200],
                 expect_body: Some("ok".into()),
                 tls: None,
+                reuse: false,
             },
             target: addr,
             timeout: Duration::from_millis(100),

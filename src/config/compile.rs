@@ -1010,6 +1010,12 @@ fn compile_check(
         }
         _ => 80,
     };
+    if c.reuse_connection == Some(true) && c.kind != CheckKind::Http {
+        cx.err(
+            span.clone(),
+            format!("check {name}: reuse_connection is only for kind = \"http\""),
+        );
+    }
     let expect_status = c.expect_status.clone().unwrap_or_else(|| vec![200]);
     if expect_status.iter().any(|s| !(100..=599).contains(s)) {
         cx.err(
@@ -1036,6 +1042,7 @@ fn compile_check(
         expect_body: c.expect_body.clone(),
         tls_verify: c.tls_verify.unwrap_or(true),
         sni: c.sni.clone(),
+        reuse_connection: c.reuse_connection.unwrap_or(false),
         interval,
         timeout,
         rise,

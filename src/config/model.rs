@@ -269,6 +269,8 @@ pub struct CheckParams {
     pub tls_verify: bool,
     /// SNI name.
     pub sni: Option<String>,
+    /// Keep plain-HTTP connections open between probes.
+    pub reuse_connection: bool,
     /// Time between probes.
     pub interval: Duration,
     /// Probe timeout.

@@ -239,6 +239,9 @@ pub struct CheckEntry {
     pub tls_verify: Option<bool>,
     /// TLS server name to send and verify. Default: the Host header, else none.
     pub sni: Option<String>,
+    /// `http` only: keep the connection open between probes. Default false (a new
+    /// connection per probe, which also proves new connections are accepted).
+    pub reuse_connection: Option<bool>,
     /// Default "5s".
     pub interval: Option<SpannedStr>,
     /// Default "2s"; must be less than interval.
