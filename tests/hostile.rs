@@ -142,21 +142,6 @@ fn with_ecs(ecs: &[u8]) -> Vec<u8> {
     raw(&wire("static.hostile.test."), 1, 1, &[opt(&option(8, ecs))])
 }
 
-/// Deterministic xorshift64* generator for the garbage packets.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next() as u8).collect()
-    }
-}
-
 /// The corpus: (what it is, packet, outcome).
 fn corpus() -> Vec<(String, Vec<u8>, Expect)> {
     let good = static_a();

@@ -62,17 +62,6 @@ fn memory_kib(pid: u32) -> (u64, u64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-}
-
 /// A query for a random name: under the zone (NXDOMAIN), under the wildcard, the steered
 /// name with a random ECS subnet, or outside every zone (REFUSED).
 fn random_query(rng: &mut Rng, id: u16) -> Vec<u8> {
