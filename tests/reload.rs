@@ -56,6 +56,16 @@ fn generation_of(m: &hickory_proto::op::Message) -> u32 {
     from_name
 }
 
+/// The generation the daemon serves now.
+fn served_generation(d: &Daemon) -> u32 {
+    generation_of(&udp(
+        d.addr,
+        "alias.reload.test.",
+        RecordType::A,
+        &Opts::default(),
+    ))
+}
+
 #[test]
 fn fifty_reloads_under_load() {
     let d = start("", &[("reload.toml", &zone(1))]);
@@ -127,23 +137,11 @@ fn fifty_reloads_under_load() {
         }
         if valid {
             // The new generation is served (measure how soon after the signal).
-            let m = udp(
-                d.addr,
-                "alias.reload.test.",
-                RecordType::A,
-                &Opts::default(),
-            );
-            assert_eq!(generation_of(&m), file_version);
+            assert_eq!(served_generation(&d), file_version);
             worst = worst.max(sent_at.elapsed());
         } else {
-            let m = udp(
-                d.addr,
-                "alias.reload.test.",
-                RecordType::A,
-                &Opts::default(),
-            );
             assert_eq!(
-                generation_of(&m),
+                served_generation(&d),
                 file_version,
                 "a broken reload changed the answer"
             );
@@ -221,13 +219,7 @@ fn reload_command_reports_the_outcome() {
     let (code, out, err) = run(&["reload", "-c", "steerdns.toml"], dir);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("reload applied: generation 2"), "{out}");
-    let m = udp(
-        d.addr,
-        "alias.reload.test.",
-        RecordType::A,
-        &Opts::default(),
-    );
-    assert_eq!(generation_of(&m), 3);
+    assert_eq!(served_generation(&d), 3);
 
     std::fs::write(
         dir.join("zones/reload.toml"),
@@ -241,14 +233,8 @@ fn reload_command_reports_the_outcome() {
         err.contains("reload.toml:") && err.contains("127.1.0.500"),
         "{err}"
     );
-    let m = udp(
-        d.addr,
-        "alias.reload.test.",
-        RecordType::A,
-        &Opts::default(),
-    );
     assert_eq!(
-        generation_of(&m),
+        served_generation(&d),
         3,
         "the previous configuration keeps serving"
     );

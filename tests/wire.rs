@@ -509,6 +509,23 @@ fn steered_answers_with_ecs_scope() {
     assert!(m.answers.is_empty() && soa_only(&m));
 }
 
+/// Opens `n` idle connections (returned, so they stay open) and checks that one more is
+/// closed by the server at once.
+fn hold_then_expect_refusal(addr: std::net::SocketAddr, n: usize) -> Vec<TcpStream> {
+    let held: Vec<TcpStream> = (0..n).map(|_| TcpStream::connect(addr).unwrap()).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let mut extra = TcpStream::connect(addr).unwrap();
+    extra
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    assert!(
+        closed_by_server(&mut extra),
+        "connection {} must be closed",
+        n + 1
+    );
+    held
+}
+
 #[test]
 fn tcp_pipelining_and_connection_limit() {
     let d = daemon();
@@ -536,18 +553,7 @@ fn tcp_pipelining_and_connection_limit() {
 
     // max_tcp_connections = 16: sixteen idle connections are kept, the next is closed at once,
     // and an existing one still gets answers.
-    let mut idle: Vec<TcpStream> = (0..16)
-        .map(|_| TcpStream::connect(d.addr).unwrap())
-        .collect();
-    std::thread::sleep(Duration::from_millis(200));
-    let mut extra = TcpStream::connect(d.addr).unwrap();
-    extra
-        .set_read_timeout(Some(Duration::from_secs(2)))
-        .unwrap();
-    assert!(
-        closed_by_server(&mut extra),
-        "connection over the limit must be closed"
-    );
+    let mut idle = hold_then_expect_refusal(d.addr, 16);
     let q = build("static.wire.test.", RecordType::A, &Opts::default());
     let c = &mut idle[3];
     c.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
@@ -691,18 +697,7 @@ fn json_query_logs_and_per_client_tcp_limit() {
     std::fs::write(&d.config, text).unwrap();
     sighup(&d);
     std::thread::sleep(Duration::from_millis(300));
-    let _held: Vec<TcpStream> = (0..4)
-        .map(|_| TcpStream::connect(d.addr).unwrap())
-        .collect();
-    std::thread::sleep(Duration::from_millis(200));
-    let mut fifth = TcpStream::connect(d.addr).unwrap();
-    fifth
-        .set_read_timeout(Some(Duration::from_secs(2)))
-        .unwrap();
-    assert!(
-        closed_by_server(&mut fifth),
-        "fifth connection must be closed"
-    );
+    let _held = hold_then_expect_refusal(d.addr, 4);
     let other = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
     other
         .bind(&std::net::SocketAddr::from(([127, 0, 0, 9], 0)).into())
