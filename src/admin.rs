@@ -17,6 +17,7 @@ use tokio::sync::watch;
 
 use crate::metrics::{self, Metrics};
 use crate::state::Store;
+use crate::steer::ClientAddr;
 
 /// A running admin listener.
 #[derive(Debug)]
@@ -128,9 +129,9 @@ fn explain(query: &str, store: &Store) -> Response<Full<Bytes>> {
         "AAAA" => true,
         _ => return bad(format!("type {qtype:?}: A or AAAA")),
     };
-    let client = match crate::app::parse_client(&client) {
+    let client: ClientAddr = match client.parse() {
         Ok(c) => c,
-        Err(e) => return bad(e),
+        Err(e) => return bad(e.to_string()),
     };
     let snap = store.load_full();
     match crate::explain::explain_name(&snap, &name, want_v6, &client) {

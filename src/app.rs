@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use ipnet::IpNet;
 
 use crate::admin::AdminServer;
 use crate::cli::Command;
@@ -22,7 +21,7 @@ use crate::server::ListenerShared;
 use crate::server::tcp::TcpListener;
 use crate::server::udp::UdpListener;
 use crate::state::{Snapshot, Store};
-use crate::steer::{ClientAddr, ClientSource, GeoLookup};
+use crate::steer::{ClientAddr, GeoLookup};
 
 /// Errors that end a command.
 #[derive(Debug, thiserror::Error)]
@@ -133,7 +132,7 @@ async fn serve_async(
         n => n,
     };
     let state_file = cfg.health_state_file.clone();
-    let snapshot = Snapshot::new(1, cfg, geo, now_unix());
+    let snapshot = Snapshot::new(1, cfg, geo, now_unix(), None);
     let metrics = Arc::new(Metrics::default());
     // Health first: the runner fills the table from the state file before anything answers.
     let targets = reload::check_targets(&snapshot.config);
@@ -316,21 +315,6 @@ impl Listeners {
     }
 }
 
-/// Parses `--client`: an address, or address/len as an ECS option would carry it.
-pub fn parse_client(text: &str) -> Result<ClientAddr, String> {
-    if let Ok(addr) = text.parse::<IpAddr>() {
-        return Ok(ClientAddr::resolver(addr));
-    }
-    let net: IpNet = text
-        .parse()
-        .map_err(|_| format!("--client {text:?} is not an address or address/prefix"))?;
-    Ok(ClientAddr {
-        addr: net.network(),
-        source_prefix: net.prefix_len(),
-        source: ClientSource::Ecs,
-    })
-}
-
 fn explain(
     path: &Path,
     name: &str,
@@ -348,12 +332,14 @@ fn explain(
             )));
         }
     };
-    let client = parse_client(client).map_err(AppError::Other)?;
+    let client: ClientAddr = client
+        .parse()
+        .map_err(|e: crate::error::ClientAddrError| AppError::Other(e.to_string()))?;
     if let Some(server) = server {
         return explain_remote(server, name, qtype, &client, json);
     }
     let (cfg, geo) = load_everything(path)?;
-    let snap = Snapshot::new(0, cfg, geo, now_unix());
+    let snap = Snapshot::new(0, cfg, geo, now_unix(), None);
     // Health as the daemon last saved it, when it has run on this machine.
     let saved =
         crate::health::persist::try_load(&snap.config.health_state_file).unwrap_or_default();
@@ -390,10 +376,7 @@ fn explain_remote(
     client: &ClientAddr,
     json: bool,
 ) -> Result<ExitCode, AppError> {
-    let client_text = match client.source {
-        ClientSource::Ecs => format!("{}/{}", client.addr, client.source_prefix),
-        ClientSource::Resolver => client.addr.to_string(),
-    };
+    let client_text = client.to_string();
     let query: String = form_urlencoded::Serializer::new(String::new())
         .append_pair("name", name)
         .append_pair("type", qtype)

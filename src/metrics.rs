@@ -1,12 +1,10 @@
 //! Prometheus metrics (SPEC section 8), defined in one place.
 //!
 //! The answer path only does relaxed atomic increments on counters that are pre-allocated when
-//! a snapshot is built (no lock, no allocation, no hashing per query). The tables are keyed by
-//! zone, service and region *names* and carried from one snapshot to the next, so counters stay
-//! monotonic across reloads. At scrape time a [`prometheus_client`] collector walks the current
-//! snapshot and encodes everything with the crate's text encoder.
+//! a snapshot is built ([`crate::counters`], owned by the snapshot) and on the process-wide
+//! [`Metrics`]. At scrape time a [`prometheus_client`] collector walks the current snapshot and
+//! encodes everything with the crate's text encoder.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,183 +17,11 @@ use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 
-use crate::config::Config;
+use crate::counters::{qtype_name, rcode_name};
 use crate::dns::answer::{AnswerInfo, Transport};
-use crate::dns::wire::rcode;
 use crate::health::Status;
 use crate::server::QueryObserver;
 use crate::state::{Snapshot, Store};
-use crate::steer::Reason;
-
-/// Query types counted by name; everything else is `OTHER`.
-const QTYPES: &[(u16, &str)] = &[
-    (1, "A"),
-    (28, "AAAA"),
-    (5, "CNAME"),
-    (2, "NS"),
-    (6, "SOA"),
-    (15, "MX"),
-    (16, "TXT"),
-    (33, "SRV"),
-    (257, "CAA"),
-    (12, "PTR"),
-    (64, "SVCB"),
-    (65, "HTTPS"),
-    (255, "ANY"),
-    (252, "AXFR"),
-    (251, "IXFR"),
-    (43, "DS"),
-    (48, "DNSKEY"),
-];
-const QTYPE_SLOTS: usize = QTYPES.len() + 1;
-
-/// Response codes counted by name.
-const RCODES: &[(u16, &str)] = &[
-    (rcode::NOERROR, "NOERROR"),
-    (rcode::FORMERR, "FORMERR"),
-    (rcode::SERVFAIL, "SERVFAIL"),
-    (rcode::NXDOMAIN, "NXDOMAIN"),
-    (rcode::NOTIMP, "NOTIMP"),
-    (rcode::REFUSED, "REFUSED"),
-    (rcode::BADVERS, "BADVERS"),
-];
-const RCODE_SLOTS: usize = RCODES.len() + 1;
-
-const REASONS: [Reason; 6] = [
-    Reason::Geo,
-    Reason::Failover,
-    Reason::Drain,
-    Reason::FailOpen,
-    Reason::Fallback,
-    Reason::NoData,
-];
-
-fn qtype_slot(qtype: u16) -> usize {
-    QTYPES
-        .iter()
-        .position(|(t, _)| *t == qtype)
-        .unwrap_or(QTYPES.len())
-}
-
-fn rcode_slot(rc: u16) -> usize {
-    RCODES
-        .iter()
-        .position(|(r, _)| *r == rc)
-        .unwrap_or(RCODES.len())
-}
-
-fn reason_slot(r: Reason) -> usize {
-    REASONS.iter().position(|x| *x == r).unwrap_or(0)
-}
-
-/// Query counters of one zone (or of queries outside every zone).
-#[derive(Debug)]
-pub struct ZoneCounters {
-    /// Zone label (origin without the final dot; `none` outside every zone).
-    pub zone: String,
-    queries: Box<[AtomicU64]>,
-}
-
-impl ZoneCounters {
-    fn new(zone: String) -> Self {
-        Self {
-            zone,
-            queries: (0..QTYPE_SLOTS * RCODE_SLOTS * 2)
-                .map(|_| AtomicU64::new(0))
-                .collect(),
-        }
-    }
-    fn slot(qtype: usize, rcode: usize, tcp: bool) -> usize {
-        (qtype * RCODE_SLOTS + rcode) * 2 + usize::from(tcp)
-    }
-}
-
-/// Steering counters of one (service, region); region `""` counts fallback and NODATA.
-#[derive(Debug)]
-pub struct SteerCounters {
-    service: String,
-    region: String,
-    by_reason: [AtomicU64; 6],
-}
-
-/// Counters reachable from one snapshot by index.
-#[derive(Debug)]
-pub struct SnapshotCounters {
-    zones: Vec<Arc<ZoneCounters>>,
-    outside: Arc<ZoneCounters>,
-    /// `[zone][service][region index + 1]` (index 0: no region).
-    steered: Vec<Vec<Vec<Arc<SteerCounters>>>>,
-}
-
-impl SnapshotCounters {
-    /// Counters for `cfg`, reusing those of `old` with the same names (one hash lookup per
-    /// row, so a reload of 10k services stays linear).
-    pub fn build(cfg: &Config, old: Option<&Self>) -> Self {
-        let old_zones: HashMap<&str, usize> = old
-            .map(|o| {
-                o.zones
-                    .iter()
-                    .enumerate()
-                    .map(|(i, z)| (z.zone.as_str(), i))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let mut zones = Vec::new();
-        let mut steered = Vec::new();
-        for zone in &cfg.zones {
-            let name = zone_label(&zone.origin.to_string());
-            let old_index = old_zones.get(name.as_str()).copied();
-            let reused = old.zip(old_index).map(|(o, i)| o.zones[i].clone());
-            zones.push(reused.unwrap_or_else(|| Arc::new(ZoneCounters::new(name.clone()))));
-            let old_rows: HashMap<(&str, &str), &Arc<SteerCounters>> = old
-                .zip(old_index)
-                .map(|(o, i)| {
-                    o.steered[i]
-                        .iter()
-                        .flatten()
-                        .map(|c| ((c.service.as_str(), c.region.as_str()), c))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let mut services = Vec::new();
-            for svc in &zone.services {
-                let regions =
-                    std::iter::once("").chain(svc.regions.iter().map(|r| r.name.as_str()));
-                let rows = regions
-                    .map(|region| match old_rows.get(&(svc.key.as_str(), region)) {
-                        Some(c) => Arc::clone(c),
-                        None => Arc::new(SteerCounters {
-                            service: svc.key.clone(),
-                            region: region.to_string(),
-                            by_reason: Default::default(),
-                        }),
-                    })
-                    .collect();
-                services.push(rows);
-            }
-            steered.push(services);
-        }
-        let outside = old.map_or_else(
-            || Arc::new(ZoneCounters::new("none".into())),
-            |o| o.outside.clone(),
-        );
-        Self {
-            zones,
-            outside,
-            steered,
-        }
-    }
-}
-
-/// Zone label: origin without the final dot.
-fn zone_label(origin: &str) -> String {
-    let trimmed = origin.trim_end_matches('.');
-    if trimmed.is_empty() {
-        ".".into()
-    } else {
-        trimmed.to_string()
-    }
-}
 
 /// Response time histogram bucket upper bounds, in seconds.
 const BUCKETS: [f64; 12] = [
@@ -279,26 +105,14 @@ impl QueryObserver for MetricsObserver {
     ) {
         let Some(info) = info else { return };
         let counters = &snap.counters;
-        let zone = info
-            .zone
-            .and_then(|z| counters.zones.get(z))
-            .unwrap_or(&counters.outside);
-        let slot = ZoneCounters::slot(
-            qtype_slot(info.qtype),
-            rcode_slot(info.rcode),
+        counters.count_query(
+            info.zone,
+            info.qtype,
+            info.rcode,
             transport == Transport::Tcp,
         );
-        if let Some(c) = zone.queries.get(slot) {
-            c.fetch_add(1, Ordering::Relaxed);
-        }
-        if let Some(s) = info.steered
-            && let Some(row) = counters
-                .steered
-                .get(s.zone)
-                .and_then(|z| z.get(s.service))
-                .and_then(|svc| svc.get(s.region.map_or(0, |r| r + 1)))
-        {
-            row.by_reason[reason_slot(s.reason)].fetch_add(1, Ordering::Relaxed);
+        if let Some(s) = info.steered {
+            counters.count_steered(s.zone, s.service, s.region, s.reason);
         }
         self.metrics.observe_time(elapsed);
         if snap.config.log.queries {
@@ -337,22 +151,6 @@ fn log_query(snap: &Snapshot, source: SocketAddr, transport: Transport, info: &A
     );
 }
 
-/// Mnemonic of a query type (`TYPE123` style for others is not needed in labels).
-pub fn qtype_name(qtype: u16) -> &'static str {
-    QTYPES
-        .iter()
-        .find(|(t, _)| *t == qtype)
-        .map_or("OTHER", |(_, n)| n)
-}
-
-/// Mnemonic of a response code.
-pub fn rcode_name(rc: u16) -> &'static str {
-    RCODES
-        .iter()
-        .find(|(r, _)| *r == rc)
-        .map_or("OTHER", |(_, n)| n)
-}
-
 /// Encodes snapshot-bound and process metrics at scrape time.
 #[derive(Debug)]
 struct SteerdnsCollector {
@@ -383,28 +181,20 @@ impl Collector for SteerdnsCollector {
         let snap = self.store.load_full();
         let c = &snap.counters;
 
-        let mut rows = Vec::new();
-        for zone in c.zones.iter().chain(std::iter::once(&c.outside)) {
-            for (qi, qname) in QTYPES.iter().map(|(_, n)| *n).chain(["OTHER"]).enumerate() {
-                for (ri, rname) in RCODES.iter().map(|(_, n)| *n).chain(["OTHER"]).enumerate() {
-                    for (tcp, proto) in [(false, "udp"), (true, "tcp")] {
-                        let v =
-                            zone.queries[ZoneCounters::slot(qi, ri, tcp)].load(Ordering::Relaxed);
-                        if v > 0 {
-                            rows.push((
-                                vec![
-                                    ("zone", zone.zone.as_str()),
-                                    ("qtype", qname),
-                                    ("rcode", rname),
-                                    ("proto", proto),
-                                ],
-                                v,
-                            ));
-                        }
-                    }
-                }
-            }
-        }
+        let rows: Vec<_> = c
+            .query_rows()
+            .map(|(zone, qtype, rcode, proto, v)| {
+                (
+                    vec![
+                        ("zone", zone),
+                        ("qtype", qtype),
+                        ("rcode", rcode),
+                        ("proto", proto),
+                    ],
+                    v,
+                )
+            })
+            .collect();
         counter(
             &mut encoder,
             "steerdns_queries",
@@ -412,26 +202,20 @@ impl Collector for SteerdnsCollector {
             &rows,
         )?;
 
-        let zone_names: Vec<&str> = c.zones.iter().map(|z| z.zone.as_str()).collect();
-        let mut rows = Vec::new();
-        for (zi, services) in c.steered.iter().enumerate() {
-            for row in services.iter().flatten() {
-                for (i, reason) in REASONS.iter().enumerate() {
-                    let v = row.by_reason[i].load(Ordering::Relaxed);
-                    if v > 0 {
-                        rows.push((
-                            vec![
-                                ("zone", zone_names[zi]),
-                                ("service", row.service.as_str()),
-                                ("region", row.region.as_str()),
-                                ("reason", reason.as_str()),
-                            ],
-                            v,
-                        ));
-                    }
-                }
-            }
-        }
+        let rows: Vec<_> = c
+            .steer_rows()
+            .map(|(zone, service, region, reason, v)| {
+                (
+                    vec![
+                        ("zone", zone),
+                        ("service", service),
+                        ("region", region),
+                        ("reason", reason.as_str()),
+                    ],
+                    v,
+                )
+            })
+            .collect();
         counter(
             &mut encoder,
             "steerdns_steered",

@@ -17,8 +17,7 @@ use std::sync::Arc;
 use crate::config::model::CheckKind;
 use crate::config::{self, Config};
 use crate::health::runner::{CheckTarget, TargetLabels};
-use crate::health::{HealthTable, ProbeKind, ProbeSpec, TlsSpec};
-use crate::metrics::SnapshotCounters;
+use crate::health::{ProbeKind, ProbeSpec, TlsSpec};
 use crate::state::{Snapshot, Store};
 use crate::steer::GeoLookup;
 
@@ -42,19 +41,7 @@ pub fn build(
     let cfg = config::load(path, now_unix)
         .map_err(|errors| errors.0.iter().map(ToString::to_string).collect::<Vec<_>>())?;
     let geo = open_geo(&cfg).map_err(|e| vec![e])?;
-    let health = Arc::new(HealthTable::new(cfg.checks.len()));
-    let counters = Arc::new(SnapshotCounters::build(
-        &cfg,
-        old.map(|o| o.counters.as_ref()),
-    ));
-    Ok(Snapshot {
-        generation,
-        config: cfg,
-        geo,
-        health,
-        loaded_at_unix: now_unix,
-        counters,
-    })
+    Ok(Snapshot::new(generation, cfg, geo, now_unix, old))
 }
 
 /// Notes for the operator when settings that need a restart changed.

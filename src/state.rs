@@ -9,8 +9,8 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 use crate::config::Config;
+use crate::counters::SnapshotCounters;
 use crate::health::view::HealthTable;
-use crate::metrics::SnapshotCounters;
 use crate::steer::GeoLookup;
 
 /// One immutable generation of configuration, with its live health table.
@@ -31,15 +31,21 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// A snapshot with every checked endpoint up and fresh counters.
+    /// The one way to make a snapshot: every checked endpoint up (the health runner fills in
+    /// kept and saved states before it is published), counters carried over by name from
+    /// `previous` (fresh without one).
     pub fn new(
         generation: u64,
         config: Config,
         geo: Option<Arc<dyn GeoLookup>>,
         loaded_at_unix: u64,
+        previous: Option<&Self>,
     ) -> Self {
         let health = Arc::new(HealthTable::new(config.checks.len()));
-        let counters = Arc::new(SnapshotCounters::build(&config, None));
+        let counters = Arc::new(SnapshotCounters::build(
+            &config,
+            previous.map(|p| p.counters.as_ref()),
+        ));
         Self {
             generation,
             config,

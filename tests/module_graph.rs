@@ -192,7 +192,12 @@ struct FoundPath {
 }
 
 /// Expands the use tree starting at `toks[*i]` (after `use`) into full paths.
-fn parse_use_tree(toks: &[Tok], i: &mut usize, prefix: &[String], out: &mut Vec<(Vec<String>, String)>) {
+fn parse_use_tree(
+    toks: &[Tok],
+    i: &mut usize,
+    prefix: &[String],
+    out: &mut Vec<(Vec<String>, String)>,
+) {
     let mut path = prefix.to_vec();
     // Leading `::` (edition 2015 absolute paths) carries no information here.
     if toks.get(*i) == Some(&Tok::Sep) {
@@ -469,14 +474,19 @@ fn build_graph(files: &[(Vec<String>, String)]) -> Graph {
                 continue;
             };
             // `use crate::config;` only names the module; the paths through the name count.
-            if target == *file || (exact && !p.reexport && p.binds.as_ref().is_some_and(|b| b != "*")) {
+            if target == *file
+                || (exact && !p.reexport && p.binds.as_ref().is_some_and(|b| b != "*"))
+            {
                 continue;
             }
             // A parent re-exporting its own descendants is its API, not a dependency.
             if p.reexport && target.starts_with(file) {
                 continue;
             }
-            graph.entry(from.clone()).or_default().insert(name_of(&target));
+            graph
+                .entry(from.clone())
+                .or_default()
+                .insert(name_of(&target));
         }
     }
     graph
@@ -627,7 +637,10 @@ fn crate_graph() -> Graph {
     rust_files(&src, &mut files);
     let sources: Vec<(Vec<String>, String)> = files
         .iter()
-        .filter(|f| f.strip_prefix(&src).is_ok_and(|r| r != Path::new("main.rs")))
+        .filter(|f| {
+            f.strip_prefix(&src)
+                .is_ok_and(|r| r != Path::new("main.rs"))
+        })
         .map(|f| {
             let text = std::fs::read_to_string(f)
                 .unwrap_or_else(|e| panic!("cannot read {}: {e}", f.display()));
@@ -642,7 +655,11 @@ fn src_has_no_module_cycle() {
     let graph = crate_graph();
     for (from, to) in &graph {
         let to: Vec<&str> = to.iter().map(String::as_str).collect();
-        println!("{} -> {}", if from.is_empty() { "crate" } else { from }, to.join(", "));
+        println!(
+            "{} -> {}",
+            if from.is_empty() { "crate" } else { from },
+            to.join(", ")
+        );
     }
     let cycles = find_cycles(&graph);
     let listed: Vec<String> = cycles.iter().map(|c| c.join(" -> ")).collect();
@@ -658,9 +675,21 @@ fn the_graph_sees_known_edges() {
     // Guards the reader itself: if it stopped seeing paths, the cycle test would pass vacuously.
     let graph = crate_graph();
     let edges = |m: &str| graph.get(m).cloned().unwrap_or_default();
-    assert!(edges("dns::answer").contains("steer"), "{:?}", edges("dns::answer"));
-    assert!(edges("dns::answer").contains("dns::name"), "{:?}", edges("dns::answer"));
-    assert!(edges("state").contains("config::model"), "{:?}", edges("state"));
+    assert!(
+        edges("dns::answer").contains("steer"),
+        "{:?}",
+        edges("dns::answer")
+    );
+    assert!(
+        edges("dns::answer").contains("dns::name"),
+        "{:?}",
+        edges("dns::answer")
+    );
+    assert!(
+        edges("state").contains("config::model"),
+        "{:?}",
+        edges("state")
+    );
     assert!(graph.len() > 30, "only {} modules found", graph.len());
 }
 
@@ -682,7 +711,10 @@ fn synthetic(files: &[(&str, &str)]) -> Graph {
 }
 
 fn edges(graph: &Graph, from: &str) -> Vec<String> {
-    graph.get(from).map(|e| e.iter().cloned().collect()).unwrap_or_default()
+    graph
+        .get(from)
+        .map(|e| e.iter().cloned().collect())
+        .unwrap_or_default()
 }
 
 #[test]
@@ -698,11 +730,23 @@ fn checker_finds_a_two_module_cycle() {
 #[test]
 fn checker_finds_a_longer_cycle_through_grouped_use_reexport_and_super() {
     let g = synthetic(&[
-        ("", "pub mod state; pub mod metrics; pub mod server; pub mod config;"),
-        ("state", "use crate::{config::Config, metrics::{self, Counters}};"),
-        ("metrics", "pub struct Counters; use crate::server::Observer;"),
+        (
+            "",
+            "pub mod state; pub mod metrics; pub mod server; pub mod config;",
+        ),
+        (
+            "state",
+            "use crate::{config::Config, metrics::{self, Counters}};",
+        ),
+        (
+            "metrics",
+            "pub struct Counters; use crate::server::Observer;",
+        ),
         ("server", "mod udp; pub use udp::Observer;"),
-        ("server::udp", "pub trait Observer { fn f(s: &super::super::state::Snapshot); }"),
+        (
+            "server::udp",
+            "pub trait Observer { fn f(s: &super::super::state::Snapshot); }",
+        ),
         ("config", "pub struct Config;"),
     ]);
     assert_eq!(
@@ -718,8 +762,14 @@ fn checker_finds_a_longer_cycle_through_grouped_use_reexport_and_super() {
 fn checker_finds_siblings_importing_each_other_through_super() {
     let g = synthetic(&[
         ("server", "mod udp; mod batch;"),
-        ("server::udp", "use super::batch::recv; pub fn reply_len() -> usize { 0 }"),
-        ("server::batch", "pub fn recv() { super::udp::reply_len(); }"),
+        (
+            "server::udp",
+            "use super::batch::recv; pub fn reply_len() -> usize { 0 }",
+        ),
+        (
+            "server::batch",
+            "pub fn recv() { super::udp::reply_len(); }",
+        ),
     ]);
     assert_eq!(
         find_cycles(&g),
@@ -733,7 +783,10 @@ fn module_aliases_and_reexports_resolve_to_the_defining_module() {
         ("", "pub mod config; pub mod health; pub mod app;"),
         ("config", "pub mod compile; pub use compile::load;"),
         ("config::compile", "pub fn load() {}"),
-        ("health", "mod view; pub use view::{HealthTable, SlotId as Slot};"),
+        (
+            "health",
+            "mod view; pub use view::{HealthTable, SlotId as Slot};",
+        ),
         ("health::view", "pub struct HealthTable; pub struct SlotId;"),
         (
             "app",
@@ -752,7 +805,10 @@ fn module_aliases_and_reexports_resolve_to_the_defining_module() {
 #[test]
 fn a_parent_calling_a_child_that_uses_the_parent_is_a_cycle() {
     let g = synthetic(&[
-        ("a", "mod b; pub use b::helper; pub struct T; fn f() { b::helper(); }"),
+        (
+            "a",
+            "mod b; pub use b::helper; pub struct T; fn f() { b::helper(); }",
+        ),
         ("a::b", "use super::T; pub fn helper() {}"),
     ]);
     assert_eq!(find_cycles(&g), vec![vec!["a", "a::b", "a"]]);
@@ -772,7 +828,10 @@ fn test_modules_resolve_super_from_the_inline_module() {
             "geo",
             "mod codes; #[cfg(test)] mod tests { use super::*; use super::codes::X; }",
         ),
-        ("geo::codes", "pub struct X; const C: char = '{'; fn f<'a>(x: &'a str) {}"),
+        (
+            "geo::codes",
+            "pub struct X; const C: char = '{'; fn f<'a>(x: &'a str) {}",
+        ),
     ]);
     assert_eq!(edges(&g, "geo"), vec!["geo::codes"]);
     assert!(edges(&g, "geo::codes").is_empty());

@@ -131,7 +131,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(cfg) = config::load(path, NOW) else {
         return;
     };
-    let snap = Snapshot::new(1, cfg, f.geo.clone(), NOW);
+    let snap = Snapshot::new(1, cfg, f.geo.clone(), NOW, None);
     let ecs: [(u8, &[u8]); 3] = [(24, &[81, 2, 69]), (8, &[10]), (0, &[])];
     let mut sent = 0;
     for zone in &snap.config.zones {

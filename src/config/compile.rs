@@ -15,9 +15,10 @@ use toml::Spanned;
 use super::duration::{parse_duration, parse_seconds_u32};
 use super::model::*;
 use super::schema::{self, MainFile, Serial, SpannedStr, ZoneFile};
+use super::source::Source;
 use super::tiers::parse_tiers;
-use super::{ConfigError, ConfigErrors, Source};
 use crate::dns::name::Name;
+use crate::error::{ConfigError, ConfigErrors};
 use crate::health::view::SlotId;
 
 /// Record types a zone may hold as static data.

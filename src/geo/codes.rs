@@ -62,18 +62,6 @@ impl CountryCode {
         // Invariant: both bytes are ASCII letters.
         std::str::from_utf8(&self.0).unwrap_or("??")
     }
-
-    /// The continent this country belongs to, per MaxMind's assignment (see
-    /// [`continents`](super::continents)); `None` for a code not in the table.
-    pub fn continent(self) -> Option<ContinentCode> {
-        super::continents::continent_of(self)
-    }
-
-    /// Whether the code is an assigned ISO 3166-1 code or one of the extra codes the
-    /// continent table knows (`XK`, `AN`, `EU`, `AP`).
-    pub fn is_known(self) -> bool {
-        self.continent().is_some()
-    }
 }
 
 impl fmt::Display for CountryCode {

@@ -18,7 +18,7 @@
 //! The table is sorted by country code and searched with a binary search: no allocation, about
 //! eight comparisons.
 
-use super::{ContinentCode, CountryCode};
+use super::codes::{ContinentCode, CountryCode};
 
 /// `(country, continent)` pairs, sorted by country code (a unit test checks the order).
 const TABLE: &[([u8; 2], [u8; 2])] = &[
@@ -286,6 +286,20 @@ pub fn continent_of(country: CountryCode) -> Option<ContinentCode> {
         .ok()
         .and_then(|i| TABLE.get(i))
         .and_then(|(_, continent)| ContinentCode::from_bytes(*continent))
+}
+
+impl CountryCode {
+    /// The continent this country belongs to, per MaxMind's assignment (see this module's
+    /// table); `None` for a code not in the table.
+    pub fn continent(self) -> Option<ContinentCode> {
+        continent_of(self)
+    }
+
+    /// Whether the code is an assigned ISO 3166-1 code or one of the extra codes the
+    /// continent table knows (`XK`, `AN`, `EU`, `AP`).
+    pub fn is_known(self) -> bool {
+        self.continent().is_some()
+    }
 }
 
 /// Every country code in the table, in order (the 249 ISO codes plus `AN`, `AP`, `EU`, `XK`).

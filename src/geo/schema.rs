@@ -19,7 +19,8 @@ use std::fmt;
 use serde::Deserialize;
 use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use super::{ContinentCode, CountryCode, GeoHit};
+use super::codes::{ContinentCode, CountryCode};
+use super::hit::GeoHit;
 
 /// The record layout of a database, detected when it is opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

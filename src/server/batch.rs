@@ -3,7 +3,8 @@
 //! once per worker and reused, so the steady state allocates nothing.
 //!
 //! The received peer address is sent back byte for byte (no conversion), and the peer IP for
-//! the answer path is read from it.
+//! the answer path is read from it. What to answer is the caller's: this module only moves
+//! packets, so it knows nothing of snapshots or listeners.
 
 use std::io;
 use std::mem::{size_of, zeroed};
@@ -11,8 +12,6 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-use super::ListenerShared;
 
 /// Queries per system call.
 pub const BATCH: usize = 32;
@@ -88,12 +87,13 @@ fn peer_of(addr: &libc::sockaddr_storage) -> Option<SocketAddr> {
     }
 }
 
-/// Serves `socket` until `stop` is set. Returns an error only if batching is unavailable
-/// before anything was served (the caller then falls back to single packets).
+/// Serves `socket` until `stop` is set: `handle(query, peer, rotation, response)` writes the
+/// response to a query and returns whether to send it. Returns an error only if batching is
+/// unavailable before anything was served (the caller then falls back to single packets).
 pub fn serve_batched(
     socket: &UdpSocket,
-    shared: &ListenerShared,
     stop: &Arc<AtomicBool>,
+    mut handle: impl FnMut(&[u8], SocketAddr, u32, &mut Vec<u8>) -> bool,
 ) -> io::Result<()> {
     let fd = socket.as_raw_fd();
     let mut s = Slots::new();
@@ -141,7 +141,7 @@ pub fn serve_batched(
             }
             rotation = rotation.wrapping_add(1);
             let (query, response) = (&s.queries[i][..len], &mut s.responses[i]);
-            if !super::udp::handle(shared, query, peer, rotation, response) {
+            if !handle(query, peer, rotation, response) {
                 continue;
             }
             s.send_iov[to_send].iov_base = s.responses[i].as_mut_ptr().cast();

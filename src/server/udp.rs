@@ -88,7 +88,10 @@ fn serve(socket: UdpSocket, shared: ListenerShared, stop: Arc<AtomicBool>) {
     {
         // Batched receive and send (recvmmsg/sendmmsg); falls back to one packet at a time
         // only if the kernel refuses the batch calls.
-        if super::batch::serve_batched(&socket, &shared, &stop).is_ok() {
+        let answered = super::batch::serve_batched(&socket, &stop, |query, peer, rotation, out| {
+            handle(&shared, query, peer, rotation, out)
+        });
+        if answered.is_ok() {
             return;
         }
     }
@@ -124,7 +127,7 @@ fn serve(socket: UdpSocket, shared: ListenerShared, stop: Arc<AtomicBool>) {
 
 /// Answers one UDP query into `out`, applying rate limiting and counting it. Returns whether
 /// `out` should be sent.
-pub(super) fn handle(
+fn handle(
     shared: &ListenerShared,
     packet: &[u8],
     peer: SocketAddr,

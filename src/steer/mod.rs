@@ -23,6 +23,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 
 use crate::config::model::{GeoMap, RegionState, Service, ServiceRegion};
+use crate::error::ClientAddrError;
 use crate::health::{HealthTable, Status};
 use rendezvous::SubnetKey;
 
@@ -55,6 +56,37 @@ impl ClientAddr {
             source_prefix,
             source: ClientSource::Resolver,
         }
+    }
+}
+
+/// `81.2.69.160` is a resolver's address; `81.2.69.0/24` is a subnet as an ECS option would
+/// carry it (host bits cleared). The inverse of `FromStr`.
+impl std::fmt::Display for ClientAddr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.source {
+            ClientSource::Ecs => write!(f, "{}/{}", self.addr, self.source_prefix),
+            ClientSource::Resolver => write!(f, "{}", self.addr),
+        }
+    }
+}
+
+/// Parses `--client` and `/v1/explain?client=`: an address (a resolver's own), or
+/// address/prefix as an ECS option would carry it (the host bits are cleared).
+impl std::str::FromStr for ClientAddr {
+    type Err = ClientAddrError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if let Ok(addr) = text.parse::<IpAddr>() {
+            return Ok(Self::resolver(addr));
+        }
+        let net: IpNet = text
+            .parse()
+            .map_err(|_| ClientAddrError(text.to_string()))?;
+        Ok(Self {
+            addr: net.network(),
+            source_prefix: net.prefix_len(),
+            source: ClientSource::Ecs,
+        })
     }
 }
 
