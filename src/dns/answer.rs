@@ -11,10 +11,11 @@
 
 use std::net::IpAddr;
 
+use super::name::MAX_NAME_LEN;
 use super::name::{Name, wire_is_at_or_below, wire_parent};
 use super::wire::{
-    ClientSubnet, MAX_UDP_PAYLOAD, OptOut, Owner, QueryError, ResponseWriter, Section, class,
-    parse_query, rcode, rtype,
+    ClientSubnet, MAX_UDP_PAYLOAD, OptOut, Owner, Query, QueryError, ResponseWriter, Section,
+    TSIG_BADKEY, TsigAt, class, parse_query, rcode, read_name, rtype,
 };
 use crate::config::model::{Node, RRset, Service, Zone};
 use crate::state::Snapshot;
@@ -113,25 +114,16 @@ pub fn answer(
         Ok(q) => q,
         Err(QueryError::Drop) => return None,
         Err(QueryError::Reply {
-            id,
-            opcode,
-            rd,
+            header,
             rcode,
             question_end,
             edns,
         }) => {
             let question = question_end.and_then(|end| packet.get(12..end));
-            let mut w = ResponseWriter::new(out, id, opcode, rd, false, question, 512);
+            let mut w = ResponseWriter::new(out, header, question, 512);
             w.set_rcode(rcode);
-            let opt = OptOut {
-                udp_size: MAX_UDP_PAYLOAD,
-                ext_rcode: 0,
-                dnssec_ok: false,
-                nsid: None,
-                ecs: None,
-                ede: None,
-            };
-            w.finish(edns.then_some(&opt));
+            let opt = edns.map(|_| OptOut::plain(false));
+            w.finish(opt.as_ref());
             return Some(AnswerInfo {
                 rcode,
                 qtype: 0,
@@ -143,6 +135,9 @@ pub fn answer(
             });
         }
     };
+    if let Some(tsig) = q.tsig {
+        return Some(tsig_badkey(&q, tsig, out));
+    }
     let cfg = &snap.config;
     let size_limit = match cx.transport {
         Transport::Tcp => 65_535,
@@ -152,16 +147,13 @@ pub fn answer(
     };
     let ecs = q.edns.and_then(|e| e.ecs);
     let mut opt = q.edns.map(|e| OptOut {
-        udp_size: MAX_UDP_PAYLOAD,
-        ext_rcode: 0,
-        dnssec_ok: e.dnssec_ok,
         nsid: if e.nsid {
             cfg.server.nsid.as_deref()
         } else {
             None
         },
         ecs: e.ecs.map(|c| (c, 0)),
-        ede: None,
+        ..OptOut::plain(e.dnssec_ok)
     });
     let limit = size_limit.saturating_sub(opt.as_ref().map_or(0, OptOut::wire_len));
     let mut info = AnswerInfo {
@@ -173,15 +165,7 @@ pub fn answer(
         ecs,
         question_end: 12 + q.question_bytes().len(),
     };
-    let mut w = ResponseWriter::new(
-        out,
-        q.id,
-        q.opcode,
-        q.rd,
-        q.cd,
-        Some(q.question_bytes()),
-        limit,
-    );
+    let mut w = ResponseWriter::new(out, q.header(), Some(q.question_bytes()), limit);
 
     // EDNS version other than 0: BADVERS (RFC 6891 6.1.3).
     if let Some(e) = q.edns
@@ -252,6 +236,75 @@ pub fn answer(
 }
 
 const TXT_EXPLAIN: u16 = rtype::TXT;
+
+/// Answers a TSIG-signed query: no key is configured, so every key is unknown (RFC 8945
+/// 5.2.2): NOTAUTH, unsigned, with a TSIG record that names the key and algorithm, copies
+/// the time and fudge, and carries the error BADKEY and an empty MAC (RFC 8945 5.3.2). A TSIG
+/// record whose RDATA does not parse gets FORMERR.
+fn tsig_badkey(q: &Query<'_>, tsig: TsigAt, out: &mut Vec<u8>) -> AnswerInfo {
+    let p = q.packet;
+    let mut record = [0u8; 2 * MAX_NAME_LEN + 32];
+    let encoded = (|| {
+        let mut name = [0u8; MAX_NAME_LEN];
+        let (key_len, _) = read_name(p, tsig.owner_at, &mut name)?;
+        record[..key_len].copy_from_slice(&name[..key_len]);
+        let mut at = key_len;
+        for v in [rtype::TSIG, class::ANY, 0, 0] {
+            record[at..at + 2].copy_from_slice(&v.to_be_bytes());
+            at += 2;
+        }
+        let rdlen_at = at;
+        at += 2;
+        let (alg_len, after_alg) = read_name(p, tsig.rdata_at, &mut name)?;
+        // Time signed (6), fudge (2), MAC size (2), MAC, original ID (2), error (2), other
+        // length (2), other data: all inside the RDATA.
+        let mac_len = usize::from(u16::from_be_bytes([
+            *p.get(after_alg + 8)?,
+            *p.get(after_alg + 9)?,
+        ]));
+        let orig_id_at = after_alg + 10 + mac_len;
+        let other_len = usize::from(u16::from_be_bytes([
+            *p.get(orig_id_at + 4)?,
+            *p.get(orig_id_at + 5)?,
+        ]));
+        if orig_id_at + 6 + other_len != tsig.rdata_end {
+            return None;
+        }
+        record[at..at + alg_len].copy_from_slice(&name[..alg_len]);
+        at += alg_len;
+        record[at..at + 8].copy_from_slice(&p[after_alg..after_alg + 8]);
+        at += 8;
+        record[at..at + 2].copy_from_slice(&[0, 0]); // MAC size 0: unsigned
+        at += 2;
+        record[at..at + 2].copy_from_slice(&p[orig_id_at..orig_id_at + 2]);
+        at += 2;
+        record[at..at + 2].copy_from_slice(&TSIG_BADKEY.to_be_bytes());
+        at += 2;
+        record[at..at + 2].copy_from_slice(&[0, 0]); // no other data
+        at += 2;
+        let rdlen = (at - rdlen_at - 2) as u16;
+        record[rdlen_at..rdlen_at + 2].copy_from_slice(&rdlen.to_be_bytes());
+        Some(at)
+    })();
+    let rcode = if encoded.is_some() {
+        rcode::NOTAUTH
+    } else {
+        rcode::FORMERR
+    };
+    let mut w = ResponseWriter::new(out, q.header(), Some(q.question_bytes()), 512);
+    w.set_rcode(rcode);
+    let opt = q.edns.map(|e| OptOut::plain(e.dnssec_ok));
+    w.finish_with(opt.as_ref(), encoded.map(|len| &record[..len]));
+    AnswerInfo {
+        rcode,
+        qtype: q.qtype,
+        zone: None,
+        steered: None,
+        truncated: false,
+        ecs: None,
+        question_end: 12 + q.question_bytes().len(),
+    }
+}
 
 /// The address steering decides for: the ECS address when the query has one with a non-zero
 /// source prefix, else the query's source (RFC 7871 7.1.2: prefix 0 means "use the resolver").

@@ -27,8 +27,12 @@ pub mod rtype {
     pub const AAAA: u16 = 28;
     /// Service locator.
     pub const SRV: u16 = 33;
+    /// Delegation signer.
+    pub const DS: u16 = 43;
     /// EDNS pseudo-record.
     pub const OPT: u16 = 41;
+    /// Transaction signature (RFC 8945).
+    pub const TSIG: u16 = 250;
     /// Incremental zone transfer.
     pub const IXFR: u16 = 251;
     /// Zone transfer.
@@ -61,17 +65,26 @@ pub mod rcode {
     pub const NOTIMP: u16 = 4;
     /// Refused.
     pub const REFUSED: u16 = 5;
+    /// Not authoritative; with TSIG, not authorized (RFC 8945 5.2).
+    pub const NOTAUTH: u16 = 9;
     /// Bad EDNS version.
     pub const BADVERS: u16 = 16;
+    /// Bad or missing server cookie (RFC 7873 8).
+    pub const BADCOOKIE: u16 = 23;
 }
 
 /// EDNS option codes.
 const OPT_NSID: u16 = 3;
 const OPT_ECS: u16 = 8;
+const OPT_COOKIE: u16 = 10;
+const OPT_KEEPALIVE: u16 = 11;
 const OPT_EDE: u16 = 15;
 
 /// Extended DNS Error "Not Authoritative" (RFC 8914 4.21).
 pub const EDE_NOT_AUTHORITATIVE: u16 = 20;
+
+/// TSIG error "bad key" (RFC 8945 3): the key is not known to the server.
+pub const TSIG_BADKEY: u16 = 17;
 
 /// Largest UDP response we send, whatever the client offers (DNS flag day 2020).
 pub const MAX_UDP_PAYLOAD: u16 = 1232;
@@ -98,6 +111,68 @@ pub struct Edns {
     pub nsid: bool,
     /// A Client Subnet option.
     pub ecs: Option<ClientSubnet>,
+    /// A well-formed COOKIE option (RFC 7873 4): where it lies in the packet.
+    pub cookie: Option<CookieAt>,
+    /// The edns-tcp-keepalive option (RFC 7828), if present.
+    pub keepalive: Option<Keepalive>,
+}
+
+/// Where a COOKIE option's data lies in the query packet: the 8-octet client cookie at
+/// `at`, followed by `len - 8` octets of server cookie (0, or 8 to 32).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CookieAt {
+    /// Offset of the option data in the packet.
+    pub at: u16,
+    /// Option length: 8 (client cookie only) or 16 to 40.
+    pub len: u8,
+}
+
+impl CookieAt {
+    /// The client cookie.
+    pub fn client<'p>(&self, packet: &'p [u8]) -> &'p [u8; 8] {
+        let at = usize::from(self.at);
+        packet[at..at + 8]
+            .try_into()
+            .expect("parse_query checked the option length")
+    }
+    /// The server cookie (empty when the client sent none).
+    pub fn server<'p>(&self, packet: &'p [u8]) -> &'p [u8] {
+        let at = usize::from(self.at);
+        &packet[at + 8..at + usize::from(self.len)]
+    }
+}
+
+/// An edns-tcp-keepalive option in a query (RFC 7828 3.2.1: a client sends it empty).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keepalive {
+    /// Empty, as a client must send it.
+    Empty,
+    /// With a TIMEOUT value, which a client must not send (FORMERR over TCP).
+    WithTimeout,
+}
+
+/// A TSIG record at the end of a query (RFC 8945 4.2), as offsets into the packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TsigAt {
+    /// Offset of the key name (the record's owner).
+    pub owner_at: usize,
+    /// Offset of the RDATA.
+    pub rdata_at: usize,
+    /// End of the RDATA.
+    pub rdata_end: usize,
+}
+
+/// The header fields a reply echoes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    /// Message ID.
+    pub id: u16,
+    /// Opcode (0 = QUERY).
+    pub opcode: u8,
+    /// Recursion desired (echoed).
+    pub rd: bool,
+    /// Checking disabled (echoed).
+    pub cd: bool,
 }
 
 /// A parsed query, borrowing the packet.
@@ -124,6 +199,8 @@ pub struct Query<'a> {
     pub qclass: u16,
     /// EDNS, if the query had an OPT record.
     pub edns: Option<Edns>,
+    /// A TSIG record, last in the additional section (RFC 8945 5.1).
+    pub tsig: Option<TsigAt>,
 }
 
 impl Query<'_> {
@@ -135,27 +212,34 @@ impl Query<'_> {
     pub fn question_bytes(&self) -> &[u8] {
         &self.packet[12..self.qname_end + 4]
     }
+    /// The header fields a reply echoes.
+    pub fn header(&self) -> Header {
+        Header {
+            id: self.id,
+            opcode: self.opcode,
+            rd: self.rd,
+            cd: self.cd,
+        }
+    }
 }
 
-/// Why a packet could not be parsed as a query.
+/// Why a packet could not be answered as a normal query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QueryError {
     /// Not worth a reply: too short for a header, or a response (QR set).
     Drop,
-    /// Reply with this rcode; `question` says whether the question parsed (and is echoed).
+    /// Reply with this rcode and no records (besides an OPT when the query had one).
     Reply {
-        /// Message ID.
-        id: u16,
-        /// Opcode to echo.
-        opcode: u8,
-        /// RD to echo.
-        rd: bool,
-        /// FORMERR or NOTIMP.
+        /// Header fields to echo.
+        header: Header,
+        /// FORMERR, NOTIMP, or NOERROR for a COOKIE-only query with no question (RFC 7873
+        /// 5.4).
         rcode: u16,
         /// End of a valid question (to echo), if any.
         question_end: Option<usize>,
-        /// Whether the query had a (parseable) OPT record: then the reply carries one too.
-        edns: bool,
+        /// The query's OPT record, when it had a well-formed one: the reply carries one too
+        /// (RFC 6891 6.1.1).
+        edns: Option<Edns>,
     },
 }
 
@@ -170,6 +254,23 @@ fn be16(p: &[u8], at: usize) -> Option<u16> {
 /// occurrence"), so loops and forward pointers are rejected and the walk ends; the whole
 /// name is at most 255 octets.
 fn skip_name(p: &[u8], start: usize) -> Option<usize> {
+    walk_name(p, start, |_| {})
+}
+
+/// Reads a possibly compressed name into `out` (uncompressed wire form, case kept); returns
+/// its length in `out` and the offset after it in the packet. Same checks as [`skip_name`].
+pub fn read_name(p: &[u8], start: usize, out: &mut [u8; MAX_NAME_LEN]) -> Option<(usize, usize)> {
+    let mut len = 0;
+    let end = walk_name(p, start, |label| {
+        out[len..len + label.len()].copy_from_slice(label);
+        len += label.len();
+    })?;
+    Some((len, end))
+}
+
+/// Walks a name, calling `each` with every label (length octet included, the root label
+/// last) once the name is known to fit 255 octets so far.
+fn walk_name(p: &[u8], start: usize, mut each: impl FnMut(&[u8])) -> Option<usize> {
     let mut at = start;
     let mut segment_start = start;
     let mut end = None;
@@ -179,13 +280,18 @@ fn skip_name(p: &[u8], start: usize) -> Option<usize> {
         match len {
             0 => {
                 name_len += 1;
-                return (name_len <= MAX_NAME_LEN).then_some(end.unwrap_or(at + 1));
+                if name_len > MAX_NAME_LEN {
+                    return None;
+                }
+                each(&p[at..at + 1]);
+                return Some(end.unwrap_or(at + 1));
             }
             1..=63 => {
                 name_len += 1 + usize::from(len);
                 if name_len > MAX_NAME_LEN {
                     return None;
                 }
+                each(p.get(at..at + 1 + usize::from(len))?);
                 at += 1 + usize::from(len);
             }
             0xC0..=0xFF => {
@@ -202,144 +308,216 @@ fn skip_name(p: &[u8], start: usize) -> Option<usize> {
     }
 }
 
-/// Parses a DNS query packet.
-pub fn parse_query(p: &[u8]) -> Result<Query<'_>, QueryError> {
-    if p.len() < 12 {
-        return Err(QueryError::Drop);
-    }
-    let id = u16::from_be_bytes([p[0], p[1]]);
-    let flags = u16::from_be_bytes([p[2], p[3]]);
-    if flags & 0x8000 != 0 {
-        return Err(QueryError::Drop);
-    }
-    let opcode = ((flags >> 11) & 0xF) as u8;
-    let rd = flags & 0x0100 != 0;
-    let cd = flags & 0x0010 != 0;
-    let qdcount = be16(p, 4).unwrap_or(0);
-    let ancount = be16(p, 6).unwrap_or(0);
-    let nscount = be16(p, 8).unwrap_or(0);
-    let arcount = be16(p, 10).unwrap_or(0);
-    let formerr = |question_end: Option<usize>, edns: bool| QueryError::Reply {
-        id,
-        opcode,
-        rd,
-        rcode: rcode::FORMERR,
-        question_end,
-        edns,
-    };
-    if qdcount != 1 {
-        return Err(formerr(None, false));
-    }
-    // Question name: uncompressed (nothing earlier to point at), lower-cased into a buffer.
-    let mut qname_lower = [0u8; MAX_NAME_LEN];
+/// Reads the one question of a query: the name (uncompressed: nothing earlier to point at),
+/// lower-cased into `lower`. Returns the name's length and end offset.
+fn read_question(p: &[u8], lower: &mut [u8; MAX_NAME_LEN]) -> Option<(usize, usize)> {
     let mut at = 12;
     let mut out = 0;
     loop {
-        let Some(&len) = p.get(at) else {
-            return Err(formerr(None, false));
-        };
+        let len = *p.get(at)?;
         if len > 63 {
-            return Err(formerr(None, false));
+            return None;
         }
         let len = usize::from(len);
         if out + 1 + len > MAX_NAME_LEN {
-            return Err(formerr(None, false));
+            return None;
         }
-        let Some(label) = p.get(at..at + 1 + len) else {
-            return Err(formerr(None, false));
-        };
-        qname_lower[out] = len as u8;
-        for (dst, src) in qname_lower[out + 1..out + 1 + len]
-            .iter_mut()
-            .zip(&label[1..])
-        {
+        let label = p.get(at..at + 1 + len)?;
+        lower[out] = len as u8;
+        for (dst, src) in lower[out + 1..out + 1 + len].iter_mut().zip(&label[1..]) {
             *dst = src.to_ascii_lowercase();
         }
         out += 1 + len;
         at += 1 + len;
         if len == 0 {
-            break;
+            // Type and class must follow.
+            p.get(at..at + 4)?;
+            return Some((out, at));
         }
     }
-    let qname_end = at;
-    let (Some(qtype), Some(qclass)) = (be16(p, at), be16(p, at + 2)) else {
-        return Err(formerr(None, false));
-    };
-    at += 4;
-    // Skip answer and authority records; find the OPT in the additional section.
-    let mut edns = None;
-    let total = usize::from(ancount) + usize::from(nscount) + usize::from(arcount);
+}
+
+/// What the record sections of a query hold that matters to us.
+#[derive(Default)]
+struct Records {
+    edns: Option<Edns>,
+    tsig: Option<TsigAt>,
+}
+
+/// A malformed record section; `edns` is the OPT record if it parsed before the fault.
+struct BadRecords {
+    edns: Option<Edns>,
+}
+
+/// Walks the answer, authority and additional sections from `at`: finds the OPT record
+/// (one, in the additional section, owned by the root: RFC 6891 6.1.1) and a TSIG record
+/// (last in the additional section: RFC 8945 5.1).
+fn read_records(p: &[u8], mut at: usize, counts: [u16; 3]) -> Result<Records, BadRecords> {
+    let mut found = Records::default();
+    let [an, ns, ar] = counts.map(usize::from);
+    let total = an + ns + ar;
     for index in 0..total {
-        let in_additional = index >= usize::from(ancount) + usize::from(nscount);
+        let bad = |edns| Err(BadRecords { edns });
+        let in_additional = index >= an + ns;
         let owner_at = at;
         let Some(after_name) = skip_name(p, at) else {
-            return Err(formerr(Some(qname_end + 4), edns.is_some()));
+            return bad(found.edns);
         };
         let (Some(t), Some(cls), Some(rdlen)) = (
             be16(p, after_name),
             be16(p, after_name + 2),
             be16(p, after_name + 8),
         ) else {
-            return Err(formerr(Some(qname_end + 4), edns.is_some()));
+            return bad(found.edns);
         };
         let rdata_at = after_name + 10;
         let rdata_end = rdata_at + usize::from(rdlen);
         if rdata_end > p.len() {
-            return Err(formerr(Some(qname_end + 4), edns.is_some()));
+            return bad(found.edns);
         }
-        if t == rtype::OPT {
-            // One OPT, in the additional section, owned by the root (RFC 6891 6.1.1).
-            if !in_additional || edns.is_some() || p[owner_at] != 0 {
-                return Err(formerr(Some(qname_end + 4), false));
+        match t {
+            rtype::OPT => {
+                if !in_additional || found.edns.is_some() || p[owner_at] != 0 {
+                    return bad(None);
+                }
+                // The extended rcode bits of a query are ignored.
+                let version = p[after_name + 5];
+                let dnssec_ok = p[after_name + 6] & 0x80 != 0;
+                let mut e = Edns {
+                    udp_size: cls.max(512),
+                    version,
+                    dnssec_ok,
+                    nsid: false,
+                    ecs: None,
+                    cookie: None,
+                    keepalive: None,
+                };
+                if parse_options(p, rdata_at, rdata_end, &mut e).is_err() {
+                    // The OPT record itself is well-formed: the FORMERR carries one.
+                    let plain = Edns {
+                        nsid: false,
+                        ecs: None,
+                        cookie: None,
+                        keepalive: None,
+                        ..e
+                    };
+                    return bad(Some(plain));
+                }
+                found.edns = Some(e);
             }
-            let ttl_hi = p[after_name + 4];
-            let _ = ttl_hi; // extended rcode bits of a query are ignored
-            let version = p[after_name + 5];
-            let dnssec_ok = p[after_name + 6] & 0x80 != 0;
-            let mut e = Edns {
-                udp_size: cls.max(512),
-                version,
-                dnssec_ok,
-                nsid: false,
-                ecs: None,
-            };
-            if parse_options(&p[rdata_at..rdata_end], &mut e).is_err() {
-                return Err(formerr(Some(qname_end + 4), true));
+            rtype::TSIG => {
+                if index + 1 != total || !in_additional {
+                    return bad(found.edns);
+                }
+                found.tsig = Some(TsigAt {
+                    owner_at,
+                    rdata_at,
+                    rdata_end,
+                });
             }
-            edns = Some(e);
+            _ => {}
         }
         at = rdata_end;
     }
-    if opcode != 0 {
-        return Err(QueryError::Reply {
-            id,
-            opcode,
-            rd,
-            rcode: rcode::NOTIMP,
-            question_end: Some(qname_end + 4),
-            edns: edns.is_some(),
-        });
+    Ok(found)
+}
+
+/// Parses a DNS query packet.
+///
+/// Order of checks: header (too short or QR set: drop) → question (QDCOUNT 1, else the
+/// questions are skipped) → records (OPT, TSIG) → opcode (anything but QUERY: NOTIMP,
+/// whatever QDCOUNT says) → QDCOUNT other than 1: FORMERR, except a query with no question
+/// and a COOKIE option, which gets NOERROR (RFC 7873 5.4). Every reply to a query with a
+/// well-formed OPT record carries an OPT record (RFC 6891 6.1.1).
+pub fn parse_query(p: &[u8]) -> Result<Query<'_>, QueryError> {
+    if p.len() < 12 {
+        return Err(QueryError::Drop);
     }
+    let flags = u16::from_be_bytes([p[2], p[3]]);
+    if flags & 0x8000 != 0 {
+        return Err(QueryError::Drop);
+    }
+    let header = Header {
+        id: u16::from_be_bytes([p[0], p[1]]),
+        opcode: ((flags >> 11) & 0xF) as u8,
+        rd: flags & 0x0100 != 0,
+        cd: flags & 0x0010 != 0,
+    };
+    let count = |at| u16::from_be_bytes([p[at], p[at + 1]]);
+    let qdcount = count(4);
+    let counts = [count(6), count(8), count(10)];
+    let reply = |rcode, question_end, edns| QueryError::Reply {
+        header,
+        rcode,
+        question_end,
+        edns,
+    };
+    // A fault before the records leaves no OPT to find: FORMERR (NOTIMP for another
+    // opcode), bare.
+    let early = if header.opcode == 0 {
+        rcode::FORMERR
+    } else {
+        rcode::NOTIMP
+    };
+    let mut qname_lower = [0u8; MAX_NAME_LEN];
+    let (question, records_at) = if qdcount == 1 {
+        let Some((len, name_end)) = read_question(p, &mut qname_lower) else {
+            return Err(reply(early, None, None));
+        };
+        (Some((len, name_end)), name_end + 4)
+    } else {
+        let mut at = 12;
+        for _ in 0..qdcount {
+            let Some(end) = skip_name(p, at).filter(|end| end + 4 <= p.len()) else {
+                return Err(reply(early, None, None));
+            };
+            at = end + 4;
+        }
+        (None, at)
+    };
+    let question_end = question.map(|(_, name_end)| name_end + 4);
+    let records = match read_records(p, records_at, counts) {
+        Ok(r) => r,
+        Err(BadRecords { edns }) => return Err(reply(early, question_end, edns)),
+    };
+    if header.opcode != 0 {
+        return Err(reply(rcode::NOTIMP, question_end, records.edns));
+    }
+    let Some((qname_len, qname_end)) = question else {
+        let cookie_only = qdcount == 0 && records.edns.is_some_and(|e| e.cookie.is_some());
+        let rcode = if cookie_only {
+            rcode::NOERROR
+        } else {
+            rcode::FORMERR
+        };
+        return Err(reply(rcode, None, records.edns));
+    };
     Ok(Query {
         packet: p,
-        id,
-        opcode,
-        rd,
-        cd,
+        id: header.id,
+        opcode: header.opcode,
+        rd: header.rd,
+        cd: header.cd,
         qname_end,
         qname_lower,
-        qname_len: out,
-        qtype,
-        qclass,
-        edns,
+        qname_len,
+        qtype: count(qname_end),
+        qclass: count(qname_end + 2),
+        edns: records.edns,
+        tsig: records.tsig,
     })
 }
 
-fn parse_options(mut opts: &[u8], e: &mut Edns) -> Result<(), BadOption> {
-    while !opts.is_empty() {
-        let code = be16(opts, 0).ok_or(BadOption)?;
-        let len = usize::from(be16(opts, 2).ok_or(BadOption)?);
-        let data = opts.get(4..4 + len).ok_or(BadOption)?;
+/// Reads the options of an OPT record (`p[at..end]`).
+fn parse_options(p: &[u8], mut at: usize, end: usize, e: &mut Edns) -> Result<(), BadOption> {
+    while at < end {
+        let code = be16(p, at).ok_or(BadOption)?;
+        let len = usize::from(be16(p, at + 2).ok_or(BadOption)?);
+        let data_at = at + 4;
+        if data_at + len > end {
+            return Err(BadOption);
+        }
+        let data = &p[data_at..data_at + len];
         match code {
             OPT_NSID => e.nsid = true,
             OPT_ECS => {
@@ -348,9 +526,27 @@ fn parse_options(mut opts: &[u8], e: &mut Edns) -> Result<(), BadOption> {
                 }
                 e.ecs = Some(parse_ecs(data)?);
             }
+            OPT_COOKIE => {
+                // RFC 7873 5.2.2: a client cookie of 8 octets, then no server cookie or one
+                // of 8 to 32 octets; anything else is malformed. One COOKIE option only.
+                if e.cookie.is_some() || !(len == 8 || (16..=40).contains(&len)) {
+                    return Err(BadOption);
+                }
+                e.cookie = Some(CookieAt {
+                    at: u16::try_from(data_at).map_err(|_| BadOption)?,
+                    len: len as u8,
+                });
+            }
+            OPT_KEEPALIVE => {
+                e.keepalive = Some(if len == 0 {
+                    Keepalive::Empty
+                } else {
+                    Keepalive::WithTimeout
+                });
+            }
             _ => {}
         }
-        opts = &opts[4 + len..];
+        at = data_at + len;
     }
     Ok(())
 }
@@ -438,22 +634,19 @@ impl<'b> ResponseWriter<'b> {
     /// echoed. `limit` is the largest message allowed (already minus the OPT record's size).
     pub fn new(
         buf: &'b mut Vec<u8>,
-        id: u16,
-        opcode: u8,
-        rd: bool,
-        cd: bool,
+        header: Header,
         question: Option<&[u8]>,
         limit: usize,
     ) -> Self {
         buf.clear();
-        let mut flags: u16 = 0x8000 | (u16::from(opcode & 0xF) << 11);
-        if rd {
+        let mut flags: u16 = 0x8000 | (u16::from(header.opcode & 0xF) << 11);
+        if header.rd {
             flags |= 0x0100;
         }
-        if cd {
+        if header.cd {
             flags |= 0x0010;
         }
-        buf.extend_from_slice(&id.to_be_bytes());
+        buf.extend_from_slice(&header.id.to_be_bytes());
         buf.extend_from_slice(&flags.to_be_bytes());
         buf.extend_from_slice(&[0, u8::from(question.is_some()), 0, 0, 0, 0, 0, 0]);
         if let Some(q) = question {
@@ -549,6 +742,12 @@ impl<'b> ResponseWriter<'b> {
 
     /// Writes the OPT record (after all other records) and fills in the section counts.
     pub fn finish(self, opt: Option<&OptOut<'_>>) {
+        self.finish_with(opt, None);
+    }
+
+    /// [`finish`](Self::finish), then appends `last`, a whole encoded record that must come
+    /// after the OPT record (a TSIG record, RFC 8945 5.1), counted in the additional section.
+    pub fn finish_with(self, opt: Option<&OptOut<'_>>, last: Option<&[u8]>) {
         let mut arcount = self.counts[2];
         if let Some(opt) = opt {
             let ext_rcode = opt.ext_rcode;
@@ -594,6 +793,10 @@ impl<'b> ResponseWriter<'b> {
             self.buf[len_at..len_at + 2].copy_from_slice(&rdlen.to_be_bytes());
             arcount += 1;
         }
+        if let Some(record) = last {
+            self.buf.extend_from_slice(record);
+            arcount += 1;
+        }
         self.buf[6..8].copy_from_slice(&self.counts[0].to_be_bytes());
         self.buf[8..10].copy_from_slice(&self.counts[1].to_be_bytes());
         self.buf[10..12].copy_from_slice(&arcount.to_be_bytes());
@@ -618,6 +821,18 @@ pub struct OptOut<'a> {
 }
 
 impl OptOut<'_> {
+    /// An OPT record with our UDP size, the DO bit as given, and no options.
+    pub fn plain(dnssec_ok: bool) -> Self {
+        Self {
+            udp_size: MAX_UDP_PAYLOAD,
+            ext_rcode: 0,
+            dnssec_ok,
+            nsid: None,
+            ecs: None,
+            ede: None,
+        }
+    }
+
     /// Wire size of this OPT record.
     pub fn wire_len(&self) -> usize {
         let mut len = 11;
@@ -742,6 +957,148 @@ mod tests {
         ));
     }
 
+    /// The rcode, echoed question end and OPT presence of a rejected packet.
+    fn rejected(p: &[u8]) -> (u16, Option<usize>, bool) {
+        match parse_query(p) {
+            Err(QueryError::Reply {
+                rcode,
+                question_end,
+                edns,
+                ..
+            }) => (rcode, question_end, edns.is_some()),
+            other => panic!("expected a reply, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_opcode_is_notimp_whatever_the_question_count() {
+        let opt = opt_with(&[], 0);
+        for qdcount in [0u8, 1, 2] {
+            let mut p = query(b"\x01a\x00", rtype::A, Some(&opt));
+            if qdcount == 2 {
+                // A second question, compressed to the first.
+                let at = 12 + 3 + 4;
+                p.splice(at..at, [0xC0, 12, 0, 1, 0, 1]);
+            }
+            if qdcount == 0 {
+                p.drain(12..12 + 3 + 4);
+            }
+            p[5] = qdcount;
+            p[2] |= 2 << 3; // opcode STATUS
+            let (rcode, question_end, edns) = rejected(&p);
+            assert_eq!(rcode, rcode::NOTIMP, "QDCOUNT {qdcount}");
+            assert_eq!(question_end.is_some(), qdcount == 1, "QDCOUNT {qdcount}");
+            assert!(edns, "QDCOUNT {qdcount}: the OPT record is found");
+        }
+        // A question that does not parse: still NOTIMP, bare.
+        let mut broken = query(b"\x05ab\x00", 1, None);
+        broken[2] |= 4 << 3; // NOTIFY
+        assert_eq!(rejected(&broken[..14]), (rcode::NOTIMP, None, false));
+    }
+
+    #[test]
+    fn formerr_to_a_query_with_an_opt_carries_an_opt() {
+        let opt = opt_with(&[], 0);
+        let mut p = query(b"\x01a\x00", rtype::A, Some(&opt));
+        p.drain(12..12 + 3 + 4);
+        p[5] = 0;
+        assert_eq!(rejected(&p), (rcode::FORMERR, None, true));
+        // Two questions.
+        let mut two = query(b"\x01a\x00", rtype::A, Some(&opt));
+        two.splice(19..19, [0xC0, 12, 0, 1, 0, 1]);
+        two[5] = 2;
+        assert_eq!(rejected(&two), (rcode::FORMERR, None, true));
+        // A malformed option inside a well-formed OPT: FORMERR with an OPT.
+        let bad_ecs = opt_with(&[0, 8, 0, 3, 0, 1, 24], 0);
+        let p = query(b"\x01a\x00", rtype::A, Some(&bad_ecs));
+        assert_eq!(rejected(&p), (rcode::FORMERR, Some(19), true));
+        // No OPT: none in the reply.
+        let mut bare = query(b"\x01a\x00", rtype::A, None);
+        bare.drain(12..19);
+        bare[5] = 0;
+        assert_eq!(rejected(&bare), (rcode::FORMERR, None, false));
+    }
+
+    #[test]
+    fn cookie_options() {
+        let with_cookie = |len: usize| {
+            let mut o = vec![0, 10];
+            o.extend_from_slice(&(len as u16).to_be_bytes());
+            o.extend((0..len).map(|i| i as u8));
+            query(b"\x01a\x00", rtype::A, Some(&opt_with(&o, 0)))
+        };
+        for len in [8, 16, 24, 40] {
+            let p = with_cookie(len);
+            let q = parse_query(&p).unwrap();
+            let c = q.edns.unwrap().cookie.unwrap();
+            assert_eq!(c.client(&p), &[0, 1, 2, 3, 4, 5, 6, 7]);
+            assert_eq!(c.server(&p).len(), len - 8);
+            if len > 8 {
+                assert_eq!(c.server(&p)[0], 8);
+            }
+        }
+        for len in [0, 7, 9, 15, 41] {
+            assert_eq!(
+                rejected(&with_cookie(len)),
+                (rcode::FORMERR, Some(19), true),
+                "cookie option of {len} octets"
+            );
+        }
+        // No question, a COOKIE: NOERROR (RFC 7873 5.4); no question and no cookie: FORMERR.
+        let mut p = with_cookie(8);
+        p.drain(12..19);
+        p[5] = 0;
+        assert_eq!(rejected(&p), (rcode::NOERROR, None, true));
+    }
+
+    #[test]
+    fn keepalive_option() {
+        let p = query(b"\x01a\x00", 1, Some(&opt_with(&[0, 11, 0, 0], 0)));
+        assert_eq!(
+            parse_query(&p).unwrap().edns.unwrap().keepalive,
+            Some(Keepalive::Empty)
+        );
+        let p = query(b"\x01a\x00", 1, Some(&opt_with(&[0, 11, 0, 2, 0, 100], 0)));
+        assert_eq!(
+            parse_query(&p).unwrap().edns.unwrap().keepalive,
+            Some(Keepalive::WithTimeout)
+        );
+    }
+
+    #[test]
+    fn tsig_must_be_last() {
+        // key "k." hmac-sha256., time, fudge, MAC of 4, original id, no error, no other.
+        let mut tsig = b"\x01k\x00\x00\xfa\x00\xff\x00\x00\x00\x00".to_vec();
+        let mut rdata = b"\x0bhmac-sha256\x00".to_vec();
+        rdata.extend_from_slice(&[0, 0, 0x5f, 0, 0, 0, 1, 44, 0, 4, 1, 2, 3, 4, 0x12, 0x34]);
+        rdata.extend_from_slice(&[0, 0, 0, 0]);
+        tsig.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+        tsig.extend_from_slice(&rdata);
+        let mut p = query(b"\x01a\x00", 1, Some(&opt_with(&[], 0)));
+        p.extend_from_slice(&tsig);
+        p[11] = 2;
+        let q = parse_query(&p).unwrap();
+        let t = q.tsig.unwrap();
+        assert_eq!(t.owner_at, 19 + 11);
+        assert_eq!(t.rdata_end, p.len());
+        // TSIG before the OPT: FORMERR.
+        let mut p = query(b"\x01a\x00", 1, None);
+        p.extend_from_slice(&tsig);
+        p.extend_from_slice(&opt_with(&[], 0));
+        p[11] = 2;
+        assert_eq!(rejected(&p).0, rcode::FORMERR);
+    }
+
+    #[test]
+    fn read_name_expands_pointers() {
+        let p = b"\x00\x00\x01a\x01b\x00\x01c\xc0\x02";
+        let mut out = [0u8; MAX_NAME_LEN];
+        let (len, end) = read_name(p, 7, &mut out).unwrap();
+        assert_eq!(&out[..len], b"\x01c\x01a\x01b\x00");
+        assert_eq!(end, p.len());
+        assert!(read_name(b"\xc0\x00", 0, &mut out).is_none());
+    }
+
     #[test]
     fn record_names_follow_pointers_backwards_only() {
         // Question at 12..19 ("\x01a\x00" + type + class); one additional A record whose
@@ -800,15 +1157,13 @@ mod tests {
     #[test]
     fn writer_truncates() {
         let mut buf = Vec::new();
-        let mut w = ResponseWriter::new(
-            &mut buf,
-            7,
-            0,
-            true,
-            false,
-            Some(b"\x01a\x00\x00\x01\x00\x01"),
-            40,
-        );
+        let header = Header {
+            id: 7,
+            opcode: 0,
+            rd: true,
+            cd: false,
+        };
+        let mut w = ResponseWriter::new(&mut buf, header, Some(b"\x01a\x00\x00\x01\x00\x01"), 40);
         assert!(w.push(Section::Answer, Owner::Question, 1, 60, &[1, 2, 3, 4]));
         assert!(!w.push(Section::Answer, Owner::Question, 1, 60, &[0; 20]));
         assert!(w.is_truncated());

@@ -25,6 +25,7 @@ use std::time::Duration;
 
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
 use hickory_proto::rr::rdata::opt::{ClientSubnet, EdnsCode, EdnsOption, NSIDPayload};
+use hickory_proto::rr::rdata::tsig::{TSIG, TsigAlgorithm, make_tsig_record};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use serde::{Deserialize, Serialize};
 
@@ -105,6 +106,17 @@ pub(crate) struct TestQuery {
     pub(crate) edns: Option<EdnsSpec>,
     /// The RD (recursion desired) flag.
     pub(crate) rd: bool,
+    /// Send no question (QDCOUNT 0).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub(crate) no_question: bool,
+    /// Sign the query with TSIG, with a key the server does not know (`k1.`,
+    /// hmac-sha256, time signed 1700000000, fudge 300, a 32-octet MAC of 0xab).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub(crate) tsig: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl TestQuery {
@@ -119,7 +131,19 @@ impl TestQuery {
             transport: Transport::Udp,
             edns: Some(EdnsSpec::default()),
             rd: false,
+            no_question: false,
+            tsig: false,
         }
+    }
+
+    fn no_question(mut self) -> Self {
+        self.no_question = true;
+        self
+    }
+
+    fn tsig(mut self) -> Self {
+        self.tsig = true;
+        self
     }
 
     fn tcp(mut self) -> Self {
@@ -187,6 +211,12 @@ impl TestQuery {
         }
         if self.opcode != "QUERY" {
             let _ = write!(s, ", opcode {}", self.opcode);
+        }
+        if self.no_question {
+            s.push_str(", no question");
+        }
+        if self.tsig {
+            s.push_str(", TSIG (unknown key)");
         }
         s
     }
@@ -296,6 +326,24 @@ pub(crate) fn queries() -> Vec<TestQuery> {
             .tcp()
             .no_edns(),
         TestQuery::new("opcode-status", &n(""), "SOA").opcode("STATUS"),
+        TestQuery::new("opcode-status-no-question", &n(""), "SOA")
+            .opcode("STATUS")
+            .no_question(),
+        TestQuery::new("opcode-status-no-question-no-edns", &n(""), "SOA")
+            .opcode("STATUS")
+            .no_edns()
+            .no_question(),
+        TestQuery::new("no-question-edns", &n(""), "SOA").no_question(),
+        TestQuery::new("no-question-no-edns", &n(""), "SOA")
+            .no_question()
+            .no_edns(),
+        TestQuery::new("tsig-unknown-key", &n(""), "SOA").tsig(),
+        TestQuery::new("tsig-unknown-key-no-edns", &n("static"), "A")
+            .tsig()
+            .no_edns(),
+        TestQuery::new("tsig-unknown-key-tcp", &n(""), "SOA")
+            .tsig()
+            .tcp(),
     ]
 }
 
@@ -339,7 +387,22 @@ pub(crate) fn build(q: &TestQuery, id: u16) -> Result<Vec<u8>, String> {
     query.set_query_class(parse_class(&q.class)?);
     let mut msg = Message::new(id, MessageType::Query, parse_opcode(&q.opcode)?);
     msg.metadata.recursion_desired = q.rd;
-    msg.add_query(query);
+    if !q.no_question {
+        msg.add_query(query);
+    }
+    if q.tsig {
+        let key = Name::from_ascii("k1.").map_err(|e| e.to_string())?;
+        let rdata = TSIG::new(
+            TsigAlgorithm::HmacSha256,
+            1_700_000_000,
+            300,
+            vec![0xab; 32],
+            id,
+            None,
+            Vec::new(),
+        );
+        msg.signature = Some(Box::new(make_tsig_record(key, rdata)));
+    }
     if let Some(spec) = &q.edns {
         let mut edns = Edns::new();
         edns.set_max_payload(spec.udp_size);
@@ -471,11 +534,16 @@ pub(crate) struct Normalised {
     pub(crate) additional: Vec<String>,
     /// The OPT record, if any.
     pub(crate) opt: Option<OptSummary>,
+    /// Size of the reply in octets (compared on its own: no larger than the reference's).
+    #[serde(default)]
+    pub(crate) size: usize,
 }
 
 /// What happened to one query: a normalised reply, or why there is none.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+// A few hundred captures per run: the size of the enum does not matter.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Outcome {
     /// The server answered.
     Reply(Normalised),
@@ -663,6 +731,7 @@ pub(crate) fn normalise(raw: &[u8]) -> Result<Normalised, String> {
         }
     });
     Ok(Normalised {
+        size: raw.len(),
         rcode: rcode_name(rcode),
         opcode: opcode_name((b2 >> 3) & 0x0f),
         flags,
