@@ -50,6 +50,42 @@ fn render(errors: &[ConfigError]) -> String {
 #[error("--client {0:?} is not an address or address/prefix")]
 pub struct ClientAddrError(pub String);
 
+//------------ ListenError -----------------------------------------------------------------------
+
+/// A listen address cannot be bound.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot listen on {proto} {addr}")]
+pub struct ListenError {
+    /// `udp` or `tcp`.
+    pub proto: &'static str,
+    /// The address.
+    pub addr: std::net::SocketAddr,
+    /// Why.
+    #[source]
+    pub source: std::io::Error,
+}
+
+//------------ AppError --------------------------------------------------------------------------
+
+/// Errors that end a command.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The configuration has errors (each printed already).
+    #[error("configuration has {0} error(s)")]
+    Config(usize),
+    /// A listen address cannot be bound.
+    #[error(transparent)]
+    Listen(#[from] ListenError),
+    /// Something else, with context.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// An [`AppError::Other`] with context.
+pub fn other(context: impl std::fmt::Display, e: impl std::fmt::Display) -> AppError {
+    AppError::Other(format!("{context}: {e}"))
+}
+
 //------------ render_chain ----------------------------------------------------------------------
 
 /// Renders `error` and every cause behind it on one line, outermost first, joined by `": "`

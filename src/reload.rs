@@ -1,10 +1,11 @@
-//! Building snapshots and swapping them in (SPEC section 6).
+//! Building snapshots and swapping them in (SPEC section 6): the reload transaction.
 //!
 //! ```text
-//!  SIGHUP ─► prepare: config::load (every file) ─► open GeoIP ─► Snapshot{generation+1}
+//!  SIGHUP ─► prepare (blocking task): config::load (every file) ─► open GeoIP
+//!            ─► Snapshot{generation+1}
 //!          ─► health runner update (kept checks copy their state into the new table)
-//!          ─► store.swap
-//!  any error ─► errors logged with file:line; the old snapshot keeps serving
+//!          ─► store.swap ─► listeners rebound ─► counted, logged: Applied
+//!  any error ─► counted, logged with file:line: Rejected; the old snapshot keeps serving
 //! ```
 //!
 //! Everything is read and validated before the store is touched, so a query sees either the
@@ -16,9 +17,11 @@ use std::sync::Arc;
 
 use crate::config::model::CheckKind;
 use crate::config::{self, Config};
-use crate::health::runner::{CheckTarget, TargetLabels};
+use crate::health::runner::{CheckTarget, HealthRunner, TargetLabels};
 use crate::health::{ProbeKind, ProbeSpec, TlsSpec};
-use crate::state::{Snapshot, Store};
+use crate::metrics::Metrics;
+use crate::server::listeners::Listeners;
+use crate::state::{Snapshot, Store, now_unix};
 use crate::steer::GeoLookup;
 
 /// Opens the configured GeoIP database (read whole into memory), if any.
@@ -107,4 +110,89 @@ pub fn check_targets(cfg: &Config) -> Vec<CheckTarget> {
 pub fn prepare(store: &Store, path: &Path, now_unix: u64) -> Result<Snapshot, Vec<String>> {
     let current = store.load_full();
     build(path, now_unix, current.generation + 1, Some(&current))
+}
+
+/// What one reload did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReloadOutcome {
+    /// The new snapshot is serving.
+    Applied {
+        /// Its generation.
+        generation: u64,
+        /// Settings that changed but take effect only after a restart.
+        warnings: Vec<String>,
+    },
+    /// Nothing changed; the previous snapshot keeps serving.
+    Rejected {
+        /// Every problem found (`file:line: message`).
+        problems: Vec<String>,
+    },
+}
+
+/// The reload transaction: reads and validates every file off the query path, then moves the
+/// health runner to the new snapshot, swaps it in, rebinds the listen addresses, and counts
+/// and logs the outcome. On any problem nothing is touched.
+pub async fn reload(
+    path: &Path,
+    store: &Store,
+    runner: &mut HealthRunner,
+    listeners: &mut Listeners,
+    metrics: &Metrics,
+) -> ReloadOutcome {
+    let prepared = {
+        let store = store.clone();
+        let path = path.to_path_buf();
+        tokio::task::spawn_blocking(move || prepare(&store, &path, now_unix())).await
+    };
+    let snap = match prepared {
+        Ok(Ok(snap)) => snap,
+        Ok(Err(problems)) => {
+            metrics.reload(false);
+            for e in &problems {
+                tracing::warn!(error = %e, "reload rejected; the old configuration keeps serving");
+            }
+            return ReloadOutcome::Rejected { problems };
+        }
+        Err(e) => {
+            metrics.reload(false);
+            tracing::error!(error = %e, "reload task failed");
+            return ReloadOutcome::Rejected {
+                problems: vec![format!("reload task failed: {e}")],
+            };
+        }
+    };
+    let old = store.load_full();
+    let warnings = restart_warnings(&old.config, &snap.config);
+    let summary = runner.update(check_targets(&snap.config), snap.health.clone());
+    let generation = snap.generation;
+    let listen = snap.config.server.listen.clone();
+    store.store(Arc::new(snap));
+    drop(old);
+    listeners.rebind(&listen).await;
+    release_free_memory();
+    metrics.reload(true);
+    for w in &warnings {
+        tracing::warn!(warning = %w, "reload");
+    }
+    tracing::info!(
+        generation,
+        checks_kept = summary.kept,
+        checks_started = summary.started,
+        checks_stopped = summary.stopped,
+        "reload applied"
+    );
+    ReloadOutcome::Applied {
+        generation,
+        warnings,
+    }
+}
+
+/// Hands memory freed after parsing (the TOML trees, the previous snapshot) back to the OS, so
+/// resident memory reflects the serving configuration, not the peak of loading it.
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free heap pages; it has no preconditions.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }

@@ -57,5 +57,13 @@ impl Snapshot {
     }
 }
 
+/// Seconds since the Unix epoch (the one clock read at the edge for `serial = "auto"` and
+/// explain's drain timing).
+pub fn now_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 /// The shared handle: readers `load_full()`, reload `store()`s.
 pub type Store = Arc<ArcSwap<Snapshot>>;

@@ -9,6 +9,7 @@
 
 #[cfg(target_os = "linux")]
 mod batch;
+pub mod listeners;
 pub mod rrl;
 pub mod tcp;
 pub mod udp;
