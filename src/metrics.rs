@@ -100,6 +100,7 @@ impl QueryObserver for MetricsObserver {
         snap: &Snapshot,
         source: SocketAddr,
         transport: Transport,
+        query: &[u8],
         info: Option<&AnswerInfo>,
         elapsed: Duration,
     ) {
@@ -116,7 +117,7 @@ impl QueryObserver for MetricsObserver {
         }
         self.metrics.observe_time(elapsed);
         if snap.config.log.queries {
-            log_query(snap, source, transport, info);
+            log_query(snap, source, transport, query, info);
         }
     }
 
@@ -125,7 +126,13 @@ impl QueryObserver for MetricsObserver {
     }
 }
 
-fn log_query(snap: &Snapshot, source: SocketAddr, transport: Transport, info: &AnswerInfo) {
+fn log_query(
+    snap: &Snapshot,
+    source: SocketAddr,
+    transport: Transport,
+    query: &[u8],
+    info: &AnswerInfo,
+) {
     let (service, region, reason) = match info.steered {
         Some(s) => {
             let svc = &snap.config.zones[s.zone].services[s.service];
@@ -138,9 +145,15 @@ fn log_query(snap: &Snapshot, source: SocketAddr, transport: Transport, info: &A
         None => ("", "", ""),
     };
     let ecs = info.ecs.map(|e| format!("{}/{}", e.addr, e.source_prefix));
+    // The question name as the client wrote it (its case shows 0x20 randomisation).
+    let mut qname = String::new();
+    if let Some(wire) = query.get(12..info.question_end.saturating_sub(4)) {
+        let _ = crate::dns::name::write_wire_text(wire, &mut qname);
+    }
     tracing::info!(
         client = %source.ip(),
         ecs = ecs.as_deref().unwrap_or(""),
+        qname,
         proto = transport.as_str(),
         qtype = qtype_name(info.qtype),
         rcode = rcode_name(info.rcode),

@@ -642,7 +642,7 @@ fn json_query_logs_and_per_client_tcp_limit() {
     );
     let m = udp(
         d.addr,
-        "www.wire.test.",
+        "wWw.Wire.test.",
         RecordType::A,
         &Opts {
             ecs: Some(("10.200.0.0".parse().unwrap(), 16)),
@@ -681,6 +681,10 @@ fn json_query_logs_and_per_client_tcp_limit() {
     assert_eq!(f["message"], "query");
     assert_eq!(f["client"], "127.0.0.1");
     assert_eq!(f["ecs"], "10.200.0.0/16");
+    assert_eq!(
+        f["qname"], "wWw.Wire.test.",
+        "the question as asked, case kept"
+    );
     assert_eq!(f["qtype"], "A");
     assert_eq!(f["rcode"], "NOERROR");
     assert_eq!(f["region"], "two");

@@ -23,12 +23,14 @@ use crate::state::Store;
 
 /// Called once per answered query (metrics and query logs). Must be cheap and lock-free.
 pub trait QueryObserver: Send + Sync {
-    /// One query was answered (or dropped when `info` is `None`).
+    /// One query was answered (or dropped when `info` is `None`). `query` is the packet as
+    /// received (the query log names its question in the client's case).
     fn observe(
         &self,
         snap: &crate::state::Snapshot,
         source: SocketAddr,
         transport: Transport,
+        query: &[u8],
         info: Option<&AnswerInfo>,
         elapsed: Duration,
     );
@@ -47,6 +49,7 @@ impl QueryObserver for NoObserver {
         _: &crate::state::Snapshot,
         _: SocketAddr,
         _: Transport,
+        _: &[u8],
         _: Option<&AnswerInfo>,
         _: Duration,
     ) {

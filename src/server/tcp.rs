@@ -167,6 +167,7 @@ async fn serve_connection(
             &snap,
             peer,
             Transport::Tcp,
+            &buf[..len],
             info.as_ref(),
             started.elapsed(),
         );

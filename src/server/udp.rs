@@ -157,6 +157,7 @@ fn handle(
         &snap,
         peer,
         Transport::Udp,
+        packet,
         info.as_ref(),
         started.elapsed(),
     );

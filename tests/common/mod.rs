@@ -2,6 +2,8 @@
 //! and query it over UDP and TCP with hickory-proto (an independent DNS implementation).
 #![allow(dead_code)]
 
+pub mod external;
+
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};

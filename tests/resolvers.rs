@@ -1,0 +1,586 @@
+//! Real resolvers in front of steerdns: Unbound 1.17 (with the `subnetcache` module sending
+//! ECS) and Knot Resolver 5.6 (`kresd`), started on loopback by the test with a stub zone
+//! pointing at a steerdns the test started (launchers in `common/external.rs`).
+//!
+//! What they show, each over the real wire:
+//! - answers through each resolver equal steerdns's own answers for the same client subnet;
+//!   Unbound passes a client's ECS through (at most /24 and /56) or sends the client's /24,
+//!   kresd 5.6 sends no ECS at all, so steerdns decides by the resolver's address;
+//! - Unbound caches per ECS scope: two clients in one scope share one upstream query, clients
+//!   in different scopes each cause their own and never get each other's answer;
+//! - a region drained by a reload reaches clients through the resolver within one TTL;
+//! - NXDOMAIN and NODATA are cached for the SOA minimum, then asked again;
+//! - QNAME minimisation and 0x20 case randomisation reach steerdns and still get answers.
+//!
+//! Upstream queries are counted with steerdns's own metrics and JSON query log. A resolver
+//! that is not installed skips its test (see `common::external`).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use common::external::{Kresd, Stub, Unbound};
+use common::*;
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::RecordType;
+use steerdns::geo::writer::test_database_geoip2;
+
+/// The zone every test serves. GeoIP data: the sample database (81.2.69.0/24 GB,
+/// 175.192.0.0/10 KR, 192.0.2.0/24 US, 2001:db8::/32 DE, ...).
+fn zone(eu_state: &str, ttl: u32) -> String {
+    format!(
+        r#"
+origin = "res.test."
+ttl = 300
+[soa]
+mname = "ns1.res.test."
+rname = "hostmaster.res.test."
+serial = 1
+minimum = "3s"
+
+[[record]]
+name = "@"
+type = "NS"
+data = ["ns1.res.test."]
+[[record]]
+name = "ns1"
+type = "A"
+data = ["127.0.0.1"]
+[[record]]
+name = "static"
+type = "A"
+data = ["127.0.1.1"]
+[[record]]
+name = "deep.a.b"          # a.b and b are empty non-terminals (QNAME minimisation walks them)
+type = "TXT"
+data = ["\"deep\""]
+
+[region.eu]
+state = "{eu_state}"
+[region.us]
+[region.ap]
+[region.edge]
+
+[map.world]
+default = "us"
+"continent:EU" = "eu > us"
+"country:KR" = "ap > us"
+"net:175.192.77.0/24" = "edge > ap"
+
+[service.www]
+map = "world"
+ttl = {ttl}
+[service.www.region.eu]
+endpoints = ["127.0.10.1", "2001:db8:e::1"]
+[service.www.region.us]
+endpoints = ["127.0.20.1", "2001:db8:75::1"]
+[service.www.region.ap]
+endpoints = ["127.0.30.1", "2001:db8:a::1"]
+[service.www.region.edge]
+endpoints = ["127.0.70.1"]
+"#
+    )
+}
+
+const WWW: &str = "www.res.test.";
+
+/// steerdns with the sample GeoIP database and JSON query logs.
+fn daemon(eu_state: &str, ttl: u32) -> Daemon {
+    start_files(
+        "[geoip]\ndatabase = \"geo.mmdb\"\n[log]\nformat = \"json\"\nqueries = true\n",
+        &[("res.toml", &zone(eu_state, ttl))],
+        &[("geo.mmdb", &test_database_geoip2())],
+    )
+}
+
+fn stubs(d: &Daemon) -> Vec<Stub> {
+    vec![Stub::new("res.test.", d.addr)]
+}
+
+fn with_ecs(addr: &str, prefix: u8) -> Opts {
+    Opts {
+        ecs: Some((addr.parse().unwrap(), prefix)),
+        ..Default::default()
+    }
+}
+
+/// One line of steerdns's JSON query log.
+#[derive(Debug, Clone)]
+struct Logged {
+    ecs: String,
+    qname: String,
+    qtype: String,
+    rcode: String,
+    region: String,
+}
+
+/// Every query for the zone that steerdns has logged so far, in order (the harness's own
+/// readiness probes are for another name).
+fn logged(d: &Daemon) -> Vec<Logged> {
+    d.log()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["fields"]["message"] == "query")
+        .filter(|v| {
+            v["fields"]["qname"]
+                .as_str()
+                .is_some_and(|n| n.to_ascii_lowercase().ends_with("res.test."))
+        })
+        .map(|v| {
+            let f = &v["fields"];
+            let s = |k: &str| f[k].as_str().unwrap_or_default().to_string();
+            Logged {
+                ecs: s("ecs"),
+                qname: s("qname"),
+                qtype: s("qtype"),
+                rcode: s("rcode"),
+                region: s("region"),
+            }
+        })
+        .collect()
+}
+
+/// Waits (bounded) until steerdns has logged at least `n` queries; returns them.
+fn logged_at_least(d: &Daemon, n: usize) -> Vec<Logged> {
+    let started = Instant::now();
+    loop {
+        let lines = logged(d);
+        if lines.len() >= n || started.elapsed() > Duration::from_secs(5) {
+            return lines;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Queries steerdns has answered for zone res.test, by (qtype, rcode), from its metrics.
+fn upstream(d: &Daemon) -> BTreeMap<(String, String), u64> {
+    let text = http_get(d.metrics, "/metrics");
+    let mut out = BTreeMap::new();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("steerdns_queries_total{zone=\"res.test\",qtype=\"")
+        else {
+            continue;
+        };
+        let Some((qtype, rest)) = rest.split_once("\",rcode=\"") else {
+            continue;
+        };
+        let Some((rcode, rest)) = rest.split_once('"') else {
+            continue;
+        };
+        let value: u64 = rest
+            .rsplit(' ')
+            .next()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        *out.entry((qtype.to_string(), rcode.to_string()))
+            .or_default() += value;
+    }
+    out
+}
+
+/// Upstream queries of one type and rcode.
+fn upstream_of(d: &Daemon, qtype: &str, rcode: &str) -> u64 {
+    upstream(d)
+        .get(&(qtype.to_string(), rcode.to_string()))
+        .copied()
+        .unwrap_or(0)
+}
+
+/// Addresses of `name` through `server` for a client with `opts`.
+fn ask(server: std::net::SocketAddr, name: &str, qtype: RecordType, opts: &Opts) -> Vec<String> {
+    let m = udp(server, name, qtype, opts);
+    assert_eq!(m.metadata.response_code, ResponseCode::NoError, "{m:?}");
+    addrs(&m)
+}
+
+//------------ answers through each resolver -------------------------------------------------------
+
+/// Client subnets of different countries: (ECS address, prefix, type, expected endpoint).
+const CLIENTS: &[(&str, u8, RecordType, &str)] = &[
+    ("81.2.69.0", 24, RecordType::A, "127.0.10.1"), // GB -> eu
+    ("175.192.1.0", 24, RecordType::A, "127.0.30.1"), // KR -> ap
+    ("175.192.77.0", 24, RecordType::A, "127.0.70.1"), // net: key inside KR -> edge
+    ("192.0.2.0", 24, RecordType::A, "127.0.20.1"), // US -> default us
+    ("2001:db8:1:100::", 56, RecordType::AAAA, "2001:db8:e::1"), // DE -> eu
+    ("10.9.8.0", 24, RecordType::A, "127.0.20.1"),  // not in the database -> default
+];
+
+#[test]
+fn unbound_answers_equal_steerdns_answers_per_country() {
+    let d = daemon("active", 30);
+    let Some(unbound) = Unbound::start(&stubs(&d)) else {
+        return;
+    };
+    for &(addr, prefix, qtype, want) in CLIENTS {
+        let opts = with_ecs(addr, prefix);
+        let before = logged(&d).len();
+        let through = ask(unbound.addr, WWW, qtype, &opts);
+        // Unbound passed the client's ECS on unchanged in every query it sent for it.
+        let lines = logged_at_least(&d, before + 1);
+        let sent = &lines[before..];
+        assert!(
+            !sent.is_empty() && sent.iter().all(|l| l.ecs == format!("{addr}/{prefix}")),
+            "client {addr}/{prefix}: {sent:#?}"
+        );
+        let direct = ask(d.addr, WWW, qtype, &opts);
+        assert_eq!(through, direct, "client {addr}/{prefix}");
+        assert_eq!(through, vec![want.to_string()], "client {addr}/{prefix}");
+    }
+
+    // A client without ECS: Unbound sends the client's own address as a /24 (127.0.0.0/24),
+    // and answers what steerdns answers for that subnet.
+    let before = logged(&d).len();
+    let through = ask(unbound.addr, WWW, RecordType::A, &Opts::default());
+    let lines = logged_at_least(&d, before + 1);
+    assert_eq!(lines[before].ecs, "127.0.0.0/24", "{lines:#?}");
+    assert_eq!(
+        through,
+        ask(d.addr, WWW, RecordType::A, &with_ecs("127.0.0.0", 24))
+    );
+
+    // A client ECS longer than /24 is shortened to /24; a client ECS with source prefix 0
+    // ("do not use my address", RFC 7871 7.1.2) makes Unbound send no ECS at all, and
+    // steerdns decides by the resolver's address.
+    let before = logged(&d).len();
+    let through = ask(
+        unbound.addr,
+        WWW,
+        RecordType::A,
+        &with_ecs("192.0.2.77", 32),
+    );
+    assert_eq!(through, vec!["127.0.20.1"]);
+    let through = ask(unbound.addr, WWW, RecordType::A, &with_ecs("0.0.0.0", 0));
+    assert_eq!(through, ask(d.addr, WWW, RecordType::A, &Opts::default()));
+    let lines = logged_at_least(&d, before + 3);
+    let via: Vec<&str> = lines[before..].iter().map(|l| l.ecs.as_str()).collect();
+    // 192.0.2.77/32 was answered from the cache entry of 192.0.2.0/24 (same scope): no
+    // upstream query. Then the prefix-0 query went up without ECS; then our direct query.
+    assert_eq!(via, ["", ""], "{lines:#?}");
+}
+
+#[test]
+fn kresd_sends_no_ecs_so_the_resolver_address_decides() {
+    let d = daemon("active", 30);
+    let Some(kresd) = Kresd::start(&stubs(&d)) else {
+        return;
+    };
+    // steerdns's answer for a query from 127.0.0.1 without ECS: the default region.
+    let for_resolver = ask(d.addr, WWW, RecordType::A, &Opts::default());
+    assert_eq!(for_resolver, vec!["127.0.20.1"]);
+    let before = upstream_of(&d, "A", "NOERROR");
+    for &(addr, prefix, qtype, _) in CLIENTS {
+        let through = ask(kresd.addr, WWW, qtype, &with_ecs(addr, prefix));
+        let direct = ask(d.addr, WWW, qtype, &Opts::default());
+        assert_eq!(through, direct, "client {addr}/{prefix} through kresd");
+    }
+    // kresd never sent an ECS option, and asked once per type for every client together
+    // (one cache entry per name and type): 1 A query from kresd, plus our direct A queries.
+    let lines = logged(&d);
+    assert!(lines.iter().all(|l| l.ecs.is_empty()), "{lines:#?}");
+    let direct_a = CLIENTS.iter().filter(|c| c.2 == RecordType::A).count() as u64;
+    assert_eq!(
+        upstream_of(&d, "A", "NOERROR") - before,
+        1 + direct_a,
+        "{lines:#?}"
+    );
+}
+
+//------------ Unbound's ECS cache ------------------------------------------------------------------
+
+#[test]
+fn unbound_caches_per_ecs_scope() {
+    let d = daemon("active", 300);
+    let Some(unbound) = Unbound::start(&stubs(&d)) else {
+        return;
+    };
+    let steered = || upstream_of(&d, "A", "NOERROR");
+    let stats_before = unbound.stats();
+    let via = |addr: &str| ask(unbound.addr, WWW, RecordType::A, &with_ecs(addr, 24));
+    let direct_scope = |addr: &str| {
+        let m = udp(d.addr, WWW, RecordType::A, &with_ecs(addr, 24));
+        ecs_of(&m).map(|e| e.2)
+    };
+    // Scopes steerdns gives (asked directly; each direct query is counted too).
+    // 175.192.1.0: KR's /10 holds net:175.192.77.0/24, so the answer holds for the /18
+    // around the client (175.192.0.0/18), which excludes the /24.
+    assert_eq!(direct_scope("175.192.1.0"), Some(18));
+    assert_eq!(direct_scope("175.192.77.0"), Some(24));
+    let mut expected = steered();
+
+    // Client A (KR): one upstream query.
+    assert_eq!(via("175.192.1.0"), ["127.0.30.1"]);
+    expected += 1;
+    assert_eq!(steered(), expected);
+    // Client B, same /18 scope: the same cache entry, no upstream query.
+    assert_eq!(via("175.192.63.0"), ["127.0.30.1"]);
+    assert_eq!(steered(), expected);
+    // Client C: the /24 of the net: key, another scope and another answer: its own query,
+    // and never client A's answer.
+    assert_eq!(via("175.192.77.0"), ["127.0.70.1"]);
+    expected += 1;
+    assert_eq!(steered(), expected);
+    // Client D: KR too, but outside A's /18: its own query, the same answer as A.
+    assert_eq!(via("175.200.0.0"), ["127.0.30.1"]);
+    expected += 1;
+    assert_eq!(steered(), expected);
+    // Client E: GB; then everyone again: all from the cache, each its own answer.
+    assert_eq!(via("81.2.69.0"), ["127.0.10.1"]);
+    expected += 1;
+    for (addr, want) in [
+        ("175.192.1.0", "127.0.30.1"),
+        ("175.192.77.0", "127.0.70.1"),
+        ("175.192.63.0", "127.0.30.1"),
+        ("175.200.0.0", "127.0.30.1"),
+        ("81.2.69.0", "127.0.10.1"),
+    ] {
+        assert_eq!(via(addr), [want], "{addr} from the cache");
+    }
+    assert_eq!(
+        steered(),
+        expected,
+        "5 clients, 4 scopes, 4 upstream queries"
+    );
+
+    let stats = unbound.stats();
+    let stat = |k: &str| {
+        stats.get(k).copied().unwrap_or(-1.0) - stats_before.get(k).copied().unwrap_or(0.0)
+    };
+    eprintln!(
+        "unbound: {} queries, {} with ECS answers (num.query.subnet), {} from the ECS cache \
+         (num.query.subnet_cache)",
+        stat("total.num.queries"),
+        stat("num.query.subnet"),
+        stat("num.query.subnet_cache")
+    );
+    // 10 client queries; 4 went upstream; the other 6 came from the ECS cache.
+    assert_eq!(stat("total.num.queries"), 10.0, "{stats:?}");
+    assert_eq!(stat("num.query.subnet_cache"), 6.0, "{stats:?}");
+}
+
+//------------ drain through the resolver -----------------------------------------------------------
+
+#[test]
+fn drain_reaches_clients_through_unbound_within_one_ttl() {
+    const TTL: u64 = 4;
+    let d = daemon("active", TTL as u32);
+    let Some(unbound) = Unbound::start(&stubs(&d)) else {
+        return;
+    };
+    let gb = with_ecs("81.2.69.0", 24);
+    assert_eq!(ask(unbound.addr, WWW, RecordType::A, &gb), ["127.0.10.1"]);
+    let cached_at = Instant::now();
+
+    // Drain eu and reload; steerdns answers the next region at once.
+    std::fs::write(
+        d.dir.path().join("zones/res.toml"),
+        zone("drain", TTL as u32),
+    )
+    .unwrap();
+    sighup(&d);
+    let started = Instant::now();
+    while metric(
+        &http_get(d.metrics, "/metrics"),
+        "steerdns_config_generation",
+    ) < 2.0
+    {
+        assert!(started.elapsed() < Duration::from_secs(10), "no reload");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let reloaded = Instant::now();
+    assert_eq!(ask(d.addr, WWW, RecordType::A, &gb), ["127.0.20.1"]);
+
+    // Through Unbound: the cached eu answer until its TTL runs out, then us.
+    let mut last_eu = None;
+    let moved = loop {
+        let now = Instant::now();
+        let m = udp(unbound.addr, WWW, RecordType::A, &gb);
+        let got = addrs(&m);
+        if got == ["127.0.20.1"] {
+            break now;
+        }
+        assert_eq!(got, ["127.0.10.1"]);
+        // The cached answer's TTL counts down from the service TTL.
+        assert!(m.answers.iter().all(|r| u64::from(r.ttl) <= TTL));
+        last_eu = Some(now);
+        // Unbound stores TTLs in whole seconds: the entry is gone one TTL (plus the
+        // rounding second) after it was stored, which was before the reload.
+        assert!(
+            now.duration_since(cached_at) <= Duration::from_secs(TTL + 1),
+            "eu still answered {:?} after it was cached (TTL {TTL}s)",
+            now.duration_since(cached_at)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let drain_time = moved.duration_since(reloaded);
+    eprintln!(
+        "drain reached the client through Unbound {drain_time:?} after the reload \
+         (TTL {TTL}s; cached {:?} before the reload; last eu answer {:?} after it)",
+        reloaded.duration_since(cached_at),
+        last_eu.map(|t| t.duration_since(reloaded))
+    );
+    // The client then keeps getting us, now cached in its turn.
+    assert_eq!(ask(unbound.addr, WWW, RecordType::A, &gb), ["127.0.20.1"]);
+}
+
+//------------ negative caching ---------------------------------------------------------------------
+
+#[test]
+fn negative_answers_are_cached_for_the_soa_minimum() {
+    let d = daemon("active", 30);
+    let Some(unbound) = Unbound::start(&stubs(&d)) else {
+        return;
+    };
+    // SOA minimum 3s, zone TTL 300: negative answers carry TTL 3 (RFC 2308).
+    for (name, qtype, rcode, code) in [
+        (
+            "nope.res.test.",
+            RecordType::A,
+            "NXDOMAIN",
+            ResponseCode::NXDomain,
+        ),
+        (
+            "static.res.test.",
+            RecordType::TXT,
+            "NOERROR",
+            ResponseCode::NoError,
+        ),
+    ] {
+        let before = upstream_of(&d, &qtype.to_string(), rcode);
+        let first_at = Instant::now();
+        let m = udp(unbound.addr, name, qtype, &Opts::default());
+        assert_eq!(m.metadata.response_code, code);
+        assert!(m.answers.is_empty());
+        let soa_ttl = m.authorities.first().map(|r| r.ttl);
+        assert!(
+            soa_ttl.is_some_and(|t| t <= 3),
+            "negative TTL {soa_ttl:?}: {m:?}"
+        );
+        assert_eq!(upstream_of(&d, &qtype.to_string(), rcode), before + 1);
+        // Again at once: from the cache (only checked when the machine was quick enough for
+        // "at once" to be well inside the 3 s).
+        let m = udp(unbound.addr, name, qtype, &Opts::default());
+        assert_eq!(m.metadata.response_code, code);
+        if first_at.elapsed() < Duration::from_secs(2) {
+            assert_eq!(
+                upstream_of(&d, &qtype.to_string(), rcode),
+                before + 1,
+                "{name} {qtype}: negative answer not cached"
+            );
+        }
+        // After the minimum, Unbound asks again.
+        std::thread::sleep(Duration::from_secs(4).saturating_sub(first_at.elapsed()));
+        let m = udp(unbound.addr, name, qtype, &Opts::default());
+        assert_eq!(m.metadata.response_code, code);
+        let after = upstream_of(&d, &qtype.to_string(), rcode);
+        assert!(
+            after >= before + 2,
+            "{name} {qtype}: still cached after the SOA minimum"
+        );
+    }
+}
+
+//------------ QNAME minimisation and 0x20 ----------------------------------------------------------
+
+#[test]
+fn unbound_qname_minimisation_and_0x20_reach_steerdns() {
+    let d = daemon("active", 30);
+    let Some(unbound) = Unbound::start(&stubs(&d)) else {
+        return;
+    };
+    let m = udp(
+        unbound.addr,
+        "deep.a.b.res.test.",
+        RecordType::TXT,
+        &Opts::default(),
+    );
+    assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+    assert_eq!(section(&m.answers).len(), 1, "{m:?}");
+    assert!(m.answers[0].data.to_string().contains("deep"));
+    let _ = ask(unbound.addr, WWW, RecordType::A, &with_ecs("81.2.69.0", 24));
+
+    let lines = logged_at_least(&d, 5);
+    let asked: Vec<(String, &str, &str)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l.qname.to_ascii_lowercase(),
+                l.qtype.as_str(),
+                l.rcode.as_str(),
+            )
+        })
+        .collect();
+    // Minimised: one label at a time below the stub zone, the empty non-terminals answered
+    // NOERROR (NODATA), so Unbound goes on down; the real type only for the full name.
+    for (name, qtype) in [("b.res.test.", "A"), ("a.b.res.test.", "A")] {
+        assert!(
+            asked.contains(&(name.to_string(), qtype, "NOERROR")),
+            "no minimised query for {name}: {asked:?}"
+        );
+    }
+    assert!(
+        asked.contains(&("deep.a.b.res.test.".to_string(), "TXT", "NOERROR")),
+        "{asked:?}"
+    );
+    assert!(
+        !asked
+            .iter()
+            .any(|(n, t, _)| n != "deep.a.b.res.test." && *t == "TXT"),
+        "the full type went to a shorter name: {asked:?}"
+    );
+    // 0x20: the names reached steerdns in random case (all lower case in every query would
+    // have a chance of 2^-40 here), and every answer still counted (steerdns echoed the case:
+    // Unbound drops replies whose question does not match).
+    let mixed = lines
+        .iter()
+        .filter(|l| l.qname.bytes().any(|b| b.is_ascii_uppercase()))
+        .count();
+    assert!(mixed >= 1, "no case randomisation seen: {lines:#?}");
+    assert!(lines.iter().any(|l| l.region == "eu"), "{lines:#?}");
+    eprintln!(
+        "unbound sent: {:?}",
+        lines
+            .iter()
+            .map(|l| format!("{} {}", l.qname, l.qtype))
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn kresd_stub_sends_the_full_name_in_random_case() {
+    let d = daemon("active", 30);
+    let Some(kresd) = Kresd::start(&stubs(&d)) else {
+        return;
+    };
+    let m = udp(
+        kresd.addr,
+        "deep.a.b.res.test.",
+        RecordType::TXT,
+        &Opts::default(),
+    );
+    assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+    assert!(m.answers[0].data.to_string().contains("deep"), "{m:?}");
+    for _ in 0..3 {
+        let _ = ask(
+            kresd.addr,
+            "static.res.test.",
+            RecordType::A,
+            &Opts::default(),
+        );
+    }
+    let lines = logged_at_least(&d, 2);
+    // policy.STUB (kresd's stub zone) sends the query as asked: no minimisation.
+    let names: Vec<String> = lines.iter().map(|l| l.qname.to_ascii_lowercase()).collect();
+    assert_eq!(
+        names,
+        ["deep.a.b.res.test.", "static.res.test."],
+        "{lines:#?}"
+    );
+    // ... in random case (0x20), which steerdns echoes.
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.qname.bytes().any(|b| b.is_ascii_uppercase())),
+        "{lines:#?}"
+    );
+}
