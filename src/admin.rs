@@ -15,6 +15,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::error::render_chain;
 use crate::metrics::{self, Metrics};
 use crate::state::Store;
 use crate::steer::ClientAddr;
@@ -131,18 +132,18 @@ fn explain(query: &str, store: &Store) -> Response<Full<Bytes>> {
     };
     let client: ClientAddr = match client.parse() {
         Ok(c) => c,
-        Err(e) => return bad(e.to_string()),
+        Err(e) => return bad(render_chain(&e)),
     };
     let snap = store.load_full();
     match crate::explain::explain_name(&snap, &name, want_v6, &client) {
         Ok(trace) => match serde_json::to_string_pretty(&trace) {
             Ok(body) => reply(StatusCode::OK, "application/json", body + "\n"),
-            Err(e) => bad(e.to_string()),
+            Err(e) => bad(render_chain(&e)),
         },
         Err(e) => reply(
             StatusCode::NOT_FOUND,
             "application/json",
-            serde_json::json!({ "error": e }).to_string(),
+            serde_json::json!({ "error": render_chain(&e) }).to_string(),
         ),
     }
 }

@@ -10,9 +10,9 @@ use arc_swap::ArcSwap;
 
 use crate::admin::AdminServer;
 use crate::cli::Command;
-use crate::commands::{self, load_everything};
+use crate::commands;
 use crate::config::{self, Config};
-use crate::error::{AppError, other};
+use crate::error::{AppError, render_chain};
 use crate::health::Prober;
 use crate::health::runner::{
     HealthHooks, HealthRunner, ProbeEvent, RunnerConfig, suggested_concurrency,
@@ -56,14 +56,14 @@ fn init_logging(cfg: &Config) {
 }
 
 fn serve(path: &Path) -> Result<ExitCode, AppError> {
-    let (cfg, geo) = load_everything(path)?;
+    let (cfg, geo) = reload::load(path, now_unix())?;
     init_logging(&cfg);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .thread_name("steerdns-io")
         .build()
-        .map_err(|e| other("cannot start the runtime", e))?;
+        .map_err(AppError::Runtime)?;
     runtime.block_on(serve_async(path.to_path_buf(), cfg, geo))
 }
 
@@ -83,7 +83,7 @@ async fn serve_async(
     let metrics = Arc::new(Metrics::default());
     // Health first: the runner fills the table from the state file before anything answers.
     let targets = reload::check_targets(&snapshot.config);
-    let prober = Prober::new().map_err(|e| other("cannot set up health probes", e))?;
+    let prober = Prober::new().map_err(AppError::Probes)?;
     let probe_metrics = metrics.clone();
     let hooks = HealthHooks {
         on_flip: None,
@@ -122,7 +122,7 @@ async fn serve_async(
         Some(addr) => {
             let a = AdminServer::start(addr, store.clone(), metrics.clone())
                 .await
-                .map_err(|e| other(format!("cannot listen on admin/metrics {addr}"), e))?;
+                .map_err(|source| AppError::Admin { addr, source })?;
             tracing::info!(addr = %a.addr, "admin listening (/metrics /healthz /v1/explain)");
             Some(a)
         }
@@ -134,15 +134,15 @@ async fn serve_async(
         listeners.open(*addr).await?;
     }
     if let Err(e) = std::fs::write(&pid_file, format!("{}\n", std::process::id())) {
-        tracing::warn!(path = %pid_file.display(), error = %e, "cannot write pid file");
+        tracing::warn!(path = %pid_file.display(), error = %render_chain(&e), "cannot write pid file");
     }
     reload::release_free_memory();
     tracing::info!(config = %path.display(), generation = 1, "serving");
 
     use tokio::signal::unix::{SignalKind, signal};
-    let mut hup = signal(SignalKind::hangup()).map_err(|e| other("signal", e))?;
-    let mut term = signal(SignalKind::terminate()).map_err(|e| other("signal", e))?;
-    let mut int = signal(SignalKind::interrupt()).map_err(|e| other("signal", e))?;
+    let mut hup = signal(SignalKind::hangup()).map_err(AppError::Signal)?;
+    let mut term = signal(SignalKind::terminate()).map_err(AppError::Signal)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(AppError::Signal)?;
     loop {
         tokio::select! {
             _ = hup.recv() => {

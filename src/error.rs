@@ -1,14 +1,36 @@
-//! The crate's errors, in one place: what went wrong, with the cause kept as
-//! [`std::error::Error::source`] (never repeated in the message), and one renderer of the
-//! cause chain ([`render_chain`]) for the binary's edge.
+//! The crate's errors, in one place. Each says what went wrong in words a person can act on
+//! (the file, the address, the key) and keeps the error that caused it as
+//! [`std::error::Error::source`], never repeated in its own message. [`render_chain`] is the
+//! one renderer of a cause chain; `main`, the daemon's logs and the admin API use it.
+//!
+//! Errors that only describe a bad value of one type stay beside the type (`NameError` in
+//! `dns::name`, `CodeError` in `geo::codes`), like `std`'s `ParseIntError`.
 
 use std::fmt;
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
+
+//------------ render_chain ----------------------------------------------------------------------
+
+/// Renders `error` and every cause behind it on one line, outermost first, joined by `": "`
+/// (`geoip/x.mmdb: cannot read GeoIP database: No such file or directory`).
+pub fn render_chain(error: &dyn std::error::Error) -> String {
+    let mut out = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        out.push_str(": ");
+        out.push_str(&e.to_string());
+        cause = e.source();
+    }
+    out
+}
 
 //------------ ConfigError -----------------------------------------------------------------------
 
-/// One problem in a config or zone file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One problem in a config or zone file: `file:line: message`, with the I/O error behind it
+/// when the file could not be read.
+#[derive(Debug, Clone)]
 pub struct ConfigError {
     /// The file.
     pub file: PathBuf,
@@ -16,7 +38,44 @@ pub struct ConfigError {
     pub line: Option<usize>,
     /// What is wrong.
     pub message: String,
+    /// The error that caused it, when there is one (an unreadable file).
+    pub cause: Option<Arc<std::io::Error>>,
 }
+
+impl ConfigError {
+    /// A problem at `line` of `file` (the whole file when `None`).
+    pub fn new(file: PathBuf, line: Option<usize>, message: impl Into<String>) -> Self {
+        Self {
+            file,
+            line,
+            message: message.into(),
+            cause: None,
+        }
+    }
+
+    /// `file` cannot be read.
+    pub fn unreadable(file: PathBuf, cause: std::io::Error) -> Self {
+        Self {
+            file,
+            line: None,
+            message: "cannot read".into(),
+            cause: Some(Arc::new(cause)),
+        }
+    }
+}
+
+/// Compares what is reported (file, line, message and the cause's text).
+impl PartialEq for ConfigError {
+    fn eq(&self, other: &Self) -> bool {
+        self.file == other.file
+            && self.line == other.line
+            && self.message == other.message
+            && self.cause.as_ref().map(ToString::to_string)
+                == other.cause.as_ref().map(ToString::to_string)
+    }
+}
+
+impl Eq for ConfigError {}
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -27,19 +86,92 @@ impl fmt::Display for ConfigError {
     }
 }
 
-impl std::error::Error for ConfigError {}
+impl std::error::Error for ConfigError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
 
-/// Every problem found while loading; never empty.
+/// Every problem found while loading; never empty. Displayed one problem per line, each with
+/// its cause chain.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}", render(.0))]
+#[error("{}", render_lines(.0))]
 pub struct ConfigErrors(pub Vec<ConfigError>);
 
-fn render(errors: &[ConfigError]) -> String {
+fn render_lines(errors: &[ConfigError]) -> String {
     errors
         .iter()
-        .map(ToString::to_string)
+        .map(|e| render_chain(e))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+//------------ GeoError --------------------------------------------------------------------------
+
+/// Why a GeoIP database cannot be used. Every message starts with the file's path.
+#[derive(Debug, thiserror::Error)]
+pub enum GeoError {
+    /// The file cannot be read.
+    #[error("{path}: cannot read GeoIP database")]
+    Read {
+        /// The database file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a MaxMind DB file (bad marker, metadata or layout).
+    #[error("{path}: not a valid MaxMind DB file")]
+    Format {
+        /// The database file.
+        path: PathBuf,
+        /// What the reader found wrong.
+        #[source]
+        source: maxminddb::MaxMindDbError,
+    },
+    /// The tree or the records are damaged: a probe lookup or a record failed to decode.
+    #[error("{path}: damaged GeoIP database (probe lookup failed)")]
+    Damaged {
+        /// The database file.
+        path: PathBuf,
+        /// What the reader found wrong.
+        #[source]
+        source: maxminddb::MaxMindDbError,
+    },
+    /// The records have neither GeoIP2 nor ip-location-db fields.
+    #[error("{path}: database type {found:?} has neither country.iso_code nor country_code")]
+    UnknownSchema {
+        /// The database file.
+        path: PathBuf,
+        /// The `database_type` from the metadata.
+        found: String,
+    },
+}
+
+//------------ LoadError -------------------------------------------------------------------------
+
+/// Why a configuration cannot be served: `check`, `serve` and every reload load the same way
+/// and fail the same way.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The config or a zone file has problems.
+    #[error(transparent)]
+    Config(#[from] ConfigErrors),
+    /// The GeoIP database cannot be used.
+    #[error(transparent)]
+    Geo(#[from] GeoError),
+}
+
+impl LoadError {
+    /// Every problem, one line each with its cause chain (`file:line: message`).
+    pub fn problems(&self) -> Vec<String> {
+        match self {
+            Self::Config(errors) => errors.0.iter().map(|e| render_chain(e)).collect(),
+            Self::Geo(e) => vec![render_chain(e)],
+        }
+    }
 }
 
 //------------ ClientAddrError -------------------------------------------------------------------
@@ -50,6 +182,28 @@ fn render(errors: &[ConfigError]) -> String {
 #[error("--client {0:?} is not an address or address/prefix")]
 pub struct ClientAddrError(pub String);
 
+//------------ ExplainError ----------------------------------------------------------------------
+
+/// Why a name cannot be explained.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExplainError {
+    /// The name does not parse.
+    #[error("bad name {name:?}")]
+    BadName {
+        /// The name as given.
+        name: String,
+        /// Why it does not parse.
+        #[source]
+        source: crate::dns::name::NameError,
+    },
+    /// No configured zone holds the name.
+    #[error("{0} is in no configured zone")]
+    NoZone(String),
+    /// The name has no `[service]`.
+    #[error("{0} is not a steered name (no [service] for it)")]
+    NotSteered(String),
+}
+
 //------------ ListenError -----------------------------------------------------------------------
 
 /// A listen address cannot be bound.
@@ -59,45 +213,292 @@ pub struct ListenError {
     /// `udp` or `tcp`.
     pub proto: &'static str,
     /// The address.
-    pub addr: std::net::SocketAddr,
+    pub addr: SocketAddr,
     /// Why.
     #[source]
     pub source: std::io::Error,
 }
 
+//------------ Health ----------------------------------------------------------------------------
+
+/// Errors building a [`Prober`](crate::health::Prober).
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    /// A TLS configuration could not be built.
+    #[error("cannot set up TLS for health checks")]
+    Tls {
+        /// The cause.
+        #[source]
+        source: rustls::Error,
+    },
+    /// The HTTP client could not be built.
+    #[error("cannot build the health-check HTTP client")]
+    Client {
+        /// The cause.
+        #[source]
+        source: reqwest::Error,
+    },
+}
+
+/// Errors reading or writing the state file. Never fatal: callers log them and go on.
+#[derive(Debug, thiserror::Error)]
+pub enum StateFileError {
+    /// The file could not be read.
+    #[error("{path}: cannot read health state file")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid JSON of the expected shape.
+    #[error("{path}: corrupt health state file")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The file has a format version this build does not know.
+    #[error("{path}: health state file has unknown version {found}")]
+    Version {
+        /// The file.
+        path: PathBuf,
+        /// The version found.
+        found: u32,
+    },
+    /// The file could not be written or renamed into place.
+    #[error("{path}: cannot write health state file")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
 //------------ AppError --------------------------------------------------------------------------
 
-/// Errors that end a command.
+/// Errors that end a command; `main` prints them with [`render_chain`].
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    /// The configuration has errors (each printed already).
-    #[error("configuration has {0} error(s)")]
-    Config(usize),
-    /// A listen address cannot be bound.
+    /// The configuration cannot be served. Its problems are not a cause in the chain but a
+    /// list, printed one per line ([`AppError::problems`]) before this summary.
+    #[error("configuration has {} error(s)", .0.problems().len())]
+    Load(LoadError),
+    /// The GeoIP database cannot be used (`steerdns geoip`).
+    #[error(transparent)]
+    Geo(#[from] GeoError),
+    /// A DNS listen address cannot be bound.
     #[error(transparent)]
     Listen(#[from] ListenError),
-    /// Something else, with context.
-    #[error("{0}")]
-    Other(String),
+    /// The admin listener cannot be bound.
+    #[error("cannot listen on admin/metrics {addr}")]
+    Admin {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The async runtime cannot start.
+    #[error("cannot start the runtime")]
+    Runtime(#[source] std::io::Error),
+    /// A signal handler cannot be installed.
+    #[error("cannot install a signal handler")]
+    Signal(#[source] std::io::Error),
+    /// The health prober cannot be built.
+    #[error("cannot set up health probes")]
+    Probes(#[source] ProbeError),
+    /// `[geoip] database` is not set in the main config.
+    #[error("{0}: [geoip] database is not set")]
+    NoGeoip(PathBuf),
+    /// `explain -t` names a type explain does not handle.
+    #[error("-t {0}: explain handles A and AAAA")]
+    QueryType(String),
+    /// `--client` does not parse.
+    #[error(transparent)]
+    Client(#[from] ClientAddrError),
+    /// The name cannot be explained.
+    #[error(transparent)]
+    Explain(#[from] ExplainError),
+    /// JSON output cannot be written.
+    #[error("cannot encode JSON")]
+    Json(#[source] serde_json::Error),
+    /// The HTTP client cannot be built.
+    #[error("cannot build the HTTP client")]
+    HttpClient(#[source] reqwest::Error),
+    /// A daemon's admin URL cannot be reached or read.
+    #[error("cannot reach {url}")]
+    Unreachable {
+        /// The URL.
+        url: String,
+        /// Why.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// A daemon's answer cannot be read.
+    #[error("cannot read the answer of {url}")]
+    Unreadable {
+        /// The URL.
+        url: String,
+        /// Why.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// A daemon's admin URL answered with an error status.
+    #[error("{url}: {status}: {body}")]
+    Status {
+        /// The URL.
+        url: String,
+        /// The HTTP status.
+        status: String,
+        /// The response body, trimmed.
+        body: String,
+    },
+    /// A daemon's admin URL answered with JSON of another shape.
+    #[error("{url} returned unexpected JSON")]
+    UnexpectedJson {
+        /// The URL.
+        url: String,
+        /// Why it does not decode.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The daemon's pid file cannot be read.
+    #[error("cannot read pid file {path}")]
+    PidFile {
+        /// The pid file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The pid file does not hold a number.
+    #[error("pid file {path} does not hold a pid")]
+    NotAPid {
+        /// The pid file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::num::ParseIntError,
+    },
+    /// The daemon cannot be signalled.
+    #[error("cannot signal pid {pid} (from {path})")]
+    Kill {
+        /// The pid.
+        pid: i32,
+        /// The pid file it came from.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The daemon was signalled but reported no reload outcome in time.
+    #[error("sent SIGHUP to pid {pid}, but {admin} reported no reload outcome within 10 s")]
+    NoOutcome {
+        /// The pid.
+        pid: i32,
+        /// The admin address asked.
+        admin: SocketAddr,
+    },
 }
 
-/// An [`AppError::Other`] with context.
-pub fn other(context: impl std::fmt::Display, e: impl std::fmt::Display) -> AppError {
-    AppError::Other(format!("{context}: {e}"))
-}
-
-//------------ render_chain ----------------------------------------------------------------------
-
-/// Renders `error` and every cause behind it on one line, outermost first, joined by `": "`
-/// (`cannot read GeoIP database geoip/x.mmdb: No such file or directory`). A message that
-/// spans several lines (a list of config problems) keeps its lines.
-pub fn render_chain(error: &dyn std::error::Error) -> String {
-    let mut out = error.to_string();
-    let mut cause = error.source();
-    while let Some(e) = cause {
-        out.push_str(": ");
-        out.push_str(&e.to_string());
-        cause = e.source();
+impl AppError {
+    /// The individual problems behind a configuration error (printed one per line before the
+    /// summary); empty for other errors.
+    pub fn problems(&self) -> Vec<String> {
+        match self {
+            Self::Load(e) => e.problems(),
+            _ => Vec::new(),
+        }
     }
+}
+
+impl From<LoadError> for AppError {
+    fn from(e: LoadError) -> Self {
+        Self::Load(e)
+    }
+}
+
+impl From<ConfigErrors> for AppError {
+    fn from(e: ConfigErrors) -> Self {
+        Self::Load(LoadError::Config(e))
+    }
+}
+
+impl From<ConfigError> for AppError {
+    fn from(e: ConfigError) -> Self {
+        Self::Load(LoadError::Config(ConfigErrors(vec![e])))
+    }
+}
+
+/// What `main` prints for an error that ends a command: every configuration problem on its own
+/// line, then `steerdns: ` and the error with its cause chain.
+pub fn render_report(error: &AppError) -> String {
+    let mut out = String::new();
+    for p in error.problems() {
+        out.push_str(&p);
+        out.push('\n');
+    }
+    out.push_str("steerdns: ");
+    out.push_str(&render_chain(error));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn not_found() -> std::io::Error {
+        std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory")
+    }
+
+    #[test]
+    fn the_chain_is_one_line_outermost_first() {
+        let e = GeoError::Read {
+            path: "geoip/x.mmdb".into(),
+            source: not_found(),
+        };
+        assert_eq!(
+            render_chain(&e),
+            "geoip/x.mmdb: cannot read GeoIP database: No such file or directory"
+        );
+        // Wrapped once more, the whole chain still shows, each cause once.
+        let app = AppError::Geo(e);
+        assert_eq!(
+            render_chain(&app),
+            "geoip/x.mmdb: cannot read GeoIP database: No such file or directory"
+        );
+        let pid = AppError::PidFile {
+            path: "steerdns.pid".into(),
+            source: not_found(),
+        };
+        assert_eq!(
+            render_report(&pid),
+            "steerdns: cannot read pid file steerdns.pid: No such file or directory"
+        );
+    }
+
+    #[test]
+    fn config_problems_print_one_per_line_before_the_summary() {
+        let errors = ConfigErrors(vec![
+            ConfigError::new("zones/a.toml".into(), Some(3), "bad origin"),
+            ConfigError::unreadable("zones/b.toml".into(), not_found()),
+        ]);
+        assert_eq!(
+            errors.to_string(),
+            "zones/a.toml:3: bad origin\nzones/b.toml: cannot read: No such file or directory"
+        );
+        let app = AppError::from(errors);
+        assert_eq!(
+            render_report(&app),
+            "zones/a.toml:3: bad origin\n\
+             zones/b.toml: cannot read: No such file or directory\n\
+             steerdns: configuration has 2 error(s)"
+        );
+    }
 }

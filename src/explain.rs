@@ -1,6 +1,7 @@
 //! Explaining a decision for a name (shared by `steerdns explain` and `/v1/explain`).
 
 use crate::dns::name::Name;
+use crate::error::ExplainError;
 use crate::state::Snapshot;
 use crate::steer::ClientAddr;
 use crate::steer::trace::{ExplainContext, Trace, explain};
@@ -11,21 +12,24 @@ pub fn explain_name(
     name: &str,
     want_v6: bool,
     client: &ClientAddr,
-) -> Result<Trace, String> {
-    let qname = Name::parse_absolute(name).map_err(|e| format!("bad name {name:?}: {e}"))?;
+) -> Result<Trace, ExplainError> {
+    let qname = Name::parse_absolute(name).map_err(|source| ExplainError::BadName {
+        name: name.to_string(),
+        source,
+    })?;
     let zone = snap
         .config
         .zones
         .iter()
         .filter(|z| qname.is_at_or_below(&z.origin))
         .max_by_key(|z| z.origin.as_wire().len())
-        .ok_or_else(|| format!("{qname} is in no configured zone"))?;
+        .ok_or_else(|| ExplainError::NoZone(qname.to_string()))?;
     let service = zone
         .nodes
         .get(&qname)
         .and_then(|n| n.service)
         .map(|i| &zone.services[i])
-        .ok_or_else(|| format!("{qname} is not a steered name (no [service] for it)"))?;
+        .ok_or_else(|| ExplainError::NotSteered(qname.to_string()))?;
     let geo = snap.geo.as_ref().map(|g| g.facts(client.addr));
     let shown = qname.to_string();
     let (_, trace) = explain(

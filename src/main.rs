@@ -10,7 +10,7 @@ fn main() -> ExitCode {
     match steerdns::app::run(cli.command) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("steerdns: {}", steerdns::error::render_chain(&e));
+            eprintln!("{}", steerdns::error::render_report(&e));
             ExitCode::from(1)
         }
     }

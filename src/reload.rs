@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use crate::config::model::CheckKind;
 use crate::config::{self, Config};
+use crate::error::{GeoError, LoadError, render_chain};
 use crate::health::runner::{CheckTarget, HealthRunner, TargetLabels};
 use crate::health::{ProbeKind, ProbeSpec, TlsSpec};
 use crate::metrics::Metrics;
@@ -25,11 +26,19 @@ use crate::state::{Snapshot, Store, now_unix};
 use crate::steer::GeoLookup;
 
 /// Opens the configured GeoIP database (read whole into memory), if any.
-pub fn open_geo(cfg: &Config) -> Result<Option<Arc<dyn GeoLookup>>, String> {
+pub fn open_geo(cfg: &Config) -> Result<Option<Arc<dyn GeoLookup>>, GeoError> {
     match &cfg.geoip_database {
         None => Ok(None),
         Some(path) => crate::geo::open_lookup(path).map(Some),
     }
+}
+
+/// Loads the configuration at `path` and opens its GeoIP database: everything `check`,
+/// `serve` and a reload read, validated the same way.
+pub fn load(path: &Path, now_unix: u64) -> Result<(Config, Option<Arc<dyn GeoLookup>>), LoadError> {
+    let cfg = config::load(path, now_unix)?;
+    let geo = open_geo(&cfg)?;
+    Ok((cfg, geo))
 }
 
 /// Builds a complete snapshot from the files, with every checked endpoint up; the health
@@ -40,10 +49,8 @@ pub fn build(
     now_unix: u64,
     generation: u64,
     old: Option<&Snapshot>,
-) -> Result<Snapshot, Vec<String>> {
-    let cfg = config::load(path, now_unix)
-        .map_err(|errors| errors.0.iter().map(ToString::to_string).collect::<Vec<_>>())?;
-    let geo = open_geo(&cfg).map_err(|e| vec![e])?;
+) -> Result<Snapshot, LoadError> {
+    let (cfg, geo) = load(path, now_unix)?;
     Ok(Snapshot::new(generation, cfg, geo, now_unix, old))
 }
 
@@ -107,7 +114,7 @@ pub fn check_targets(cfg: &Config) -> Vec<CheckTarget> {
 }
 
 /// Reads and validates everything for a reload (off the query path; blocking I/O).
-pub fn prepare(store: &Store, path: &Path, now_unix: u64) -> Result<Snapshot, Vec<String>> {
+pub fn prepare(store: &Store, path: &Path, now_unix: u64) -> Result<Snapshot, LoadError> {
     let current = store.load_full();
     build(path, now_unix, current.generation + 1, Some(&current))
 }
@@ -146,7 +153,8 @@ pub async fn reload(
     };
     let snap = match prepared {
         Ok(Ok(snap)) => snap,
-        Ok(Err(problems)) => {
+        Ok(Err(error)) => {
+            let problems = error.problems();
             metrics.reload(false);
             for e in &problems {
                 tracing::warn!(error = %e, "reload rejected; the old configuration keeps serving");
@@ -155,7 +163,7 @@ pub async fn reload(
         }
         Err(e) => {
             metrics.reload(false);
-            tracing::error!(error = %e, "reload task failed");
+            tracing::error!(error = %render_chain(&e), "reload task failed");
             return ReloadOutcome::Rejected {
                 problems: vec![format!("reload task failed: {e}")],
             };

@@ -4,10 +4,12 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use crate::error::AppError;
+use crate::reload;
+use crate::state::now_unix;
 
 /// Validates config, zones and GeoIP database; prints a summary.
 pub fn run(path: &Path) -> Result<ExitCode, AppError> {
-    let (cfg, _) = super::load_everything(path)?;
+    let (cfg, _) = reload::load(path, now_unix())?;
     let services: usize = cfg.zones.iter().map(|z| z.services.len()).sum();
     println!(
         "{}: ok: {} zone(s), {} service(s), {} checked endpoint(s)",

@@ -4,7 +4,8 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::error::{AppError, other};
+use crate::error::AppError;
+use crate::reload;
 use crate::state::{Snapshot, now_unix};
 use crate::steer::ClientAddr;
 
@@ -21,19 +22,13 @@ pub fn run(
     let want_v6 = match qtype.to_ascii_uppercase().as_str() {
         "A" => false,
         "AAAA" => true,
-        other_type => {
-            return Err(AppError::Other(format!(
-                "-t {other_type}: explain handles A and AAAA"
-            )));
-        }
+        other_type => return Err(AppError::QueryType(other_type.to_string())),
     };
-    let client: ClientAddr = client
-        .parse()
-        .map_err(|e: crate::error::ClientAddrError| AppError::Other(e.to_string()))?;
+    let client: ClientAddr = client.parse()?;
     if let Some(server) = server {
         return explain_remote(server, name, qtype, &client, json);
     }
-    let (cfg, geo) = super::load_everything(path)?;
+    let (cfg, geo) = reload::load(path, now_unix())?;
     let snap = Snapshot::new(0, cfg, geo, now_unix(), None);
     // Health as the daemon last saved it, when it has run on this machine.
     let saved =
@@ -43,12 +38,11 @@ pub fn run(
             snap.health.set(check.slot, *status);
         }
     }
-    let trace =
-        crate::explain::explain_name(&snap, name, want_v6, &client).map_err(AppError::Other)?;
+    let trace = crate::explain::explain_name(&snap, name, want_v6, &client)?;
     if json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&trace).map_err(|e| other("json", e))?
+            serde_json::to_string_pretty(&trace).map_err(AppError::Json)?
         );
     } else {
         print!("{}", trace.render_text());
@@ -81,32 +75,42 @@ fn explain_remote(
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| other("cannot start the runtime", e))?;
+        .map_err(AppError::Runtime)?;
     let (status, body) = runtime.block_on(async {
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(5))
             .build()
-            .map_err(|e| other("http client", e))?;
+            .map_err(AppError::HttpClient)?;
         let resp = http
             .get(&url)
             .send()
             .await
-            .map_err(|e| other(format!("cannot reach {url}"), e))?;
+            .map_err(|source| AppError::Unreachable {
+                url: url.clone(),
+                source,
+            })?;
         let status = resp.status();
-        let body = resp
-            .text()
-            .await
-            .map_err(|e| other(format!("reading {url}"), e))?;
+        let body = resp.text().await.map_err(|source| AppError::Unreadable {
+            url: url.clone(),
+            source,
+        })?;
         Ok::<_, AppError>((status, body))
     })?;
     if !status.is_success() {
-        return Err(AppError::Other(format!("{url}: {status}: {}", body.trim())));
+        return Err(AppError::Status {
+            url,
+            status: status.to_string(),
+            body: body.trim().to_string(),
+        });
     }
     if json {
         print!("{body}");
     } else {
-        let trace: crate::steer::trace::Trace = serde_json::from_str(&body)
-            .map_err(|e| other(format!("{url} returned unexpected JSON"), e))?;
+        let trace: crate::steer::trace::Trace =
+            serde_json::from_str(&body).map_err(|source| AppError::UnexpectedJson {
+                url: url.clone(),
+                source,
+            })?;
         print!("{}", trace.render_text());
         println!("(health: live, from {server})");
     }

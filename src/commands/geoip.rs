@@ -10,17 +10,9 @@ use crate::error::AppError;
 /// Prints what the configured GeoIP database says about `ip`.
 pub fn run(path: &Path, ip: IpAddr) -> Result<ExitCode, AppError> {
     // Only the main file is needed; a broken zone must not stop this lookup.
-    let db_path = config::compile::geoip_path_of(path).map_err(|e| {
-        eprintln!("{e}");
-        AppError::Config(1)
-    })?;
-    let Some(db_path) = db_path else {
-        return Err(AppError::Other(format!(
-            "{}: [geoip] database is not set",
-            path.display()
-        )));
-    };
-    let db = crate::geo::GeoDb::open(&db_path).map_err(|e| AppError::Other(e.to_string()))?;
+    let db_path = config::compile::geoip_path_of(path)?
+        .ok_or_else(|| AppError::NoGeoip(path.to_path_buf()))?;
+    let db = crate::geo::GeoDb::open(&db_path)?;
     print!("{}", db.describe(ip));
     Ok(ExitCode::SUCCESS)
 }

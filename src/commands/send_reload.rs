@@ -6,38 +6,36 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use crate::config;
-use crate::error::{AppError, other};
+use crate::error::{AppError, render_chain};
 use crate::state::now_unix;
 
 /// Sends SIGHUP to the daemon of `path` (through its pid file) and, when its admin listener
 /// is on, waits for the outcome and prints it.
 pub fn run(path: &Path) -> Result<ExitCode, AppError> {
-    let pid_file = config::compile::pid_file_of(path).map_err(|e| {
-        eprintln!("{e}");
-        AppError::Config(1)
+    let pid_file = config::compile::pid_file_of(path)?;
+    let text = std::fs::read_to_string(&pid_file).map_err(|source| AppError::PidFile {
+        path: pid_file.clone(),
+        source,
     })?;
-    let text = std::fs::read_to_string(&pid_file)
-        .map_err(|e| other(format!("cannot read pid file {}", pid_file.display()), e))?;
-    let pid: i32 = text.trim().parse().map_err(|e| {
-        other(
-            format!("pid file {} does not hold a pid", pid_file.display()),
-            e,
-        )
+    let pid: i32 = text.trim().parse().map_err(|source| AppError::NotAPid {
+        path: pid_file.clone(),
+        source,
     })?;
     // The outcome is read from the daemon's own counters, when its admin listener is on.
     let admin = config::compile::metrics_listen_of(path).ok().flatten();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| other("cannot start the runtime", e))?;
+        .map_err(AppError::Runtime)?;
     let before = admin.and_then(|a| runtime.block_on(reload_counts(a)));
     // SAFETY: kill(2) with a plain pid and signal number has no memory-safety preconditions.
     let rc = unsafe { libc::kill(pid, libc::SIGHUP) };
     if rc != 0 {
-        return Err(other(
-            format!("cannot signal pid {pid} (from {})", pid_file.display()),
-            std::io::Error::last_os_error(),
-        ));
+        return Err(AppError::Kill {
+            pid,
+            path: pid_file,
+            source: std::io::Error::last_os_error(),
+        });
     }
     let (Some(admin), Some(before)) = (admin, before) else {
         println!("sent SIGHUP to steerdns (pid {pid}); the daemon logs the outcome");
@@ -57,15 +55,13 @@ pub fn run(path: &Path) -> Result<ExitCode, AppError> {
             // The same checks the daemon ran, so the operator sees every file:line here too.
             if let Err(errors) = config::load(path, now_unix()) {
                 for e in &errors.0 {
-                    eprintln!("{e}");
+                    eprintln!("{}", render_chain(e));
                 }
             }
             return Ok(ExitCode::from(1));
         }
     }
-    Err(AppError::Other(format!(
-        "sent SIGHUP to pid {pid}, but {admin} reported no reload outcome within 10 s"
-    )))
+    Err(AppError::NoOutcome { pid, admin })
 }
 
 /// Reload counters and generation, read from a daemon's `/metrics`.

@@ -42,13 +42,8 @@ const STATIC_TYPES: &[RecordType] = &[
 
 /// Loads the main file at `path` and every zone (see [`super::load`]).
 pub fn load_all(path: &Path, now_unix: u64) -> Result<Config, ConfigErrors> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        ConfigErrors(vec![ConfigError {
-            file: path.to_path_buf(),
-            line: None,
-            message: format!("cannot read: {e}"),
-        }])
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigErrors(vec![ConfigError::unreadable(path.to_path_buf(), e)]))?;
     let src = Source { path, text: &text };
     let main: MainFile =
         toml::from_str(&text).map_err(|e| ConfigErrors(vec![src.toml_error(&e)]))?;
@@ -78,11 +73,7 @@ pub fn load_all(path: &Path, now_unix: u64) -> Result<Config, ConfigErrors> {
         let text = match std::fs::read_to_string(&file) {
             Ok(t) => t,
             Err(e) => {
-                errors.push(ConfigError {
-                    file,
-                    line: None,
-                    message: format!("cannot read: {e}"),
-                });
+                errors.push(ConfigError::unreadable(file, e));
                 continue;
             }
         };
@@ -1116,11 +1107,8 @@ pub fn metrics_listen_of(path: &Path) -> Result<Option<SocketAddr>, ConfigError>
 }
 
 fn main_only(path: &Path) -> Result<(MainFile, PathBuf), ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-        file: path.to_path_buf(),
-        line: None,
-        message: format!("cannot read: {e}"),
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::unreadable(path.to_path_buf(), e))?;
     let src = Source { path, text: &text };
     let main: MainFile = toml::from_str(&text).map_err(|e| src.toml_error(&e))?;
     Ok((

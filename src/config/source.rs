@@ -26,20 +26,16 @@ impl Source<'_> {
 
     /// An error at a span.
     pub fn error(&self, span: std::ops::Range<usize>, message: impl Into<String>) -> ConfigError {
-        ConfigError {
-            file: self.path.to_path_buf(),
-            line: Some(self.line_of(span.start)),
-            message: message.into(),
-        }
+        ConfigError::new(
+            self.path.to_path_buf(),
+            Some(self.line_of(span.start)),
+            message,
+        )
     }
 
     /// An error without a position.
     pub fn error_file(&self, message: impl Into<String>) -> ConfigError {
-        ConfigError {
-            file: self.path.to_path_buf(),
-            line: None,
-            message: message.into(),
-        }
+        ConfigError::new(self.path.to_path_buf(), None, message)
     }
 
     /// Converts a TOML parse error (syntax, type, unknown key) into a located error.

@@ -35,6 +35,8 @@ use serde::Serialize;
 
 pub use codes::{CodeError, ContinentCode, CountryCode};
 pub use hit::GeoHit;
+
+pub use crate::error::GeoError;
 pub use schema::Schema;
 use schema::{CountryCodeRecord, Geoip2Record, Probe, RawJson};
 
@@ -43,48 +45,6 @@ const PROBE_RECORDS: usize = 256;
 
 /// An address looked up when a database is opened, to fail early on a damaged file.
 const PROBE_ADDRESS: IpAddr = IpAddr::V4(Ipv4Addr::new(81, 2, 69, 160));
-
-//------------ GeoError --------------------------------------------------------------------------
-
-/// Why a GeoIP database cannot be used. Every message starts with the file's path.
-#[derive(Debug, thiserror::Error)]
-pub enum GeoError {
-    /// The file cannot be read.
-    #[error("{path}: cannot read GeoIP database")]
-    Read {
-        /// The database file.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The file is not a MaxMind DB file (bad marker, metadata or layout).
-    #[error("{path}: not a valid MaxMind DB file")]
-    Format {
-        /// The database file.
-        path: PathBuf,
-        /// What the reader found wrong.
-        #[source]
-        source: MaxMindDbError,
-    },
-    /// The tree or the records are damaged: a probe lookup or a record failed to decode.
-    #[error("{path}: damaged GeoIP database (probe lookup failed)")]
-    Damaged {
-        /// The database file.
-        path: PathBuf,
-        /// What the reader found wrong.
-        #[source]
-        source: MaxMindDbError,
-    },
-    /// The records have neither GeoIP2 nor ip-location-db fields.
-    #[error("{path}: database type {found:?} has neither country.iso_code nor country_code")]
-    UnknownSchema {
-        /// The database file.
-        path: PathBuf,
-        /// The `database_type` from the metadata.
-        found: String,
-    },
-}
 
 //------------ GeoMetadata -----------------------------------------------------------------------
 
@@ -493,10 +453,9 @@ impl crate::steer::GeoLookup for GeoDb {
 }
 
 /// Opens a database for steering (see [`GeoDb::open`]).
-pub fn open_lookup(path: &Path) -> Result<std::sync::Arc<dyn crate::steer::GeoLookup>, String> {
+pub fn open_lookup(path: &Path) -> Result<std::sync::Arc<dyn crate::steer::GeoLookup>, GeoError> {
     GeoDb::open(path)
         .map(|db| std::sync::Arc::new(db) as std::sync::Arc<dyn crate::steer::GeoLookup>)
-        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -48,8 +48,9 @@ pub mod runner;
 pub mod state;
 pub mod view;
 
-pub use persist::{SavedStates, StateFileError};
-pub use probe::{Probe, ProbeError, ProbeKind, ProbeOutcome, ProbeSpec, Prober, TlsSpec};
+pub use crate::error::{ProbeError, StateFileError};
+pub use persist::SavedStates;
+pub use probe::{Probe, ProbeKind, ProbeOutcome, ProbeSpec, Prober, TlsSpec};
 pub use runner::{
     CheckTarget, FlipEvent, FlipHook, HealthHooks, HealthRunner, Jitter, NoJitter, ProbeEvent,
     ProbeHook, RandomJitter, RunnerConfig, TargetLabels, UpdateSummary, initial_states,

@@ -8,11 +8,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use super::state::Status;
+use crate::error::{StateFileError, render_chain};
 
 /// Format version written to and expected in the file.
 const VERSION: u32 = 1;
@@ -25,46 +26,6 @@ pub type SavedStates = HashMap<String, Status>;
 struct FileBody {
     version: u32,
     endpoints: BTreeMap<String, Status>,
-}
-
-/// Errors reading or writing the state file. Never fatal: callers log them and go on.
-#[derive(Debug, thiserror::Error)]
-pub enum StateFileError {
-    /// The file could not be read.
-    #[error("{path}: cannot read health state file")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The file is not valid JSON of the expected shape.
-    #[error("{path}: corrupt health state file")]
-    Parse {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: serde_json::Error,
-    },
-    /// The file has a format version this build does not know.
-    #[error("{path}: health state file has unknown version {found}")]
-    Version {
-        /// The file.
-        path: PathBuf,
-        /// The version found.
-        found: u32,
-    },
-    /// The file could not be written or renamed into place.
-    #[error("{path}: cannot write health state file")]
-    Write {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
 }
 
 /// Read the state file. `Ok(empty)` when it does not exist.
@@ -100,7 +61,7 @@ pub fn load(path: &Path) -> SavedStates {
             states
         }
         Err(e) => {
-            tracing::warn!(error = %error_chain(&e), "ignoring health state file; endpoints start up");
+            tracing::warn!(error = %render_chain(&e), "ignoring health state file; endpoints start up");
             SavedStates::new()
         }
     }
@@ -139,18 +100,6 @@ pub fn save(path: &Path, states: &BTreeMap<String, Status>) -> Result<(), StateF
         let _ = std::fs::remove_file(&tmp);
     }
     result.map_err(err)
-}
-
-/// `e` and its sources joined by ": ", for one log field.
-pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        cur = s.source();
-    }
-    out
 }
 
 #[cfg(test)]

@@ -26,6 +26,8 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use tokio::time::Instant;
 
+use crate::error::ProbeError;
+
 /// At most this much of a response body is read and searched for `expect_body`.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
@@ -126,25 +128,6 @@ pub trait Probe: Send + Sync + 'static {
         &'a self,
         spec: &'a ProbeSpec,
     ) -> Pin<Box<dyn Future<Output = ProbeOutcome> + Send + 'a>>;
-}
-
-/// Errors building a [`Prober`].
-#[derive(Debug, thiserror::Error)]
-pub enum ProbeError {
-    /// A TLS configuration could not be built.
-    #[error("cannot set up TLS for health checks")]
-    Tls {
-        /// The cause.
-        #[source]
-        source: rustls::Error,
-    },
-    /// The HTTP client could not be built.
-    #[error("cannot build the health-check HTTP client")]
-    Client {
-        /// The cause.
-        #[source]
-        source: reqwest::Error,
-    },
 }
 
 /// The production [`Probe`]: HTTP(S) via reqwest with rustls, TCP via tokio.

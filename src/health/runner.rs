@@ -661,7 +661,7 @@ async fn run_writer(
             match result {
                 Ok(Ok(())) => dirty = false,
                 Ok(Err(e)) => {
-                    tracing::warn!(error = %persist::error_chain(&e), "health state not saved; will retry on the next change")
+                    tracing::warn!(error = %crate::error::render_chain(&e), "health state not saved; will retry on the next change")
                 }
                 Err(e) => tracing::warn!(error = %e, "health state writer task failed"),
             }
