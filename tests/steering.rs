@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use common::*;
 use hickory_proto::rr::RecordType;
-use steerdns::geo::writer::test_database_geoip2;
+use steerdns_mmdb_writer::test_database_geoip2;
 
 fn zone(canary_state: &str) -> String {
     format!(

@@ -16,14 +16,14 @@
 //!   database), whose continent comes from the table in [`continents`].
 //! - [`GeoDb::lookup`] never fails: an address the database has no data for gets an empty
 //!   [`GeoHit`] whose `network` is the database's empty network around the address.
-//! - `maxminddb` (pinned) is used only inside this module; [`writer`] builds test databases.
+//! - `maxminddb` (pinned) is used only inside this module. Test databases are built by the
+//!   dev-only `steerdns-mmdb-writer` crate (`crates/mmdb-writer`), which is not shipped.
 
 mod cache;
 mod codes;
 pub mod continents;
 mod hit;
 mod schema;
-pub mod writer;
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
@@ -462,7 +462,7 @@ pub fn open_lookup(path: &Path) -> Result<std::sync::Arc<dyn crate::steer::GeoLo
 mod tests {
     use serde_json::json;
 
-    use super::writer::{
+    use steerdns_mmdb_writer::{
         MmdbWriter, SAMPLE_BUILD_EPOCH, SAMPLE_NETWORKS, test_database_country_code,
         test_database_geoip2,
     };

@@ -1,8 +1,11 @@
-//! A small MaxMind DB writer, used by tests and fixture tooling.
+//! A small MaxMind DB writer for steerdns's tests, benches and fixture tooling.
 //!
-//! steerdns never writes databases at run time; this module exists so tests (ours and other
-//! modules') can build tiny GeoIP2-schema and ip-location-db-schema databases in memory instead
-//! of shipping binary fixtures, and so a fixture tool can write one to a file.
+//! steerdns never writes databases at run time, so this crate is not part of the shipped
+//! library or binary: it is a development dependency (`[dev-dependencies]` of the root
+//! crate) and a workspace member whose own round-trip tests run with `cargo test`. It lets
+//! tests build tiny GeoIP2-schema and ip-location-db-schema databases in memory instead of
+//! shipping binary fixtures ([`test_database_geoip2`], [`test_database_country_code`]), and
+//! lets a fixture tool write one to a file.
 //!
 //! It follows the MaxMind DB File Format Specification 2.0:
 //!
@@ -26,6 +29,8 @@
 //! Inserting a network that overlaps an earlier one follows "last insert wins" for the addresses
 //! of the new network: a more specific network inside an older one splits it, a larger one
 //! replaces everything it covers.
+
+#![warn(missing_docs)]
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -100,12 +105,12 @@ enum Slot {
 /// for the format.
 ///
 /// ```
-/// use steerdns::geo::writer::MmdbWriter;
+/// use steerdns_mmdb_writer::MmdbWriter;
 /// let mut w = MmdbWriter::new("Example-Country", 6)?;
 /// w.insert("81.2.69.0/24".parse()?, serde_json::json!({"country_code": "GB"}))?;
-/// let bytes = w.to_bytes();
-/// let db = steerdns::geo::GeoDb::from_bytes(bytes, "example.mmdb".into())?;
-/// assert_eq!(db.lookup("81.2.69.160".parse()?).network.to_string(), "81.2.69.0/24");
+/// let reader = maxminddb::Reader::from_source(w.to_bytes())?;
+/// let found = reader.lookup("81.2.69.160".parse()?)?;
+/// assert_eq!(found.network()?.to_string(), "81.2.69.0/24");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone)]
