@@ -462,11 +462,11 @@ pub fn open_lookup(path: &Path) -> Result<std::sync::Arc<dyn crate::steer::GeoLo
 mod tests {
     use serde_json::json;
 
+    use super::*;
     use steerdns_mmdb_writer::{
         MmdbWriter, SAMPLE_BUILD_EPOCH, SAMPLE_NETWORKS, test_database_country_code,
         test_database_geoip2,
     };
-    use super::*;
 
     fn ip(s: &str) -> IpAddr {
         s.parse().expect("test address")
