@@ -17,7 +17,11 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-// The example uses only the capture half of the shared module.
+// The example uses only the capture half of the shared modules: the test client and the
+// conformance suite on top of it.
+#[allow(dead_code)]
+#[path = "../tests/common/client.rs"]
+mod client;
 #[allow(dead_code)]
 #[path = "../tests/support/conformance.rs"]
 mod conformance;

@@ -3,29 +3,33 @@
 
 mod common;
 
-use common::run;
+use common::{Zone, run};
 
-fn write(dir: &std::path::Path, main: &str, zones: &[(&str, &str)]) {
-    std::fs::create_dir_all(dir.join("zones")).unwrap();
-    std::fs::write(dir.join("steerdns.toml"), main).unwrap();
+/// Writes `main` as `steerdns.toml` and the zone files into a temp dir and runs
+/// `steerdns check` there: (exit code, stdout, stderr).
+fn check(main: &str, zones: &[(&str, &str)]) -> (i32, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("zones")).unwrap();
+    std::fs::write(dir.path().join("steerdns.toml"), main).unwrap();
     for (name, text) in zones {
-        std::fs::write(dir.join("zones").join(name), text).unwrap();
+        std::fs::write(dir.path().join("zones").join(name), text).unwrap();
     }
+    run(&["check", "-c", "steerdns.toml"], dir.path())
 }
 
-const GOOD_ZONE: &str = r#"
-origin = "ok.test."
-[soa]
-mname = "ns1.ok.test."
-rname = "hostmaster.ok.test."
-serial = 1
-"#;
+/// A valid zone with nothing but its SOA.
+fn good_zone() -> Zone {
+    Zone::new("ok.test.")
+}
+
+/// `steerdns check` on the default main config and `zone` as `zones/ok.toml`.
+fn check_zone(zone: &Zone) -> (i32, String, String) {
+    check("", &[("ok.toml", &zone.to_string())])
+}
 
 #[test]
 fn valid_config_passes() {
-    let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "", &[("ok.toml", GOOD_ZONE)]);
-    let (code, out, err) = run(&["check", "-c", "steerdns.toml"], dir.path());
+    let (code, out, err) = check_zone(&good_zone());
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("1 zone(s)"), "{out}");
 }
@@ -38,13 +42,10 @@ fn shipped_example_passes_check() {
 
 #[test]
 fn unknown_key_in_main_config_names_file_and_line() {
-    let dir = tempfile::tempdir().unwrap();
-    write(
-        dir.path(),
+    let (code, _, err) = check(
         "[server]\nworkers = 1\nlistn = [\"127.0.0.1:53\"]\n",
-        &[("ok.toml", GOOD_ZONE)],
+        &[("ok.toml", &good_zone().to_string())],
     );
-    let (code, _, err) = run(&["check", "-c", "steerdns.toml"], dir.path());
     assert_eq!(code, 1);
     assert!(
         err.contains("steerdns.toml:3:") && err.contains("listn"),
@@ -97,9 +98,7 @@ kind = "http"
 interval = "1s"
 timeout = "2s"
 "#;
-    let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "", &[("bad.toml", zone)]);
-    let (code, _, err) = run(&["check", "-c", "steerdns.toml"], dir.path());
+    let (code, _, err) = check("", &[("bad.toml", zone)]);
     assert_eq!(code, 1);
     let expect = [
         ("bad.toml:10:", "300.1.2.3"),
@@ -120,18 +119,12 @@ timeout = "2s"
 
 #[test]
 fn duplicate_zones_and_syntax_errors() {
-    let dir = tempfile::tempdir().unwrap();
+    let good = good_zone().to_string();
     let broken = "origin = \"broken.test.\"\n[soa\nmname = 1\n";
-    write(
-        dir.path(),
+    let (code, _, err) = check(
         "",
-        &[
-            ("a.toml", GOOD_ZONE),
-            ("b.toml", GOOD_ZONE),
-            ("c.toml", broken),
-        ],
+        &[("a.toml", &good), ("b.toml", &good), ("c.toml", broken)],
     );
-    let (code, _, err) = run(&["check", "-c", "steerdns.toml"], dir.path());
     assert_eq!(code, 1);
     assert!(
         err.contains("b.toml") && err.contains("also defined in"),
@@ -142,12 +135,15 @@ fn duplicate_zones_and_syntax_errors() {
 
 #[test]
 fn geo_keys_need_a_database_and_bad_keys_are_named() {
-    let zone = format!(
-        "{GOOD_ZONE}\n[region.r]\n[service.www]\ngeo = {{ default = \"r\", \"continent:XX\" = \"r\", \"planet:earth\" = \"r\" }}\n[service.www.region.r]\nendpoints = [\"127.0.0.1\"]\n"
-    );
-    let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "", &[("ok.toml", &zone)]);
-    let (code, _, err) = run(&["check", "-c", "steerdns.toml"], dir.path());
+    let (code, _, err) = check_zone(&good_zone().toml(
+        r#"
+[region.r]
+[service.www]
+geo = { default = "r", "continent:XX" = "r", "planet:earth" = "r" }
+[service.www.region.r]
+endpoints = ["127.0.0.1"]
+"#,
+    ));
     assert_eq!(code, 1);
     assert!(err.contains("continent must be one of"), "{err}");
     assert!(err.contains("unknown kind \"planet\""), "{err}");
@@ -155,24 +151,42 @@ fn geo_keys_need_a_database_and_bad_keys_are_named() {
 
 #[test]
 fn cname_region_check_target_becomes_a_checked_endpoint() {
-    let zone = format!(
-        "{GOOD_ZONE}\n[check.web]\nkind = \"tcp\"\nport = 443\ninterval = \"1s\"\ntimeout = \"500ms\"\n[region.cdn]\n[region.origin]\n[service.www]\ngeo = {{ default = \"cdn > origin\" }}\ncheck = \"web\"\n[service.www.region.cdn]\ncname = \"edge.cdn.example.\"\ntarget = \"127.0.0.77\"\n[service.www.region.origin]\nendpoints = [\"127.0.0.78\", \"::1\"]\n"
-    );
-    let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "", &[("ok.toml", &zone)]);
-    let (code, out, err) = run(&["check", "-c", "steerdns.toml"], dir.path());
+    let (code, out, err) = check_zone(&good_zone().toml(
+        r#"
+[check.web]
+kind = "tcp"
+port = 443
+interval = "1s"
+timeout = "500ms"
+[region.cdn]
+[region.origin]
+[service.www]
+geo = { default = "cdn > origin" }
+check = "web"
+[service.www.region.cdn]
+cname = "edge.cdn.example."
+target = "127.0.0.77"
+[service.www.region.origin]
+endpoints = ["127.0.0.78", "::1"]
+"#,
+    ));
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("3 checked endpoint(s)"), "{out}");
 }
 
 #[test]
 fn reuse_connection_is_only_for_http_checks() {
-    let zone = format!(
-        "{GOOD_ZONE}\n[check.t]\nkind = \"tcp\"\nport = 80\nreuse_connection = true\n[check.h]\nkind = \"http\"\nreuse_connection = true\n"
-    );
-    let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "", &[("ok.toml", &zone)]);
-    let (code, _, err) = run(&["check", "-c", "steerdns.toml"], dir.path());
+    let (code, _, err) = check_zone(&good_zone().toml(
+        r#"
+[check.t]
+kind = "tcp"
+port = 80
+reuse_connection = true
+[check.h]
+kind = "http"
+reuse_connection = true
+"#,
+    ));
     assert_eq!(code, 1);
     assert!(
         err.contains("check t: reuse_connection is only for kind = \"http\""),

@@ -57,14 +57,9 @@ impl Drop for Backend {
     }
 }
 
-fn zone(port: u16) -> String {
-    format!(
+fn zone(port: u16) -> Zone {
+    Zone::new("hc.test.").toml(&format!(
         r#"
-origin = "hc.test."
-[soa]
-mname = "ns1.hc.test."
-rname = "hostmaster.hc.test."
-serial = 1
 [check.web]
 kind = "http"
 path = "/healthz"
@@ -84,31 +79,19 @@ endpoints = ["127.0.0.61"]
 [service.www.region.backup]
 endpoints = ["127.0.0.62"]
 "#
-    )
-}
-
-fn answer(d: &Daemon) -> Vec<String> {
-    addrs(&udp(
-        d.addr,
-        "www.hc.test.",
-        RecordType::A,
-        &Opts::default(),
     ))
 }
 
+fn answer(d: &Daemon) -> Vec<String> {
+    addrs(&d.udp(Query::new("www.hc.test.", RecordType::A)))
+}
+
 /// Polls until the answer is `want`; returns how long it took.
-fn wait_for(d: &Daemon, want: &str, limit: Duration) -> Duration {
+fn wait_for_answer(d: &Daemon, want: &str, limit: Duration) -> Duration {
     let started = Instant::now();
-    while started.elapsed() < limit {
-        if answer(d) == [want] {
-            return started.elapsed();
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!(
-        "answer never became {want} within {limit:?}; last {:?}",
-        answer(d)
-    );
+    wait_for(&format!("answer {want}"), limit, || {
+        (answer(d) == [want]).then(|| started.elapsed())
+    })
 }
 
 #[test]
@@ -116,14 +99,14 @@ fn region_fails_over_and_comes_back_and_survives_restart() {
     let port = free_port();
     let primary = Backend::start(([127, 0, 0, 61], port).into());
     let _backup = Backend::start(([127, 0, 0, 62], port).into());
-    let d = start("", &[("hc.toml", &zone(port))]);
+    let d = Daemon::start(&zone(port));
     assert_eq!(answer(&d), vec!["127.0.0.61"]);
 
     // Primary starts failing: after fall (2) x interval (200 ms) the backup tier answers.
     primary.set(503);
-    let took = wait_for(&d, "127.0.0.62", Duration::from_secs(5));
+    let took = wait_for_answer(&d, "127.0.0.62", Duration::from_secs(5));
     eprintln!("failover took {took:?} (fall 2 x interval 200ms)");
-    let m = http_get(d.metrics, "/metrics");
+    let m = d.metrics_text();
     assert_eq!(
         metric(
             &m,
@@ -145,19 +128,21 @@ fn region_fails_over_and_comes_back_and_survives_restart() {
         ) >= 1.0
     );
     // The live explain shows it too.
-    let e = http_get(d.metrics, "/v1/explain?name=www.hc.test&client=192.0.2.1");
+    let e = d.http_get("/v1/explain?name=www.hc.test&client=192.0.2.1");
     assert!(e.contains("\"reason\": \"failover\""), "{e}");
 
     // Restart while the primary is still down: the state file keeps it down, so the first
     // answers go to the backup even though the primary now passes (rise 3 x 200 ms).
     let state = d.dir.path().join("steerdns.health");
-    for _ in 0..100 {
-        if std::fs::read_to_string(&state).is_ok_and(|s| s.contains("down")) {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(std::fs::read_to_string(&state).unwrap().contains("down"));
+    wait_for(
+        "primary down in the state file",
+        Duration::from_secs(2),
+        || {
+            std::fs::read_to_string(&state)
+                .is_ok_and(|s| s.contains("down"))
+                .then_some(())
+        },
+    );
     let mut d = d;
     d.restart(|| primary.set(200));
     assert_eq!(
@@ -167,28 +152,19 @@ fn region_fails_over_and_comes_back_and_survives_restart() {
     );
 
     // ...and after rise passes it comes back.
-    let took = wait_for(&d, "127.0.0.61", Duration::from_secs(5));
+    let took = wait_for_answer(&d, "127.0.0.61", Duration::from_secs(5));
     eprintln!("recovery took {took:?} (rise 3 x interval 200ms)");
 
     // Both down: fail open to the first tier, health ignored.
     primary.set(500);
     _backup.set(500);
-    let started = Instant::now();
-    loop {
-        let m = http_get(d.metrics, "/metrics");
-        if metric(
-            &m,
-            "steerdns_steered_total{zone=\"hc.test\",service=\"www\",region=\"primary\",reason=\"failopen\"}",
-        ) >= 1.0
-        {
-            break;
+    let failopen = "steerdns_steered_total{zone=\"hc.test\",service=\"www\",region=\"primary\",reason=\"failopen\"}";
+    wait_for("failing open", Duration::from_secs(5), || {
+        if d.metric(failopen) >= 1.0 {
+            return Some(());
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "never failed open"
-        );
         assert!(!answer(&d).is_empty(), "never answer empty while failing");
-        std::thread::sleep(Duration::from_millis(30));
-    }
+        None
+    });
     assert_eq!(answer(&d), vec!["127.0.0.61"]);
 }

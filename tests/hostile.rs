@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
@@ -14,53 +14,21 @@ use common::*;
 use hickory_proto::op::{Message, MessageType, ResponseCode};
 use hickory_proto::rr::RecordType;
 
-const ZONE: &str = r#"
-origin = "hostile.test."
-ttl = 300
-[soa]
-mname = "ns1.hostile.test."
-rname = "hostmaster.hostile.test."
-serial = 1
-minimum = "30s"
+fn zone() -> Zone {
+    Zone::new("hostile.test.")
+        .ttl(300)
+        .minimum("30s")
+        .record("@", "NS", &["ns1.hostile.test."])
+        .record("ns1", "A", &["127.0.0.1"])
+        .record("static", "A", &["127.0.0.30"])
+}
 
-[[record]]
-name = "@"
-type = "NS"
-data = ["ns1.hostile.test."]
-[[record]]
-name = "ns1"
-type = "A"
-data = ["127.0.0.1"]
-[[record]]
-name = "static"
-type = "A"
-data = ["127.0.0.30"]
-"#;
-
-/// Starts the daemon with `tcp_idle_timeout = "1s"` (the shared harness uses 2 s).
+/// Starts the daemon with `tcp_idle_timeout = "1s"` (the harness default is 2 s).
 fn daemon() -> Daemon {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::create_dir_all(dir.path().join("zones")).expect("zones dir");
-    std::fs::write(dir.path().join("zones/hostile.test.toml"), ZONE).expect("zone");
-    let port = free_port();
-    let metrics_port = free_port();
-    let config = dir.path().join("steerdns.toml");
-    let text = format!(
-        r#"
-[server]
-listen = ["127.0.0.1:{port}"]
-workers = 1
-nsid = "hostile"
-tcp_idle_timeout = "1s"
-max_tcp_connections = 32
-[metrics]
-listen = "127.0.0.1:{metrics_port}"
-[rrl]
-enabled = false
-"#
-    );
-    std::fs::write(&config, text).expect("config");
-    start_with(dir, config, port, metrics_port)
+    Setup::new()
+        .zone(&zone())
+        .config("[server]\nnsid = \"hostile\"\ntcp_idle_timeout = \"1s\"\nmax_tcp_connections = 32")
+        .start()
 }
 
 /// What a malformed packet must get.
@@ -421,14 +389,10 @@ fn garbage() -> Vec<Vec<u8>> {
         .collect()
 }
 
-fn rcode_of(reply: &[u8]) -> u16 {
-    u16::from(reply[3] & 0x0F)
-}
-
 /// A good query gets its answer (the server is still serving).
 fn assert_alive_udp(addr: SocketAddr, after: &str) {
-    let reply = try_udp(addr, &static_a(), 2.0)
-        .unwrap_or_else(|| panic!("no answer to a good query after {after}"));
+    let reply = send_udp(addr, &static_a(), REPLY_TIMEOUT)
+        .unwrap_or_else(|e| panic!("no answer to a good query after {after}: {e}"));
     let m = Message::from_vec(&reply).expect("decode");
     assert_eq!(
         m.metadata.response_code,
@@ -448,7 +412,7 @@ fn check_reply(what: &str, packet: &[u8], reply: Option<Vec<u8>>, expect: Expect
             assert!(r.len() >= 12, "{what}: short reply");
             assert_eq!(&r[..2], &packet[..2], "{what}: ID");
             assert_eq!(r[2] & 0x80, 0x80, "{what}: QR");
-            assert_eq!(rcode_of(&r), rc, "{what}: rcode of {r:02x?}");
+            assert_eq!(raw_rcode(&r), rc, "{what}: rcode of {r:02x?}");
             let m = Message::from_vec(&r)
                 .unwrap_or_else(|e| panic!("{what}: reply does not decode: {e}"));
             assert_eq!(m.metadata.message_type, MessageType::Response);
@@ -459,22 +423,18 @@ fn check_reply(what: &str, packet: &[u8], reply: Option<Vec<u8>>, expect: Expect
 
 /// One message over a fresh TCP connection; `None` when the server closes without a reply.
 fn tcp_once(addr: SocketAddr, packet: &[u8]) -> Option<Vec<u8>> {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(3)))
-        .expect("timeout");
-    let mut framed = (packet.len() as u16).to_be_bytes().to_vec();
-    framed.extend_from_slice(packet);
-    s.write_all(&framed).ok()?;
-    let mut len = [0u8; 2];
-    match s.read_exact(&mut len) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return None,
-        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return None,
-        Err(e) => panic!("tcp read: {e} (neither a reply nor a close)"),
+    match send_tcp(addr, packet, Duration::from_secs(3)) {
+        Ok(reply) => Some(reply),
+        Err(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::UnexpectedEof | ErrorKind::ConnectionReset | ErrorKind::BrokenPipe
+            ) =>
+        {
+            None
+        }
+        Err(e) => panic!("tcp: {e} (neither a reply nor a close)"),
     }
-    let mut buf = vec![0u8; usize::from(u16::from_be_bytes(len))];
-    s.read_exact(&mut buf).expect("reply body");
-    Some(buf)
 }
 
 /// Waits for the server to close `s` (EOF or reset) within `limit`; returns how long it took.
@@ -497,7 +457,7 @@ fn malformed_packets_over_udp() {
     let cases = corpus();
     for (i, (what, packet, expect)) in cases.iter().enumerate() {
         let wait = if *expect == Expect::Silence { 0.2 } else { 2.0 };
-        let reply = try_udp(d.addr, packet, wait);
+        let reply = send_udp(d.addr, packet, Duration::from_secs_f64(wait)).ok();
         check_reply(what, packet, reply, *expect);
         if i % 4 == 3 {
             assert_alive_udp(d.addr, what);
@@ -527,9 +487,9 @@ fn random_garbage_over_udp() {
             );
             assert_eq!(&r[..2], &packet[..2], "ID echoed");
             assert!(
-                matches!(rcode_of(r), 1 | 4 | 5),
+                matches!(raw_rcode(r), 1 | 4 | 5),
                 "garbage {i} got rcode {}",
-                rcode_of(r)
+                raw_rcode(r)
             );
             assert!(n <= 512);
         } else {
@@ -555,12 +515,7 @@ fn malformed_packets_over_tcp() {
         let reply = tcp_once(d.addr, packet);
         check_reply(&format!("tcp: {what}"), packet, reply, *expect);
         if i % 4 == 3 {
-            let m = tcp(
-                d.addr,
-                "static.hostile.test.",
-                RecordType::A,
-                &Opts::default(),
-            );
+            let m = d.tcp(Query::new("static.hostile.test.", RecordType::A));
             assert_eq!(m.answers.len(), 1, "tcp after {what}");
         }
     }
@@ -589,18 +544,14 @@ fn tcp_framing_abuse() {
     // A message trickled one byte per write, within the idle timeout: answered.
     let mut s = TcpStream::connect(d.addr).expect("connect");
     s.set_nodelay(true).expect("nodelay");
-    let mut framed = (good.len() as u16).to_be_bytes().to_vec();
-    framed.extend_from_slice(&good);
+    let framed = frame(&good);
     for b in &framed {
         s.write_all(std::slice::from_ref(b)).expect("byte");
         std::thread::sleep(Duration::from_millis(15));
     }
     s.set_read_timeout(Some(Duration::from_secs(2)))
         .expect("timeout");
-    let mut len = [0u8; 2];
-    s.read_exact(&mut len).expect("trickled query answered");
-    let mut body = vec![0u8; usize::from(u16::from_be_bytes(len))];
-    s.read_exact(&mut body).expect("body");
+    let body = read_framed(&mut s).expect("trickled query answered");
     let m = Message::from_vec(&body).expect("decode");
     assert_eq!(m.answers.len(), 1);
     drop(s);
@@ -636,12 +587,7 @@ fn tcp_framing_abuse() {
     let idle: Vec<TcpStream> = (0..8)
         .map(|_| TcpStream::connect(d.addr).expect("connect"))
         .collect();
-    let m = tcp(
-        d.addr,
-        "static.hostile.test.",
-        RecordType::A,
-        &Opts::default(),
-    );
+    let m = d.tcp(Query::new("static.hostile.test.", RecordType::A));
     assert_eq!(m.answers.len(), 1);
     drop(idle);
 }

@@ -17,24 +17,14 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-const ZONE: &str = r#"
-origin = "flood.test."
-ttl = 300
-[soa]
-mname = "ns1.flood.test."
-rname = "hostmaster.flood.test."
-serial = 1
-minimum = "30s"
-
-[[record]]
-name = "ns1"
-type = "A"
-data = ["127.0.0.1"]
-[[record]]
-name = "*.wild"
-type = "A"
-data = ["127.0.0.40"]
-
+fn zone() -> Zone {
+    Zone::new("flood.test.")
+        .ttl(300)
+        .minimum("30s")
+        .record("ns1", "A", &["127.0.0.1"])
+        .record("*.wild", "A", &["127.0.0.40"])
+        .toml(
+            r#"
 [region.a]
 [region.b]
 [service.www]
@@ -43,7 +33,9 @@ geo = { default = "a, b", "net:10.0.0.0/8" = "b" }
 endpoints = ["127.0.0.10"]
 [service.www.region.b]
 endpoints = ["127.0.0.20"]
-"#;
+"#,
+        )
+}
 
 const TOTAL: u64 = 200_000;
 const SENDERS: u64 = 4;
@@ -99,24 +91,17 @@ fn random_query(rng: &mut Rng, id: u16) -> Vec<u8> {
 #[test]
 #[ignore = "a 10 s flood; run by hand with --ignored --nocapture"]
 fn flood_keeps_memory_bounded() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::create_dir_all(dir.path().join("zones")).expect("zones dir");
-    std::fs::write(dir.path().join("zones/flood.test.toml"), ZONE).expect("zone");
-    let port = free_port();
-    let metrics_port = free_port();
-    let config = dir.path().join("steerdns.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[server]\nlisten = [\"127.0.0.1:{port}\"]\nworkers = 2\n\
-             [metrics]\nlisten = \"127.0.0.1:{metrics_port}\"\n\
-             [rrl]\nenabled = true\nexempt = []\nresponses_per_second = 1000000\n"
-        ),
-    )
-    .expect("config");
-    let d = start_with(dir, config, port, metrics_port);
+    // Two workers, and RRL on for loopback too: every query goes through the limiter, at a
+    // rate the flood stays under.
+    let d = Setup::new()
+        .zone(&zone())
+        .config(
+            "[server]\nworkers = 2\n\
+             [rrl]\nenabled = true\nexempt = []\nresponses_per_second = 1000000",
+        )
+        .start();
     let addr: SocketAddr = d.addr;
-    let pid = d.child.id();
+    let pid = d.pid();
     // Warm up: a few thousand queries so lazily allocated buffers exist before "before".
     let sock = UdpSocket::bind("127.0.0.1:0").expect("bind");
     sock.set_read_timeout(Some(Duration::from_millis(500)))
@@ -193,12 +178,10 @@ fn flood_keeps_memory_bounded() {
          VmRSS before {rss_before} KiB, after {rss_after} KiB, peak (VmHWM) {hwm} KiB"
     );
     // Still serving.
-    let m = udp(
-        addr,
+    let m = d.udp(Query::new(
         "ns1.flood.test.",
         hickory_proto::rr::RecordType::A,
-        &Opts::default(),
-    );
+    ));
     assert_eq!(m.answers.len(), 1);
     assert!(sent >= 50_000, "only {sent} sent");
     // Under overload UDP queries may be dropped; most must still be answered.

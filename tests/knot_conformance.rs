@@ -22,13 +22,14 @@
 // The report of intended differences is printed for whoever reads the test output.
 #![allow(clippy::disallowed_macros)]
 
+mod common;
 #[path = "support/conformance.rs"]
 mod conformance;
 
-use std::net::{SocketAddr, TcpListener, UdpSocket};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
 
+// `client` is the shared test client that `support/conformance.rs` reaches as `crate::client`.
+use common::{Daemon, Setup, client, repo};
 use conformance::{Capture, Field, Fixture, KnownDifference};
 
 /// Every intended difference between steerdns and Knot DNS, with its reason.
@@ -47,142 +48,19 @@ const KNOWN_DIFFERENCES: &[KnownDifference] = &[
     },
 ];
 
-/// The repository root.
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// A port free for both UDP and TCP on 127.0.0.1 (bound, then released).
-fn free_port() -> u16 {
-    for _ in 0..50 {
-        let udp = UdpSocket::bind("127.0.0.1:0").expect("bind UDP 127.0.0.1:0");
-        let port = udp.local_addr().expect("local addr").port();
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
+/// Starts steerdns on the shipped example (`steerdns.toml`, `zones/`, `geoip/`) on a free
+/// loopback port and waits until it serves the zone's SOA authoritatively.
+fn start_steerdns() -> Daemon {
+    let d = Setup::shipped().start();
+    if let Err(e) = conformance::wait_until_serving(d.addr, 100) {
+        panic!(
+            "steerdns at {} does not serve {}: {e}; output:\n{}",
+            d.addr,
+            conformance::ZONE,
+            d.log()
+        );
     }
-    panic!("no port free for both UDP and TCP on 127.0.0.1 after 50 tries");
-}
-
-/// Resolves `value` (from the shipped config) against the repository root
-/// when it is relative, as steerdns resolves paths against the config's folder.
-fn repo_path(value: Option<&toml::Value>, default: &str) -> String {
-    let raw = value.and_then(toml::Value::as_str).unwrap_or(default);
-    let p = Path::new(raw);
-    let abs = if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        repo().join(p)
-    };
-    abs.to_string_lossy().into_owned()
-}
-
-/// Writes a copy of the repo's `steerdns.toml` into `dir`, rewritten to listen
-/// on `dns` and `metrics` (loopback), with zones and the geo database from the repository
-/// by absolute path and the pid and state files inside `dir`.
-fn write_config(dir: &Path, dns: SocketAddr, metrics: SocketAddr) -> PathBuf {
-    let shipped =
-        std::fs::read_to_string(repo().join("steerdns.toml")).expect("read steerdns.toml");
-    let mut cfg: toml::Table = shipped.parse().expect("parse steerdns.toml");
-    let mut table = |name: &str| -> toml::Table {
-        match cfg.remove(name) {
-            Some(toml::Value::Table(t)) => t,
-            _ => toml::Table::new(),
-        }
-    };
-    let mut server = table("server");
-    let mut health = table("health");
-    let mut geoip = table("geoip");
-    let mut zones = table("zones");
-    let mut metrics_t = table("metrics");
-    server.insert(
-        "listen".into(),
-        toml::Value::Array(vec![toml::Value::String(dns.to_string())]),
-    );
-    server.insert(
-        "pid_file".into(),
-        toml::Value::String(dir.join("steerdns.pid").to_string_lossy().into_owned()),
-    );
-    health.insert(
-        "state_file".into(),
-        toml::Value::String(dir.join("steerdns.health").to_string_lossy().into_owned()),
-    );
-    let db = repo_path(geoip.get("database"), "geoip/geo-whois-asn-country.mmdb");
-    geoip.insert("database".into(), toml::Value::String(db));
-    let zdir = repo_path(zones.get("directory"), "zones");
-    zones.insert("directory".into(), toml::Value::String(zdir));
-    metrics_t.insert("listen".into(), toml::Value::String(metrics.to_string()));
-    for (name, t) in [
-        ("server", server),
-        ("health", health),
-        ("geoip", geoip),
-        ("zones", zones),
-        ("metrics", metrics_t),
-    ] {
-        cfg.insert(name.into(), toml::Value::Table(t));
-    }
-    let path = dir.join("steerdns.toml");
-    std::fs::write(&path, toml::to_string(&cfg).expect("render config")).expect("write config");
-    path
-}
-
-/// The steerdns daemon under test; killed and reaped when dropped.
-struct Server {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Server {
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `steerdns serve -c <config>` and waits until it answers the zone's
-/// SOA over UDP: at most 300 probes, each at most 0.6 s (a closed port fails
-/// at once and probes are 100 ms apart, so a server that never binds fails the
-/// test after about 30 s; a normal start takes a fraction of a second).
-fn start_steerdns(dir: &Path) -> (Server, SocketAddr) {
-    let dns = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let metrics = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let config = write_config(dir, dns, metrics);
-    let log = dir.join("steerdns.log");
-    let log_file = std::fs::File::create(&log).expect("create log");
-    let child = Command::new(env!("CARGO_BIN_EXE_steerdns"))
-        .arg("serve")
-        .arg("-c")
-        .arg(&config)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(log_file.try_clone().expect("clone log"))
-        .stderr(log_file)
-        .spawn()
-        .expect("spawn steerdns");
-    let mut server = Server { child, log };
-    let mut last = String::new();
-    for _ in 0..300 {
-        if let Ok(Some(status)) = server.child.try_wait() {
-            panic!(
-                "steerdns exited at start ({status}); config {}; output:\n{}",
-                config.display(),
-                server.log_text()
-            );
-        }
-        match conformance::wait_until_serving(dns, 1) {
-            Ok(()) => return (server, dns),
-            Err(e) => last = e,
-        }
-    }
-    let output = server.log_text();
-    drop(server);
-    panic!("steerdns did not answer on {dns} after 300 probes: {last}; output:\n{output}");
+    d
 }
 
 fn load_fixture() -> Fixture {
@@ -271,13 +149,13 @@ fn steerdns_agrees_with_knot() {
             format!("{} (tests/conformance/knot-answers.json)", fixture.server),
         ),
     };
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (server, addr) = start_steerdns(dir.path());
+    let server = start_steerdns();
+    let addr = server.addr;
     let actual = conformance::capture(addr);
     let report = conformance::compare_all(&reference, &actual, KNOWN_DIFFERENCES);
     let text = report.render();
     if !report.failures.is_empty() {
-        let log = server.log_text();
+        let log = server.log();
         drop(server);
         // The end of the server's output is what explains a failure.
         let tail: Vec<&str> = log.lines().rev().take(60).collect();

@@ -10,37 +10,33 @@ use common::external::{Prometheus, prometheus_scrape_config};
 use common::*;
 use hickory_proto::rr::RecordType;
 
-const ZONE: &str = r#"
-origin = "prom.test."
-[soa]
-mname = "ns1.prom.test."
-rname = "hostmaster.prom.test."
-serial = 1
-[[record]]
-name = "www"
-type = "A"
-data = ["127.0.0.80"]
-
+fn zone() -> Zone {
+    Zone::new("prom.test.")
+        .record("www", "A", &["127.0.0.80"])
+        .toml(
+            r#"
 [region.one]
 [service.api]
 geo = { default = "one" }
 [service.api.region.one]
 endpoints = ["127.0.0.81"]
-"#;
+"#,
+        )
+}
 
 #[test]
 fn prometheus_scrapes_steerdns_metrics() {
-    let d = start("", &[("prom.toml", ZONE)]);
+    let d = Daemon::start(&zone());
     let Some(prom) = Prometheus::start(&prometheus_scrape_config("steerdns", &[d.metrics], "1s"))
     else {
         return;
     };
     for _ in 0..5 {
-        let m = udp(d.addr, "www.prom.test.", RecordType::A, &Opts::default());
+        let m = d.udp(Query::new("www.prom.test.", RecordType::A));
         assert_eq!(addrs(&m), ["127.0.0.80"]);
     }
     for _ in 0..2 {
-        let m = udp(d.addr, "api.prom.test.", RecordType::A, &Opts::default());
+        let m = d.udp(Query::new("api.prom.test.", RecordType::A));
         assert_eq!(addrs(&m), ["127.0.0.81"]);
     }
     let queries = r#"sum(steerdns_queries_total{job="steerdns",zone="prom.test",rcode="NOERROR"})"#;

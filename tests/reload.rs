@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -12,28 +13,16 @@ use std::time::{Duration, Instant};
 use common::*;
 use hickory_proto::rr::RecordType;
 
-fn zone(n: u32) -> String {
-    format!(
-        r#"
-origin = "reload.test."
-[soa]
-mname = "ns1.reload.test."
-rname = "hostmaster.reload.test."
-serial = {n}
-[[record]]
-name = "alias"
-type = "CNAME"
-data = ["t{n}"]
-[[record]]
-name = "t{n}"
-type = "A"
-data = ["127.1.0.{n}"]
-[[record]]
-name = "t{n}"
-type = "TXT"
-data = ["\"generation {n}\""]
-"#
-    )
+/// Generation `n` of the zone: `alias` points at `t<n>`, which has 127.1.0.<n>.
+fn zone(n: u32) -> Zone {
+    let target = format!("t{n}");
+    let addr = format!("127.1.0.{n}");
+    let text = format!("\"generation {n}\"");
+    Zone::new("reload.test.")
+        .serial(n.into())
+        .record("alias", "CNAME", &[&target])
+        .record(&target, "A", &[&addr])
+        .record(&target, "TXT", &[&text])
 }
 
 /// The generation an answer came from; panics on a mixed answer.
@@ -58,29 +47,24 @@ fn generation_of(m: &hickory_proto::op::Message) -> u32 {
 
 /// The generation the daemon serves now.
 fn served_generation(d: &Daemon) -> u32 {
-    generation_of(&udp(
-        d.addr,
-        "alias.reload.test.",
-        RecordType::A,
-        &Opts::default(),
-    ))
+    generation_of(&d.udp(Query::new("alias.reload.test.", RecordType::A)))
 }
 
 #[test]
 fn fifty_reloads_under_load() {
-    let d = start("", &[("reload.toml", &zone(1))]);
+    let d = Daemon::start(&zone(1));
     let addr = d.addr;
     let stop = Arc::new(AtomicBool::new(false));
     let latest_valid = Arc::new(AtomicU32::new(1));
     let (stop2, latest2) = (stop.clone(), latest_valid.clone());
     let client = std::thread::spawn(move || {
-        let packet = build("alias.reload.test.", RecordType::A, &Opts::default());
+        let packet = Query::new("alias.reload.test.", RecordType::A).to_bytes();
         let (mut sent, mut lost, mut last) = (0u64, 0u64, 0u32);
         let mut seen = std::collections::BTreeSet::new();
         while !stop2.load(Ordering::Relaxed) && sent < 2_000_000 {
             sent += 1;
-            match try_udp(addr, &packet, 1.0) {
-                Some(reply) => {
+            match send_udp(addr, &packet, Duration::from_secs(1)) {
+                Ok(reply) => {
                     let m = hickory_proto::op::Message::from_vec(&reply).unwrap();
                     let g = generation_of(&m);
                     assert!(g >= last, "went back from generation {last} to {g}");
@@ -92,7 +76,7 @@ fn fifty_reloads_under_load() {
                     last = g;
                     seen.insert(g);
                 }
-                None => lost += 1,
+                Err(_) => lost += 1,
             }
         }
         (sent, lost, seen)
@@ -102,39 +86,28 @@ fn fifty_reloads_under_load() {
     let mut file_version = 1;
     for round in 0..50 {
         let valid = round % 2 == 0;
-        let before = http_get(d.metrics, "/metrics");
-        let (ok0, err0) = (
-            metric(&before, "steerdns_reloads_total{result=\"ok\"}"),
-            metric(&before, "steerdns_reloads_total{result=\"error\"}"),
-        );
         if valid {
             file_version += 2; // odd versions are the valid ones
             latest_valid.store(file_version, Ordering::Relaxed);
-            std::fs::write(d.dir.path().join("zones/reload.toml"), zone(file_version)).unwrap();
+            d.write_zone(&zone(file_version));
         } else {
             // A broken file: a record with a bad address (and a version that must never show).
-            let broken = zone(file_version + 1).replace("127.1.0.", "127.1.0.999.");
-            std::fs::write(d.dir.path().join("zones/reload.toml"), broken).unwrap();
+            let broken = zone(file_version + 1)
+                .to_string()
+                .replace("127.1.0.", "127.1.0.999.");
+            d.write_zone_text(&zone(1).file_name(), &broken);
         }
         let sent_at = Instant::now();
-        sighup(&d);
-        // Wait for the outcome to be counted.
-        loop {
-            let m = http_get(d.metrics, "/metrics");
-            let done = if valid {
-                metric(&m, "steerdns_reloads_total{result=\"ok\"}") > ok0
+        let outcome = d.reload();
+        assert_eq!(
+            outcome,
+            if valid {
+                Reload::Applied
             } else {
-                metric(&m, "steerdns_reloads_total{result=\"error\"}") > err0
-            };
-            if done {
-                break;
-            }
-            assert!(
-                sent_at.elapsed() < Duration::from_secs(10),
-                "reload {round} never finished"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
+                Reload::Rejected
+            },
+            "reload {round}"
+        );
         if valid {
             // The new generation is served (measure how soon after the signal).
             assert_eq!(served_generation(&d), file_version);
@@ -159,7 +132,7 @@ fn fifty_reloads_under_load() {
         worst < Duration::from_secs(2),
         "slowest reload took {worst:?}"
     );
-    let m = http_get(d.metrics, "/metrics");
+    let m = d.metrics_text();
     assert_eq!(metric(&m, "steerdns_reloads_total{result=\"ok\"}"), 25.0);
     assert_eq!(metric(&m, "steerdns_reloads_total{result=\"error\"}"), 25.0);
     assert_eq!(metric(&m, "steerdns_config_generation"), 26.0);
@@ -167,70 +140,48 @@ fn fifty_reloads_under_load() {
 
 #[test]
 fn listen_addresses_are_rebound_on_reload() {
-    let d = start("", &[("reload.toml", &zone(1))]);
-    let extra = free_port();
-    let text = std::fs::read_to_string(&d.config).unwrap();
-    let with_extra = text.replace(
-        &format!("listen = [\"127.0.0.1:{}\"]", d.addr.port()),
-        &format!(
-            "listen = [\"127.0.0.1:{}\", \"127.0.0.2:{extra}\"]",
-            d.addr.port()
-        ),
-    );
-    assert_ne!(text, with_extra);
-    std::fs::write(&d.config, &with_extra).unwrap();
-    sighup(&d);
-    let new_addr: std::net::SocketAddr = ([127, 0, 0, 2], extra).into();
-    let packet = build("alias.reload.test.", RecordType::A, &Opts::default());
-    let started = Instant::now();
-    while try_udp(new_addr, &packet, 0.1).is_none() {
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "new address never served"
-        );
-    }
-    assert!(try_tcp(new_addr, &packet).is_some());
+    let mut d = Daemon::start(&zone(1));
+    let original = d.config_table().clone();
+    let extra: SocketAddr = ([127, 0, 0, 2], free_port()).into();
+    d.update_config(&format!("[server]\nlisten = [\"{}\", \"{extra}\"]", d.addr));
+    assert_eq!(d.reload(), Reload::Applied);
+    let packet = Query::new("alias.reload.test.", RecordType::A).to_bytes();
+    let short = Duration::from_millis(100);
+    wait_for("new address served", Duration::from_secs(5), || {
+        send_udp(extra, &packet, short).ok()
+    });
+    send_tcp(extra, &packet, REPLY_TIMEOUT).expect("new address served over TCP");
     // Remove it again; the original keeps serving throughout.
-    std::fs::write(&d.config, &text).unwrap();
-    sighup(&d);
-    let started = Instant::now();
-    while try_udp(new_addr, &packet, 0.1).is_some() {
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "removed address still served"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert!(try_udp(d.addr, &packet, 1.0).is_some());
+    d.set_config_table(original);
+    assert_eq!(d.reload(), Reload::Applied);
+    wait_for(
+        "removed address no longer served",
+        Duration::from_secs(5),
+        || send_udp(extra, &packet, short).is_err().then_some(()),
+    );
+    send_udp(d.addr, &packet, Duration::from_secs(1)).expect("the original address serves");
 }
 
 #[test]
 fn reload_command_reports_the_outcome() {
-    let d = start("", &[("reload.toml", &zone(1))]);
+    let d = Daemon::start(&zone(1));
     let dir = d.dir.path();
-    // The pid file appears once the daemon serves.
-    for _ in 0..100 {
-        if dir.join("steerdns.pid").exists() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::fs::write(dir.join("zones/reload.toml"), zone(3)).unwrap();
+    let file = zone(1).file_name();
+    d.write_zone(&zone(3));
     let (code, out, err) = run(&["reload", "-c", "steerdns.toml"], dir);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("reload applied: generation 2"), "{out}");
     assert_eq!(served_generation(&d), 3);
 
-    std::fs::write(
-        dir.join("zones/reload.toml"),
-        zone(5).replace("127.1.0.5", "127.1.0.500"),
-    )
-    .unwrap();
+    d.write_zone_text(
+        &file,
+        &zone(5).to_string().replace("127.1.0.5", "127.1.0.500"),
+    );
     let (code, _, err) = run(&["reload", "-c", "steerdns.toml"], dir);
     assert_eq!(code, 1);
     assert!(err.contains("reload rejected"), "{err}");
     assert!(
-        err.contains("reload.toml:") && err.contains("127.1.0.500"),
+        err.contains(&format!("{file}:")) && err.contains("127.1.0.500"),
         "{err}"
     );
     assert_eq!(

@@ -24,38 +24,21 @@ use common::external::{Kresd, Stub, Unbound};
 use common::*;
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
-use steerdns::geo::writer::test_database_geoip2;
+use steerdns_mmdb_writer::test_database_geoip2;
 
 /// The zone every test serves. GeoIP data: the sample database (81.2.69.0/24 GB,
 /// 175.192.0.0/10 KR, 192.0.2.0/24 US, 2001:db8::/32 DE, ...).
-fn zone(eu_state: &str, ttl: u32) -> String {
-    format!(
-        r#"
-origin = "res.test."
-ttl = 300
-[soa]
-mname = "ns1.res.test."
-rname = "hostmaster.res.test."
-serial = 1
-minimum = "3s"
-
-[[record]]
-name = "@"
-type = "NS"
-data = ["ns1.res.test."]
-[[record]]
-name = "ns1"
-type = "A"
-data = ["127.0.0.1"]
-[[record]]
-name = "static"
-type = "A"
-data = ["127.0.1.1"]
-[[record]]
-name = "deep.a.b"          # a.b and b are empty non-terminals (QNAME minimisation walks them)
-type = "TXT"
-data = ["\"deep\""]
-
+fn zone(eu_state: &str, ttl: u32) -> Zone {
+    Zone::new("res.test.")
+        .ttl(300)
+        .minimum("3s")
+        .record("@", "NS", &["ns1.res.test."])
+        .record("ns1", "A", &["127.0.0.1"])
+        .record("static", "A", &["127.0.1.1"])
+        // a.b and b are empty non-terminals (QNAME minimisation walks them)
+        .record("deep.a.b", "TXT", &["\"deep\""])
+        .toml(&format!(
+            r#"
 [region.eu]
 state = "{eu_state}"
 [region.us]
@@ -80,29 +63,27 @@ endpoints = ["127.0.30.1", "2001:db8:a::1"]
 [service.www.region.edge]
 endpoints = ["127.0.70.1"]
 "#
-    )
+        ))
 }
 
 const WWW: &str = "www.res.test.";
 
 /// steerdns with the sample GeoIP database and JSON query logs.
 fn daemon(eu_state: &str, ttl: u32) -> Daemon {
-    start_files(
-        "[geoip]\ndatabase = \"geo.mmdb\"\n[log]\nformat = \"json\"\nqueries = true\n",
-        &[("res.toml", &zone(eu_state, ttl))],
-        &[("geo.mmdb", &test_database_geoip2())],
-    )
+    Setup::new()
+        .zone(&zone(eu_state, ttl))
+        .file("geo.mmdb", &test_database_geoip2())
+        .config("[geoip]\ndatabase = \"geo.mmdb\"\n[log]\nformat = \"json\"\nqueries = true")
+        .start()
 }
 
 fn stubs(d: &Daemon) -> Vec<Stub> {
     vec![Stub::new("res.test.", d.addr)]
 }
 
-fn with_ecs(addr: &str, prefix: u8) -> Opts {
-    Opts {
-        ecs: Some((addr.parse().unwrap(), prefix)),
-        ..Default::default()
-    }
+/// A query for `name`/`qtype` from a client with ECS `addr/prefix`.
+fn with_ecs(name: &str, qtype: RecordType, addr: &str, prefix: u8) -> Query {
+    Query::new(name, qtype).ecs(addr, prefix)
 }
 
 /// One line of steerdns's JSON query log.
@@ -155,7 +136,7 @@ fn logged_at_least(d: &Daemon, n: usize) -> Vec<Logged> {
 
 /// Queries steerdns has answered for zone res.test, by (qtype, rcode), from its metrics.
 fn upstream(d: &Daemon) -> BTreeMap<(String, String), u64> {
-    let text = http_get(d.metrics, "/metrics");
+    let text = d.metrics_text();
     let mut out = BTreeMap::new();
     for line in text.lines() {
         let Some(rest) = line.strip_prefix("steerdns_queries_total{zone=\"res.test\",qtype=\"")
@@ -187,9 +168,9 @@ fn upstream_of(d: &Daemon, qtype: &str, rcode: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// Addresses of `name` through `server` for a client with `opts`.
-fn ask(server: std::net::SocketAddr, name: &str, qtype: RecordType, opts: &Opts) -> Vec<String> {
-    let m = udp(server, name, qtype, opts);
+/// Addresses in the answer of `server` to `q`, which must be NOERROR.
+fn ask(server: std::net::SocketAddr, q: Query) -> Vec<String> {
+    let m = udp(server, &q);
     assert_eq!(m.metadata.response_code, ResponseCode::NoError, "{m:?}");
     addrs(&m)
 }
@@ -213,9 +194,9 @@ fn unbound_answers_equal_steerdns_answers_per_country() {
         return;
     };
     for &(addr, prefix, qtype, want) in CLIENTS {
-        let opts = with_ecs(addr, prefix);
+        let q = with_ecs(WWW, qtype, addr, prefix);
         let before = logged(&d).len();
-        let through = ask(unbound.addr, WWW, qtype, &opts);
+        let through = ask(unbound.addr, q.clone());
         // Unbound passed the client's ECS on unchanged in every query it sent for it.
         let lines = logged_at_least(&d, before + 1);
         let sent = &lines[before..];
@@ -223,7 +204,7 @@ fn unbound_answers_equal_steerdns_answers_per_country() {
             !sent.is_empty() && sent.iter().all(|l| l.ecs == format!("{addr}/{prefix}")),
             "client {addr}/{prefix}: {sent:#?}"
         );
-        let direct = ask(d.addr, WWW, qtype, &opts);
+        let direct = ask(d.addr, q);
         assert_eq!(through, direct, "client {addr}/{prefix}");
         assert_eq!(through, vec![want.to_string()], "client {addr}/{prefix}");
     }
@@ -231,27 +212,22 @@ fn unbound_answers_equal_steerdns_answers_per_country() {
     // A client without ECS: Unbound sends the client's own address as a /24 (127.0.0.0/24),
     // and answers what steerdns answers for that subnet.
     let before = logged(&d).len();
-    let through = ask(unbound.addr, WWW, RecordType::A, &Opts::default());
+    let through = ask(unbound.addr, Query::new(WWW, RecordType::A));
     let lines = logged_at_least(&d, before + 1);
     assert_eq!(lines[before].ecs, "127.0.0.0/24", "{lines:#?}");
     assert_eq!(
         through,
-        ask(d.addr, WWW, RecordType::A, &with_ecs("127.0.0.0", 24))
+        ask(d.addr, with_ecs(WWW, RecordType::A, "127.0.0.0", 24))
     );
 
     // A client ECS longer than /24 is shortened to /24; a client ECS with source prefix 0
     // ("do not use my address", RFC 7871 7.1.2) makes Unbound send no ECS at all, and
     // steerdns decides by the resolver's address.
     let before = logged(&d).len();
-    let through = ask(
-        unbound.addr,
-        WWW,
-        RecordType::A,
-        &with_ecs("192.0.2.77", 32),
-    );
+    let through = ask(unbound.addr, with_ecs(WWW, RecordType::A, "192.0.2.77", 32));
     assert_eq!(through, vec!["127.0.20.1"]);
-    let through = ask(unbound.addr, WWW, RecordType::A, &with_ecs("0.0.0.0", 0));
-    assert_eq!(through, ask(d.addr, WWW, RecordType::A, &Opts::default()));
+    let through = ask(unbound.addr, with_ecs(WWW, RecordType::A, "0.0.0.0", 0));
+    assert_eq!(through, ask(d.addr, Query::new(WWW, RecordType::A)));
     let lines = logged_at_least(&d, before + 3);
     let via: Vec<&str> = lines[before..].iter().map(|l| l.ecs.as_str()).collect();
     // 192.0.2.77/32 was answered from the cache entry of 192.0.2.0/24 (same scope): no
@@ -266,12 +242,12 @@ fn kresd_sends_no_ecs_so_the_resolver_address_decides() {
         return;
     };
     // steerdns's answer for a query from 127.0.0.1 without ECS: the default region.
-    let for_resolver = ask(d.addr, WWW, RecordType::A, &Opts::default());
+    let for_resolver = ask(d.addr, Query::new(WWW, RecordType::A));
     assert_eq!(for_resolver, vec!["127.0.20.1"]);
     let before = upstream_of(&d, "A", "NOERROR");
     for &(addr, prefix, qtype, _) in CLIENTS {
-        let through = ask(kresd.addr, WWW, qtype, &with_ecs(addr, prefix));
-        let direct = ask(d.addr, WWW, qtype, &Opts::default());
+        let through = ask(kresd.addr, with_ecs(WWW, qtype, addr, prefix));
+        let direct = ask(d.addr, Query::new(WWW, qtype));
         assert_eq!(through, direct, "client {addr}/{prefix} through kresd");
     }
     // kresd never sent an ECS option, and asked once per type for every client together
@@ -296,9 +272,9 @@ fn unbound_caches_per_ecs_scope() {
     };
     let steered = || upstream_of(&d, "A", "NOERROR");
     let stats_before = unbound.stats();
-    let via = |addr: &str| ask(unbound.addr, WWW, RecordType::A, &with_ecs(addr, 24));
+    let via = |addr: &str| ask(unbound.addr, with_ecs(WWW, RecordType::A, addr, 24));
     let direct_scope = |addr: &str| {
-        let m = udp(d.addr, WWW, RecordType::A, &with_ecs(addr, 24));
+        let m = udp(d.addr, &with_ecs(WWW, RecordType::A, addr, 24));
         ecs_of(&m).map(|e| e.2)
     };
     // Scopes steerdns gives (asked directly; each direct query is counted too).
@@ -367,34 +343,21 @@ fn drain_reaches_clients_through_unbound_within_one_ttl() {
     let Some(unbound) = Unbound::start(&stubs(&d)) else {
         return;
     };
-    let gb = with_ecs("81.2.69.0", 24);
-    assert_eq!(ask(unbound.addr, WWW, RecordType::A, &gb), ["127.0.10.1"]);
+    let gb = with_ecs(WWW, RecordType::A, "81.2.69.0", 24);
+    assert_eq!(ask(unbound.addr, gb.clone()), ["127.0.10.1"]);
     let cached_at = Instant::now();
 
     // Drain eu and reload; steerdns answers the next region at once.
-    std::fs::write(
-        d.dir.path().join("zones/res.toml"),
-        zone("drain", TTL as u32),
-    )
-    .unwrap();
-    sighup(&d);
-    let started = Instant::now();
-    while metric(
-        &http_get(d.metrics, "/metrics"),
-        "steerdns_config_generation",
-    ) < 2.0
-    {
-        assert!(started.elapsed() < Duration::from_secs(10), "no reload");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    d.write_zone(&zone("drain", TTL as u32));
+    assert_eq!(d.reload(), Reload::Applied);
     let reloaded = Instant::now();
-    assert_eq!(ask(d.addr, WWW, RecordType::A, &gb), ["127.0.20.1"]);
+    assert_eq!(ask(d.addr, gb.clone()), ["127.0.20.1"]);
 
     // Through Unbound: the cached eu answer until its TTL runs out, then us.
     let mut last_eu = None;
     let moved = loop {
         let now = Instant::now();
-        let m = udp(unbound.addr, WWW, RecordType::A, &gb);
+        let m = udp(unbound.addr, &gb);
         let got = addrs(&m);
         if got == ["127.0.20.1"] {
             break now;
@@ -420,7 +383,7 @@ fn drain_reaches_clients_through_unbound_within_one_ttl() {
         last_eu.map(|t| t.duration_since(reloaded))
     );
     // The client then keeps getting us, now cached in its turn.
-    assert_eq!(ask(unbound.addr, WWW, RecordType::A, &gb), ["127.0.20.1"]);
+    assert_eq!(ask(unbound.addr, gb), ["127.0.20.1"]);
 }
 
 //------------ negative caching ---------------------------------------------------------------------
@@ -448,7 +411,7 @@ fn negative_answers_are_cached_for_the_soa_minimum() {
     ] {
         let before = upstream_of(&d, &qtype.to_string(), rcode);
         let first_at = Instant::now();
-        let m = udp(unbound.addr, name, qtype, &Opts::default());
+        let m = udp(unbound.addr, &Query::new(name, qtype));
         assert_eq!(m.metadata.response_code, code);
         assert!(m.answers.is_empty());
         let soa_ttl = m.authorities.first().map(|r| r.ttl);
@@ -459,7 +422,7 @@ fn negative_answers_are_cached_for_the_soa_minimum() {
         assert_eq!(upstream_of(&d, &qtype.to_string(), rcode), before + 1);
         // Again at once: from the cache (only checked when the machine was quick enough for
         // "at once" to be well inside the 3 s).
-        let m = udp(unbound.addr, name, qtype, &Opts::default());
+        let m = udp(unbound.addr, &Query::new(name, qtype));
         assert_eq!(m.metadata.response_code, code);
         if first_at.elapsed() < Duration::from_secs(2) {
             assert_eq!(
@@ -470,7 +433,7 @@ fn negative_answers_are_cached_for_the_soa_minimum() {
         }
         // After the minimum, Unbound asks again.
         std::thread::sleep(Duration::from_secs(4).saturating_sub(first_at.elapsed()));
-        let m = udp(unbound.addr, name, qtype, &Opts::default());
+        let m = udp(unbound.addr, &Query::new(name, qtype));
         assert_eq!(m.metadata.response_code, code);
         let after = upstream_of(&d, &qtype.to_string(), rcode);
         assert!(
@@ -490,14 +453,12 @@ fn unbound_qname_minimisation_and_0x20_reach_steerdns() {
     };
     let m = udp(
         unbound.addr,
-        "deep.a.b.res.test.",
-        RecordType::TXT,
-        &Opts::default(),
+        &Query::new("deep.a.b.res.test.", RecordType::TXT),
     );
     assert_eq!(m.metadata.response_code, ResponseCode::NoError);
     assert_eq!(section(&m.answers).len(), 1, "{m:?}");
     assert!(m.answers[0].data.to_string().contains("deep"));
-    let _ = ask(unbound.addr, WWW, RecordType::A, &with_ecs("81.2.69.0", 24));
+    let _ = ask(unbound.addr, with_ecs(WWW, RecordType::A, "81.2.69.0", 24));
 
     let lines = logged_at_least(&d, 5);
     let asked: Vec<(String, &str, &str)> = lines
@@ -554,19 +515,12 @@ fn kresd_stub_sends_the_full_name_in_random_case() {
     };
     let m = udp(
         kresd.addr,
-        "deep.a.b.res.test.",
-        RecordType::TXT,
-        &Opts::default(),
+        &Query::new("deep.a.b.res.test.", RecordType::TXT),
     );
     assert_eq!(m.metadata.response_code, ResponseCode::NoError);
     assert!(m.answers[0].data.to_string().contains("deep"), "{m:?}");
     for _ in 0..3 {
-        let _ = ask(
-            kresd.addr,
-            "static.res.test.",
-            RecordType::A,
-            &Opts::default(),
-        );
+        let _ = ask(kresd.addr, Query::new("static.res.test.", RecordType::A));
     }
     let lines = logged_at_least(&d, 2);
     // policy.STUB (kresd's stub zone) sends the query as asked: no minimisation.

@@ -11,47 +11,26 @@ use common::*;
 use hickory_proto::op::Message;
 use hickory_proto::rr::RecordType;
 
-const ZONE: &str = r#"
-origin = "rrl.test."
-[soa]
-mname = "ns1.rrl.test."
-rname = "hostmaster.rrl.test."
-serial = 1
-[[record]]
-name = "www"
-type = "A"
-data = ["127.0.0.80"]
-"#;
+fn zone() -> Zone {
+    Zone::new("rrl.test.").record("www", "A", &["127.0.0.80"])
+}
 
 #[test]
 fn burst_is_limited_with_slip_and_counted() {
-    // The harness turns RRL off; a second [rrl] table would be a duplicate key, so the
-    // harness's main config is replaced here with one that limits loopback too.
-    let d = start("", &[("rrl.toml", ZONE)]);
-    let text = std::fs::read_to_string(&d.config).unwrap().replace(
-        "[rrl]\nenabled = false",
-        "[rrl]\nenabled = true\nresponses_per_second = 5\nslip = 2\nexempt = []",
-    );
-    std::fs::write(&d.config, text).unwrap();
-    sighup(&d);
-    for _ in 0..200 {
-        if metric(
-            &http_get(d.metrics, "/metrics"),
-            "steerdns_config_generation",
-        ) >= 2.0
-        {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    // The harness turns RRL off; turning it on by reload (limiting loopback too) keeps the
+    // daemon's start-up probes out of the count.
+    let mut d = Daemon::start(&zone());
+    d.update_config("[rrl]\nenabled = true\nresponses_per_second = 5\nslip = 2\nexempt = []");
+    assert_eq!(d.reload(), Reload::Applied);
 
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
     sock.set_read_timeout(Some(Duration::from_millis(300)))
         .unwrap();
     let sent = 40;
     for i in 0..sent {
-        let mut q = build("www.rrl.test.", RecordType::A, &Opts::default());
-        q[0..2].copy_from_slice(&(i as u16).to_be_bytes());
+        let q = Query::new("www.rrl.test.", RecordType::A)
+            .id(i as u16)
+            .to_bytes();
         sock.send_to(&q, d.addr).unwrap();
     }
     let (mut full, mut slipped) = (0, 0);
@@ -74,12 +53,9 @@ fn burst_is_limited_with_slip_and_counted() {
         slipped >= 14 && dropped >= 14,
         "slip 2: half of the limited are TC=1"
     );
-    let limited = metric(
-        &http_get(d.metrics, "/metrics"),
-        "steerdns_rrl_limited_total",
-    );
+    let limited = d.metric("steerdns_rrl_limited_total");
     assert_eq!(limited as usize, slipped + dropped);
     // TCP is not limited.
-    let m = tcp(d.addr, "www.rrl.test.", RecordType::A, &Opts::default());
+    let m = d.tcp(Query::new("www.rrl.test.", RecordType::A));
     assert_eq!(m.answers.len(), 1);
 }

@@ -6,21 +6,14 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv6Addr;
-use std::time::Duration;
 
 use common::*;
 use hickory_proto::rr::RecordType;
 use steerdns_mmdb_writer::test_database_geoip2;
 
-fn zone(canary_state: &str) -> String {
-    format!(
+fn zone(canary_state: &str) -> Zone {
+    Zone::new("geo.test.").toml(&format!(
         r#"
-origin = "geo.test."
-[soa]
-mname = "ns1.geo.test."
-rname = "hostmaster.geo.test."
-serial = 1
-
 [region.eu]
 [region.eu-canary]
 state = "{canary_state}"
@@ -63,31 +56,26 @@ endpoints = ["127.0.50.1"]
 [service.www.region.oc]
 endpoints = ["127.0.60.1"]
 "#
-    )
+    ))
 }
 
 fn geo_daemon() -> Daemon {
-    let db = test_database_geoip2();
-    start_files(
-        "[geoip]\ndatabase = \"geo.mmdb\"\n",
-        &[("geo.toml", &zone("active"))],
-        &[("geo.mmdb", &db)],
-    )
+    Setup::new()
+        .zone(&zone("active"))
+        .file("geo.mmdb", &test_database_geoip2())
+        .config("[geoip]\ndatabase = \"geo.mmdb\"")
+        .start()
 }
 
+/// Asks for www.geo.test's A record with ECS `addr/prefix`: (addresses, scope).
 fn ask(d: &Daemon, addr: &str, prefix: u8) -> (Vec<String>, u8) {
-    let m = udp(
-        d.addr,
-        "www.geo.test.",
-        RecordType::A,
-        &Opts {
-            ecs: Some((addr.parse().unwrap(), prefix)),
-            ..Default::default()
-        },
-    );
-    (addrs(&m), ecs_of(&m).map_or(255, |e| e.2))
+    ask_name(d, "www.geo.test.", addr, prefix)
 }
 
+fn ask_name(d: &Daemon, name: &str, addr: &str, prefix: u8) -> (Vec<String>, u8) {
+    let m = d.udp(Query::new(name, RecordType::A).ecs(addr, prefix));
+    (addrs(&m), scope_of(&m))
+}
 #[test]
 fn each_country_gets_its_region_with_the_right_scope() {
     let d = geo_daemon();
@@ -117,18 +105,10 @@ fn each_country_gets_its_region_with_the_right_scope() {
     assert_eq!(got, vec!["127.0.20.1"]);
     assert_eq!(scope, 48);
     // Without ECS the resolver's address (127.0.0.1, not in the db) decides: default.
-    let m = udp(d.addr, "www.geo.test.", RecordType::A, &Opts::default());
+    let m = d.udp(Query::new("www.geo.test.", RecordType::A));
     assert_eq!(addrs(&m), vec!["127.0.20.1"]);
     // AAAA from the EU region for a German subnet.
-    let m = udp(
-        d.addr,
-        "www.geo.test.",
-        RecordType::AAAA,
-        &Opts {
-            ecs: Some(("2001:db8:1::".parse().unwrap(), 48)),
-            ..Default::default()
-        },
-    );
+    let m = d.udp(Query::new("www.geo.test.", RecordType::AAAA).ecs("2001:db8:1::", 48));
     assert!(
         addrs(&m) == ["2001:db8::e0"] || m.answers.is_empty(),
         "{m:?}"
@@ -172,18 +152,8 @@ fn canary_share_is_sticky_and_drain_moves_only_its_subnets() {
     }
 
     // Drain the canary by editing the zone and sending SIGHUP.
-    std::fs::write(d.dir.path().join("zones/geo.toml"), zone("drain")).unwrap();
-    sighup(&d);
-    let mut moved_ok = false;
-    for _ in 0..100 {
-        std::thread::sleep(Duration::from_millis(20));
-        let metrics = http_get(d.metrics, "/metrics");
-        if metric(&metrics, "steerdns_config_generation") >= 2.0 {
-            moved_ok = true;
-            break;
-        }
-    }
-    assert!(moved_ok, "reload applied");
+    d.write_zone(&zone("drain"));
+    assert_eq!(d.reload(), Reload::Applied);
     for s in &subnets {
         let (now, scope) = ask(&d, s, 56);
         if canary.contains(s) {
@@ -199,40 +169,8 @@ fn canary_share_is_sticky_and_drain_moves_only_its_subnets() {
 
 #[test]
 fn shipped_example_steers_with_the_shipped_database() {
-    let repo = repo();
-    let port = free_port();
-    let metrics_port = free_port();
-    let dir = tempfile::tempdir().unwrap();
-    let text = std::fs::read_to_string(repo.join("steerdns.toml"))
-        .unwrap()
-        .replace(
-            "listen = [\"127.0.0.1:5353\", \"[::1]:5353\"]",
-            &format!("listen = [\"127.0.0.1:{port}\"]"),
-        )
-        .replace("127.0.0.1:9153", &format!("127.0.0.1:{metrics_port}"))
-        .replace(
-            "database = \"geoip/",
-            &format!("database = \"{}/geoip/", repo.display()),
-        )
-        .replace(
-            "directory = \"zones\"",
-            &format!("directory = \"{}/zones\"", repo.display()),
-        );
-    let config = dir.path().join("steerdns.toml");
-    std::fs::write(&config, text).unwrap();
-    let d = start_with(dir, config, port, metrics_port);
-    let q = |addr: &str, prefix: u8| {
-        let m = udp(
-            d.addr,
-            "www.gslb.example.test.",
-            RecordType::A,
-            &Opts {
-                ecs: Some((addr.parse().unwrap(), prefix)),
-                ..Default::default()
-            },
-        );
-        (addrs(&m), ecs_of(&m).unwrap().2)
-    };
+    let d = Setup::shipped().start();
+    let q = |addr: &str, prefix: u8| ask_name(&d, "www.gslb.example.test.", addr, prefix);
     // The SPEC's example: a UK subnet goes to eu-west or the canary.
     let (uk, scope) = q("81.2.69.0", 24);
     assert!(uk == ["127.0.0.20"] || uk == ["127.0.0.21"], "{uk:?}");

@@ -3,88 +3,18 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{IpAddr, TcpStream};
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::time::Duration;
 
 use common::*;
 use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::rr::rdata::opt::EdnsCode;
 use hickory_proto::rr::{DNSClass, RecordType};
 
-const ZONE: &str = r#"
-origin = "wire.test."
-ttl = 300
-[soa]
-mname = "ns1.wire.test."
-rname = "hostmaster.wire.test."
-serial = 7
-minimum = "30s"
-
-[[record]]
-name = "@"
-type = "NS"
-data = ["ns1", "ns2.wire.test."]
-[[record]]
-name = "ns1"
-type = "A"
-data = ["127.0.0.1"]
-[[record]]
-name = "ns2"
-type = "AAAA"
-data = ["::2"]
-[[record]]
-name = "@"
-type = "MX"
-data = ["10 mail.wire.test."]
-[[record]]
-name = "mail"
-type = "A"
-data = ["127.0.0.5"]
-[[record]]
-name = "static"
-type = "A"
-ttl = 60
-data = ["127.0.0.30", "127.0.0.31"]
-[[record]]
-name = "static"
-type = "TXT"
-data = ["\"hello world\""]
-[[record]]
-name = "alias"
-type = "CNAME"
-data = ["alias2"]
-[[record]]
-name = "alias2"
-type = "CNAME"
-data = ["static.wire.test."]
-[[record]]
-name = "away"
-type = "CNAME"
-data = ["elsewhere.example."]
-[[record]]
-name = "dangling"
-type = "CNAME"
-data = ["missing.wire.test."]
-[[record]]
-name = "*.wild"
-type = "A"
-data = ["127.0.0.40"]
-[[record]]
-name = "deep.a.b"
-type = "TXT"
-data = ["\"deep\""]
-[[record]]
-name = "big"
-type = "TXT"
-data = [
-  "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1\"",
-  "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa2\"",
-  "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa3\"",
-  "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa4\"",
-  "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa5\"",
-  "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa6\"",
-]
-
+/// Steering part of the zone: regions, a map with net: keys, and three services.
+const STEERING: &str = r#"
 [region.one]
 [region.two]
 [region.off]
@@ -121,14 +51,39 @@ geo = { default = "one" }
 cname = "static.wire.test."
 "#;
 
+fn zone() -> Zone {
+    // Six 99-octet TXT strings (100 octets each with the length): too big for 512 octets.
+    let big: Vec<String> = (1..=6)
+        .map(|i| format!("\"{}{i}\"", "a".repeat(98)))
+        .collect();
+    let big: Vec<&str> = big.iter().map(String::as_str).collect();
+    Zone::new("wire.test.")
+        .ttl(300)
+        .serial(7)
+        .minimum("30s")
+        .record("@", "NS", &["ns1", "ns2.wire.test."])
+        .record("ns1", "A", &["127.0.0.1"])
+        .record("ns2", "AAAA", &["::2"])
+        .record("@", "MX", &["10 mail.wire.test."])
+        .record("mail", "A", &["127.0.0.5"])
+        .record_ttl("static", "A", 60, &["127.0.0.30", "127.0.0.31"])
+        .record("static", "TXT", &["\"hello world\""])
+        .record("alias", "CNAME", &["alias2"])
+        .record("alias2", "CNAME", &["static.wire.test."])
+        .record("away", "CNAME", &["elsewhere.example."])
+        .record("dangling", "CNAME", &["missing.wire.test."])
+        .record("*.wild", "A", &["127.0.0.40"])
+        .record("deep.a.b", "TXT", &["\"deep\""])
+        .record("big", "TXT", &big)
+        .toml(STEERING)
+}
+
 fn daemon() -> Daemon {
-    start("", &[("wire.toml", ZONE)])
+    Daemon::start(&zone())
 }
 
-fn rcode(m: &Message) -> ResponseCode {
-    m.metadata.response_code
-}
-
+/// The authority section of a negative answer: the zone's SOA alone, TTL = min(SOA TTL,
+/// minimum) = 30.
 fn soa_only(m: &Message) -> bool {
     m.authorities.len() == 1
         && m.authorities[0].record_type() == RecordType::SOA
@@ -136,388 +91,513 @@ fn soa_only(m: &Message) -> bool {
         && m.authorities[0].name.to_string() == "wire.test."
 }
 
-#[test]
-fn authoritative_answers_over_udp_and_tcp() {
-    let d = daemon();
-    let plain = Opts::default();
-    for proto in ["udp", "tcp"] {
-        let q = |name: &str, t: RecordType| {
-            if proto == "udp" {
-                udp(d.addr, name, t, &plain)
-            } else {
-                tcp(d.addr, name, t, &plain)
-            }
-        };
-        // Positive answer, case echoed, AA, RD echoed, no RA.
-        let m = q("StAtIc.WiRe.TeSt.", RecordType::A);
-        assert_eq!(rcode(&m), ResponseCode::NoError);
-        assert!(m.metadata.authoritative && m.metadata.recursion_desired);
-        assert!(!m.metadata.recursion_available && !m.metadata.truncation);
-        assert_eq!(m.queries[0].name().to_string(), "StAtIc.WiRe.TeSt.");
-        assert_eq!(
-            answers(&m),
-            vec![
-                "StAtIc.WiRe.TeSt. 60 A 127.0.0.30",
-                "StAtIc.WiRe.TeSt. 60 A 127.0.0.31"
-            ]
-        );
-        assert!(m.authorities.is_empty());
+//------------ authoritative answers ------------
 
-        // NXDOMAIN with the SOA, TTL = min(SOA TTL, minimum).
-        let m = q("nope.wire.test.", RecordType::A);
-        assert_eq!(rcode(&m), ResponseCode::NXDomain);
-        assert!(
-            m.metadata.authoritative && m.answers.is_empty() && soa_only(&m),
-            "{m:?}"
-        );
-        let m = q("below.nope.wire.test.", RecordType::A);
-        assert_eq!(rcode(&m), ResponseCode::NXDomain);
+/// What the authority section of a reply must be.
+#[derive(Clone, Copy, Debug)]
+enum Authority {
+    /// Empty (a positive answer, or a refusal).
+    Empty,
+    /// The zone's SOA alone (NXDOMAIN, NODATA), see [`soa_only`].
+    Soa,
+}
 
-        // NODATA: the name exists, the type does not.
-        let m = q("static.wire.test.", RecordType::AAAA);
-        assert_eq!(rcode(&m), ResponseCode::NoError);
-        assert!(m.answers.is_empty() && soa_only(&m));
+/// One query and the reply it must get.
+struct Case {
+    /// What the case shows.
+    what: &'static str,
+    name: &'static str,
+    qtype: RecordType,
+    rcode: ResponseCode,
+    /// AA: set on everything inside the zone, clear on refusals.
+    authoritative: bool,
+    /// The answer section, as sorted [`answers`] lines.
+    answer: &'static [&'static str],
+    authority: Authority,
+    /// The additional section (without OPT), as sorted lines; `None`: not looked at.
+    additional: Option<&'static [&'static str]>,
+}
 
-        // Empty non-terminals are NODATA, not NXDOMAIN.
-        for ent in ["a.b.wire.test.", "b.wire.test.", "wild.wire.test."] {
-            let m = q(ent, RecordType::A);
-            assert_eq!(rcode(&m), ResponseCode::NoError, "{ent}");
-            assert!(m.answers.is_empty() && soa_only(&m), "{ent}");
-        }
+const fn case(
+    what: &'static str,
+    name: &'static str,
+    qtype: RecordType,
+    rcode: ResponseCode,
+    answer: &'static [&'static str],
+    authority: Authority,
+) -> Case {
+    Case {
+        what,
+        name,
+        qtype,
+        rcode,
+        authoritative: true,
+        answer,
+        authority,
+        additional: None,
+    }
+}
 
-        // Wildcards synthesise the query name; other types at a wildcard are NODATA.
-        let m = q("x.y.wild.wire.test.", RecordType::A);
-        assert_eq!(answers(&m), vec!["x.y.wild.wire.test. 300 A 127.0.0.40"]);
-        let m = q("x.wild.wire.test.", RecordType::MX);
-        assert!(m.answers.is_empty() && soa_only(&m));
+use Authority::{Empty, Soa};
+use RecordType as T;
+use ResponseCode::{NXDomain, NoError, Refused};
 
-        // In-zone CNAME chain followed; out-of-zone target not.
-        let m = q("alias.wire.test.", RecordType::A);
-        assert_eq!(
-            answers(&m),
-            vec![
-                "alias.wire.test. 300 CNAME alias2.wire.test.",
-                "alias2.wire.test. 300 CNAME static.wire.test.",
-                "static.wire.test. 60 A 127.0.0.30",
-                "static.wire.test. 60 A 127.0.0.31",
-            ]
-        );
-        let m = q("away.wire.test.", RecordType::A);
-        assert_eq!(
-            answers(&m),
-            vec!["away.wire.test. 300 CNAME elsewhere.example."]
-        );
-        let m = q("dangling.wire.test.", RecordType::A);
-        assert_eq!(
-            rcode(&m),
-            ResponseCode::NXDomain,
-            "rcode of the chain's last name"
-        );
-        assert_eq!(m.answers.len(), 1);
-        let m = q("alias.wire.test.", RecordType::CNAME);
-        assert_eq!(
-            answers(&m),
-            vec!["alias.wire.test. 300 CNAME alias2.wire.test."]
-        );
+const CASES: &[Case] = &[
+    case(
+        "positive answer, query name's case echoed",
+        "StAtIc.WiRe.TeSt.",
+        T::A,
+        NoError,
+        &[
+            "StAtIc.WiRe.TeSt. 60 A 127.0.0.30",
+            "StAtIc.WiRe.TeSt. 60 A 127.0.0.31",
+        ],
+        Empty,
+    ),
+    case(
+        "NXDOMAIN with the SOA",
+        "nope.wire.test.",
+        T::A,
+        NXDomain,
+        &[],
+        Soa,
+    ),
+    case(
+        "NXDOMAIN below NXDOMAIN",
+        "below.nope.wire.test.",
+        T::A,
+        NXDomain,
+        &[],
+        Soa,
+    ),
+    case(
+        "NODATA: the name exists, the type does not",
+        "static.wire.test.",
+        T::AAAA,
+        NoError,
+        &[],
+        Soa,
+    ),
+    case(
+        "empty non-terminal is NODATA",
+        "a.b.wire.test.",
+        T::A,
+        NoError,
+        &[],
+        Soa,
+    ),
+    case(
+        "empty non-terminal is NODATA",
+        "b.wire.test.",
+        T::A,
+        NoError,
+        &[],
+        Soa,
+    ),
+    case(
+        "empty non-terminal is NODATA",
+        "wild.wire.test.",
+        T::A,
+        NoError,
+        &[],
+        Soa,
+    ),
+    case(
+        "wildcard synthesises the query name",
+        "x.y.wild.wire.test.",
+        T::A,
+        NoError,
+        &["x.y.wild.wire.test. 300 A 127.0.0.40"],
+        Empty,
+    ),
+    case(
+        "other types at a wildcard are NODATA",
+        "x.wild.wire.test.",
+        T::MX,
+        NoError,
+        &[],
+        Soa,
+    ),
+    case(
+        "in-zone CNAME chain followed",
+        "alias.wire.test.",
+        T::A,
+        NoError,
+        &[
+            "alias.wire.test. 300 CNAME alias2.wire.test.",
+            "alias2.wire.test. 300 CNAME static.wire.test.",
+            "static.wire.test. 60 A 127.0.0.30",
+            "static.wire.test. 60 A 127.0.0.31",
+        ],
+        Empty,
+    ),
+    case(
+        "out-of-zone CNAME target not followed",
+        "away.wire.test.",
+        T::A,
+        NoError,
+        &["away.wire.test. 300 CNAME elsewhere.example."],
+        Empty,
+    ),
+    case(
+        "dangling CNAME: the rcode of the chain's last name",
+        "dangling.wire.test.",
+        T::A,
+        NXDomain,
+        &["dangling.wire.test. 300 CNAME missing.wire.test."],
+        Soa,
+    ),
+    case(
+        "CNAME asked for: not followed",
+        "alias.wire.test.",
+        T::CNAME,
+        NoError,
+        &["alias.wire.test. 300 CNAME alias2.wire.test."],
+        Empty,
+    ),
+    Case {
+        additional: Some(&[
+            "ns1.wire.test. 300 A 127.0.0.1",
+            "ns2.wire.test. 300 AAAA ::2",
+        ]),
+        ..case(
+            "additional A/AAAA for in-zone NS targets",
+            "wire.test.",
+            T::NS,
+            NoError,
+            &[
+                "wire.test. 300 NS ns1.wire.test.",
+                "wire.test. 300 NS ns2.wire.test.",
+            ],
+            Empty,
+        )
+    },
+    Case {
+        additional: Some(&["mail.wire.test. 300 A 127.0.0.5"]),
+        ..case(
+            "additional A for an in-zone MX target",
+            "wire.test.",
+            T::MX,
+            NoError,
+            &["wire.test. 300 MX 10 mail.wire.test."],
+            Empty,
+        )
+    },
+    Case {
+        authoritative: false,
+        ..case(
+            "outside every zone: REFUSED",
+            "example.com.",
+            T::A,
+            Refused,
+            &[],
+            Empty,
+        )
+    },
+    Case {
+        authoritative: false,
+        ..case("the root: REFUSED", ".", T::NS, Refused, &[], Empty)
+    },
+];
 
-        // Additional A/AAAA for in-zone NS and MX targets.
-        let m = q("wire.test.", RecordType::NS);
-        assert_eq!(m.answers.len(), 2);
-        assert_eq!(
-            section(&m.additionals),
-            vec![
-                "ns1.wire.test. 300 A 127.0.0.1",
-                "ns2.wire.test. 300 AAAA ::2"
-            ]
-        );
-        let m = q("wire.test.", RecordType::MX);
-        assert_eq!(
-            section(&m.additionals),
-            vec!["mail.wire.test. 300 A 127.0.0.5"]
-        );
-        let m = q("wire.test.", RecordType::SOA);
-        assert_eq!(m.answers.len(), 1);
-        assert_eq!(m.answers[0].ttl, 300);
-
-        // Outside every zone: REFUSED, not authoritative.
-        let m = q("example.com.", RecordType::A);
-        assert_eq!(rcode(&m), ResponseCode::Refused);
-        assert!(!m.metadata.authoritative && m.answers.is_empty());
-        let m = q(".", RecordType::NS);
-        assert_eq!(rcode(&m), ResponseCode::Refused);
-
-        // ANY: one RRset (RFC 8482).
-        let m = q("static.wire.test.", RecordType::ANY);
-        assert_eq!(rcode(&m), ResponseCode::NoError);
-        let types: std::collections::BTreeSet<_> =
-            m.answers.iter().map(|r| r.record_type()).collect();
-        assert_eq!(types.len(), 1, "{m:?}");
+/// Checks one reply against its case; `how` names the transport in messages.
+fn check(c: &Case, m: &Message, how: &str) {
+    let at = format!("{how} {} {}: {}", c.name, c.qtype, c.what);
+    assert_eq!(rcode(m), c.rcode, "{at}");
+    assert_eq!(m.metadata.authoritative, c.authoritative, "{at}: AA");
+    assert!(m.metadata.recursion_desired, "{at}: RD echoed");
+    assert!(!m.metadata.recursion_available, "{at}: no RA");
+    assert!(!m.metadata.truncation, "{at}: no TC");
+    assert_eq!(m.queries[0].name().to_string(), c.name, "{at}: question");
+    assert_eq!(answers(m), c.answer, "{at}: answer");
+    match c.authority {
+        Empty => assert!(m.authorities.is_empty(), "{at}: authority {m:?}"),
+        Soa => assert!(soa_only(m), "{at}: authority {m:?}"),
+    }
+    if let Some(additional) = c.additional {
+        assert_eq!(section(&m.additionals), additional, "{at}: additional");
     }
 }
 
 #[test]
+fn authoritative_answers_over_udp_and_tcp() {
+    let d = daemon();
+    for (how, ask) in [
+        ("udp", Daemon::udp as fn(&Daemon, Query) -> Message),
+        ("tcp", Daemon::tcp),
+    ] {
+        for c in CASES {
+            check(c, &ask(&d, Query::new(c.name, c.qtype)), how);
+        }
+        // The SOA at the apex, with the zone's TTL.
+        let m = ask(&d, Query::new("wire.test.", T::SOA));
+        assert_eq!(m.answers.len(), 1, "{how}");
+        assert_eq!(m.answers[0].ttl, 300, "{how}");
+        // ANY: one RRset (RFC 8482), whichever it is.
+        let m = ask(&d, Query::new("static.wire.test.", T::ANY));
+        assert_eq!(rcode(&m), NoError, "{how}");
+        let types: BTreeSet<_> = m.answers.iter().map(|r| r.record_type()).collect();
+        assert_eq!(types.len(), 1, "{how}: {m:?}");
+    }
+}
+
+//------------ EDNS, truncation, CHAOS ------------
+
+#[test]
 fn edns_truncation_badvers_nsid_chaos() {
     let d = daemon();
-    // 6 x 100-byte TXT strings do not fit 512 bytes: TC over UDP, whole over TCP.
-    let m = udp(d.addr, "big.wire.test.", RecordType::TXT, &Opts::default());
-    assert!(m.metadata.truncation && m.answers.is_empty());
-    assert_eq!(rcode(&m), ResponseCode::NoError);
-    let m = tcp(d.addr, "big.wire.test.", RecordType::TXT, &Opts::default());
-    assert!(!m.metadata.truncation);
-    assert_eq!(m.answers.len(), 6);
-    // With EDNS 1232 it fits over UDP; our OPT advertises 1232.
-    let m = udp(
-        d.addr,
-        "big.wire.test.",
-        RecordType::TXT,
-        &Opts {
-            edns: Some(4096),
-            ..Default::default()
-        },
-    );
-    assert!(!m.metadata.truncation);
-    assert_eq!(m.answers.len(), 6);
-    assert_eq!(m.edns.as_ref().unwrap().max_payload(), 1232);
-    let m = udp(
-        d.addr,
-        "big.wire.test.",
-        RecordType::TXT,
-        &Opts {
-            edns: Some(512),
-            ..Default::default()
-        },
-    );
-    assert!(m.metadata.truncation);
+    let big = || Query::new("big.wire.test.", T::TXT);
+    // (query, transport, TC expected, answers): 6 x 100-octet TXT strings do not fit 512
+    // octets; with EDNS 4096 they fit over UDP (our OPT advertises 1232), TCP takes them whole.
+    for (q, how, truncated, count) in [
+        (big(), "udp", true, 0),
+        (big(), "tcp", false, 6),
+        (big().edns(4096), "udp", false, 6),
+        (big().edns(512), "udp", true, 0),
+    ] {
+        let m = if how == "udp" {
+            d.udp(q.clone())
+        } else {
+            d.tcp(q.clone())
+        };
+        let at = format!("{how} {:?}", q.edns);
+        assert_eq!(m.metadata.truncation, truncated, "{at}");
+        assert_eq!(m.answers.len(), count, "{at}");
+        assert_eq!(rcode(&m), NoError, "{at}");
+        if let Some(edns) = &m.edns {
+            assert_eq!(edns.max_payload(), 1232, "{at}");
+        }
+    }
 
+    let stat = || Query::new("static.wire.test.", T::A);
     // EDNS version 1: BADVERS with an OPT of version 0.
-    let m = udp(
-        d.addr,
-        "static.wire.test.",
-        RecordType::A,
-        &Opts {
-            edns: Some(1232),
-            version: 1,
-            ..Default::default()
-        },
-    );
+    let m = d.udp(stat().edns(1232).version(1));
     assert_eq!(
         u16::from(rcode(&m)),
         16,
         "BADVERS (hickory names code 16 BADSIG)"
     );
-    assert_eq!(m.edns.as_ref().unwrap().version(), 0);
+    assert_eq!(m.edns.as_ref().expect("OPT").version(), 0);
     assert!(m.answers.is_empty());
 
     // NSID when asked, not otherwise.
-    let m = udp(
-        d.addr,
-        "static.wire.test.",
-        RecordType::A,
-        &Opts {
-            nsid: true,
-            ..Default::default()
-        },
-    );
-    let nsid = m
-        .edns
-        .as_ref()
-        .unwrap()
-        .option(hickory_proto::rr::rdata::opt::EdnsCode::NSID);
+    let m = d.udp(stat().nsid());
+    let nsid = m.edns.as_ref().expect("OPT").option(EdnsCode::NSID);
     assert!(
         format!("{nsid:?}").contains("test-nsid")
             || format!("{nsid:?}").contains("116, 101, 115, 116"),
         "{nsid:?}"
     );
-    let m = udp(
-        d.addr,
-        "static.wire.test.",
-        RecordType::A,
-        &Opts {
-            edns: Some(1232),
-            ..Default::default()
-        },
-    );
+    let m = d.udp(stat().edns(1232));
     assert!(
         m.edns
             .as_ref()
-            .unwrap()
-            .option(hickory_proto::rr::rdata::opt::EdnsCode::NSID)
+            .expect("OPT")
+            .option(EdnsCode::NSID)
             .is_none()
     );
     // No EDNS in, no OPT out.
-    let m = udp(d.addr, "static.wire.test.", RecordType::A, &Opts::default());
-    assert!(m.edns.is_none());
+    assert!(d.udp(stat()).edns.is_none());
 
     // CHAOS identity; version.bind hidden.
-    let ch = Opts {
-        class: Some(DNSClass::CH),
-        ..Default::default()
-    };
-    let m = udp(d.addr, "id.server.", RecordType::TXT, &ch);
+    let m = d.udp(Query::new("id.server.", T::TXT).class(DNSClass::CH));
     assert_eq!(m.answers.len(), 1);
     assert!(m.answers[0].data.to_string().contains("test-id"));
-    let m = udp(d.addr, "version.bind.", RecordType::TXT, &ch);
-    assert_eq!(rcode(&m), ResponseCode::Refused);
+    let m = d.udp(Query::new("version.bind.", T::TXT).class(DNSClass::CH));
+    assert_eq!(rcode(&m), Refused);
 }
 
 #[test]
 fn axfr_refused_and_malformed_packets() {
     let d = daemon();
-    let m = tcp(d.addr, "wire.test.", RecordType::AXFR, &Opts::default());
-    assert_eq!(rcode(&m), ResponseCode::Refused);
-    let m = udp(d.addr, "wire.test.", RecordType::IXFR, &Opts::default());
-    assert_eq!(rcode(&m), ResponseCode::Refused);
+    assert_eq!(rcode(&d.tcp(Query::new("wire.test.", T::AXFR))), Refused);
+    assert_eq!(rcode(&d.udp(Query::new("wire.test.", T::IXFR))), Refused);
 
-    let good = build("static.wire.test.", RecordType::A, &Opts::default());
+    let good = Query::new("static.wire.test.", T::A).to_bytes();
+    let send = |p: &[u8], secs: f64| send_udp(d.addr, p, Duration::from_secs_f64(secs)).ok();
     // Too short, a response, garbage: no reply.
     for junk in [&good[..5], &[0xFFu8; 40][..]] {
-        assert!(try_udp(d.addr, junk, 0.3).is_none());
+        assert!(send(junk, 0.3).is_none());
     }
     // Two questions: FORMERR with the ID echoed.
     let mut two = good.clone();
     two[5] = 2;
-    let r = try_udp(d.addr, &two, 2.0).expect("reply");
+    let r = send(&two, 2.0).expect("reply");
     assert_eq!(&r[..2], &good[..2]);
-    assert_eq!(r[3] & 0x0F, 1);
+    assert_eq!(raw_rcode(&r), 1);
     // Truncated question: FORMERR.
-    let r = try_udp(d.addr, &good[..good.len() - 3], 2.0).expect("reply");
-    assert_eq!(r[3] & 0x0F, 1);
+    let r = send(&good[..good.len() - 3], 2.0).expect("reply");
+    assert_eq!(raw_rcode(&r), 1);
     // Bad ECS (prefix 23 with bit 24 set): FORMERR (RFC 7871 7.1.1).
-    let mut p = build(
-        "www.wire.test.",
-        RecordType::A,
-        &Opts {
-            ecs: Some(("10.0.0.0".parse().unwrap(), 24)),
-            ..Default::default()
-        },
-    );
+    let mut p = Query::new("www.wire.test.", T::A)
+        .ecs("10.0.0.0", 24)
+        .to_bytes();
     let at = p.len() - 4; // address bytes 10.0.0, then...
     p[at - 1] = 23; // source prefix 23, and the last address byte's low bit must be 0
     let last = p.len() - 1;
     p[last] = 1;
-    let r = try_udp(d.addr, &p, 2.0).expect("reply");
-    assert_eq!(r[3] & 0x0F, 1, "{r:?}");
+    let r = send(&p, 2.0).expect("reply");
+    assert_eq!(raw_rcode(&r), 1, "{r:?}");
     // Still answering.
-    let m = udp(d.addr, "static.wire.test.", RecordType::A, &Opts::default());
-    assert_eq!(m.answers.len(), 2);
+    assert_eq!(
+        d.udp(Query::new("static.wire.test.", T::A)).answers.len(),
+        2
+    );
+}
+
+//------------ steering ------------
+
+const ONE_V4: &[&str] = &["127.0.1.1", "127.0.1.2", "127.0.1.3"];
+
+/// A steered query with ECS and what it must get: `count` addresses, all from `from`, TTL
+/// `ttl`, the ECS option echoed with scope `scope`.
+struct Steered {
+    what: &'static str,
+    name: &'static str,
+    qtype: RecordType,
+    ecs: (&'static str, u8),
+    from: &'static [&'static str],
+    count: usize,
+    ttl: u32,
+    scope: u8,
+}
+
+const STEERED: &[Steered] = &[
+    Steered {
+        what: "default key: region one, max_answers 2 of its 3 IPv4 endpoints; the answer \
+               does not depend on the client beyond the net keys: scope 1, where 192/8 and \
+               10/8 differ",
+        name: "www.wire.test.",
+        qtype: T::A,
+        ecs: ("192.0.2.0", 24),
+        from: ONE_V4,
+        count: 2,
+        ttl: 20,
+        scope: 1,
+    },
+    Steered {
+        what: "net:10.0.0.0/8 -> two; scope 9: the /9 around 10.200 (10.128.0.0/9) leaves out \
+               net:10.1.0.0/16, which gets another answer",
+        name: "www.wire.test.",
+        qtype: T::A,
+        ecs: ("10.200.0.0", 16),
+        from: &["127.0.2.1"],
+        count: 1,
+        ttl: 20,
+        scope: 9,
+    },
+    Steered {
+        what: "net:10.1.0.0/16 -> off is down -> one (tier 2): failover, scope 16",
+        name: "www.wire.test.",
+        qtype: T::A,
+        ecs: ("10.1.2.0", 24),
+        from: ONE_V4,
+        count: 2,
+        ttl: 20,
+        scope: 16,
+    },
+    Steered {
+        what: "AAAA from the same region",
+        name: "www.wire.test.",
+        qtype: T::AAAA,
+        ecs: ("192.0.2.0", 24),
+        from: &["::11"],
+        count: 1,
+        ttl: 20,
+        scope: 1,
+    },
+    Steered {
+        what: "weighted split: the scope is the hashing prefix /24",
+        name: "split.wire.test.",
+        qtype: T::A,
+        ecs: ("198.51.100.0", 24),
+        from: &["127.0.1.1", "127.0.2.1"],
+        count: 1,
+        ttl: 30,
+        scope: 24,
+    },
+    Steered {
+        what: "source prefix 0: use the resolver, scope 0",
+        name: "split.wire.test.",
+        qtype: T::A,
+        ecs: ("0.0.0.0", 0),
+        from: &["127.0.1.1", "127.0.2.1"],
+        count: 1,
+        ttl: 30,
+        scope: 0,
+    },
+    Steered {
+        what: "static names: scope 0",
+        name: "static.wire.test.",
+        qtype: T::A,
+        ecs: ("198.51.100.0", 24),
+        from: &["127.0.0.30", "127.0.0.31"],
+        count: 2,
+        ttl: 60,
+        scope: 0,
+    },
+];
+
+fn ask(d: &Daemon, name: &str, qtype: RecordType, ecs: (&str, u8)) -> Message {
+    d.udp(Query::new(name, qtype).ecs(ecs.0, ecs.1))
 }
 
 #[test]
 fn steered_answers_with_ecs_scope() {
     let d = daemon();
-    let ecs = |a: &str, p: u8| Opts {
-        ecs: Some((a.parse().unwrap(), p)),
-        ..Default::default()
-    };
-    // Default key: region one, max_answers 2 of its 3 IPv4 endpoints; the answer does not
-    // depend on the client beyond the net keys: scope is where 10/8 stops mattering.
-    let m = udp(
-        d.addr,
-        "www.wire.test.",
-        RecordType::A,
-        &ecs("192.0.2.0", 24),
-    );
-    let got = addrs(&m);
-    assert_eq!(got.len(), 2);
-    assert!(got.iter().all(|a| a.starts_with("127.0.1.")), "{got:?}");
-    assert_eq!(m.answers[0].ttl, 20);
-    let (addr, source, scope) = ecs_of(&m).unwrap();
-    assert_eq!((addr, source), ("192.0.2.0".parse::<IpAddr>().unwrap(), 24));
-    assert_eq!(scope, 1, "192/8 and 10/8 differ in the first bit");
-    // net:10.0.0.0/8 -> two, scope 16 (10.1/16 sits inside with another answer).
-    let m = udp(
-        d.addr,
-        "www.wire.test.",
-        RecordType::A,
-        &ecs("10.200.0.0", 16),
-    );
-    assert_eq!(addrs(&m), vec!["127.0.2.1"]);
-    assert_eq!(ecs_of(&m).unwrap().2, 9);
-    // net:10.1.0.0/16 -> off is down -> one (tier 2): failover, scope 16.
-    let m = udp(
-        d.addr,
-        "www.wire.test.",
-        RecordType::A,
-        &ecs("10.1.2.0", 24),
-    );
-    assert!(addrs(&m).iter().all(|a| a.starts_with("127.0.1.")));
-    assert_eq!(ecs_of(&m).unwrap().2, 16);
-    // AAAA from the same region.
-    let m = udp(
-        d.addr,
-        "www.wire.test.",
-        RecordType::AAAA,
-        &ecs("192.0.2.0", 24),
-    );
-    assert_eq!(addrs(&m), vec!["::11"]);
+    for s in STEERED {
+        let m = ask(&d, s.name, s.qtype, s.ecs);
+        let got = addrs(&m);
+        assert_eq!(got.len(), s.count, "{}: {got:?}", s.what);
+        assert!(
+            got.iter().all(|a| s.from.contains(&a.as_str())),
+            "{}: {got:?}",
+            s.what
+        );
+        assert!(
+            m.answers.iter().all(|r| r.ttl == s.ttl),
+            "{}: {m:?}",
+            s.what
+        );
+        let addr: IpAddr = s.ecs.0.parse().expect("ECS address");
+        assert_eq!(ecs_of(&m), Some((addr, s.ecs.1, s.scope)), "{}", s.what);
+    }
     // Rotation: repeated queries see every endpoint.
-    let mut seen = std::collections::BTreeSet::new();
+    let mut seen = BTreeSet::new();
     for _ in 0..12 {
-        seen.extend(addrs(&udp(
-            d.addr,
-            "www.wire.test.",
-            RecordType::A,
-            &ecs("192.0.2.0", 24),
-        )));
+        seen.extend(addrs(&ask(&d, "www.wire.test.", T::A, ("192.0.2.0", 24))));
     }
     assert_eq!(seen.len(), 3, "{seen:?}");
-    // Weighted split: scope is the hashing prefix /24, and subnets stick.
-    let m = udp(
-        d.addr,
-        "split.wire.test.",
-        RecordType::A,
-        &ecs("198.51.100.0", 24),
-    );
-    assert_eq!(ecs_of(&m).unwrap().2, 24);
-    let first = addrs(&m);
+    // Weighted split: subnets stick.
+    let first = addrs(&ask(&d, "split.wire.test.", T::A, ("198.51.100.0", 24)));
     for _ in 0..5 {
         assert_eq!(
-            addrs(&udp(
-                d.addr,
-                "split.wire.test.",
-                RecordType::A,
-                &ecs("198.51.100.0", 24)
-            )),
+            addrs(&ask(&d, "split.wire.test.", T::A, ("198.51.100.0", 24))),
             first
         );
     }
-    // Source prefix 0: use the resolver, scope 0.
-    let m = udp(
-        d.addr,
-        "split.wire.test.",
-        RecordType::A,
-        &ecs("0.0.0.0", 0),
-    );
-    assert_eq!(ecs_of(&m).unwrap().2, 0);
-    // Static names: scope 0.
-    let m = udp(
-        d.addr,
-        "static.wire.test.",
-        RecordType::A,
-        &ecs("198.51.100.0", 24),
-    );
-    assert_eq!(
-        ecs_of(&m).unwrap(),
-        ("198.51.100.0".parse().unwrap(), 24, 0)
-    );
     // A CNAME region answers its CNAME (followed in zone).
-    let m = udp(d.addr, "cn.wire.test.", RecordType::A, &Opts::default());
-    assert_eq!(m.answers[0].record_type(), RecordType::CNAME);
+    let m = d.udp(Query::new("cn.wire.test.", T::A));
+    assert_eq!(m.answers[0].record_type(), T::CNAME);
     assert_eq!(m.answers.len(), 3);
     // Other types at a service name: NODATA.
-    let m = udp(d.addr, "www.wire.test.", RecordType::TXT, &Opts::default());
+    let m = d.udp(Query::new("www.wire.test.", T::TXT));
     assert!(m.answers.is_empty() && soa_only(&m));
 }
 
+//------------ TCP ------------
+
 /// Opens `n` idle connections (returned, so they stay open) and checks that one more is
 /// closed by the server at once.
-fn hold_then_expect_refusal(addr: std::net::SocketAddr, n: usize) -> Vec<TcpStream> {
-    let held: Vec<TcpStream> = (0..n).map(|_| TcpStream::connect(addr).unwrap()).collect();
+fn hold_then_expect_refusal(addr: SocketAddr, n: usize) -> Vec<TcpStream> {
+    let held: Vec<TcpStream> = (0..n)
+        .map(|_| TcpStream::connect(addr).expect("connect"))
+        .collect();
     std::thread::sleep(Duration::from_millis(200));
-    let mut extra = TcpStream::connect(addr).unwrap();
+    let mut extra = TcpStream::connect(addr).expect("connect");
     extra
         .set_read_timeout(Some(Duration::from_secs(2)))
-        .unwrap();
+        .expect("timeout");
     assert!(
         closed_by_server(&mut extra),
         "connection {} must be closed",
@@ -526,26 +606,32 @@ fn hold_then_expect_refusal(addr: std::net::SocketAddr, n: usize) -> Vec<TcpStre
     held
 }
 
+/// Sends one query on an open connection and reads the framed reply.
+fn ask_on(stream: &mut TcpStream, name: &str) -> Message {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .expect("timeout");
+    stream
+        .write_all(&frame(&Query::new(name, T::A).to_bytes()))
+        .expect("send");
+    Message::from_vec(&read_framed(stream).expect("reply")).expect("decode")
+}
+
 #[test]
 fn tcp_pipelining_and_connection_limit() {
     let d = daemon();
     // Three queries in one write are answered in order.
-    let mut s = TcpStream::connect(d.addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-    let mut batch = Vec::new();
+    let mut s = TcpStream::connect(d.addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(2)))
+        .expect("timeout");
     let names = ["static.wire.test.", "nope.wire.test.", "mail.wire.test."];
+    let batch: Vec<u8> = names
+        .iter()
+        .flat_map(|n| frame(&Query::new(n, T::A).to_bytes()))
+        .collect();
+    s.write_all(&batch).expect("send");
     for n in names {
-        let q = build(n, RecordType::A, &Opts::default());
-        batch.extend_from_slice(&(q.len() as u16).to_be_bytes());
-        batch.extend_from_slice(&q);
-    }
-    s.write_all(&batch).unwrap();
-    for n in names {
-        let mut len = [0u8; 2];
-        s.read_exact(&mut len).unwrap();
-        let mut buf = vec![0; usize::from(u16::from_be_bytes(len))];
-        s.read_exact(&mut buf).unwrap();
-        let m = Message::from_vec(&buf).unwrap();
+        let m = Message::from_vec(&read_framed(&mut s).expect("reply")).expect("decode");
         assert_eq!(m.queries[0].name().to_string(), n);
     }
     drop(s);
@@ -554,41 +640,30 @@ fn tcp_pipelining_and_connection_limit() {
     // max_tcp_connections = 16: sixteen idle connections are kept, the next is closed at once,
     // and an existing one still gets answers.
     let mut idle = hold_then_expect_refusal(d.addr, 16);
-    let q = build("static.wire.test.", RecordType::A, &Opts::default());
-    let c = &mut idle[3];
-    c.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-    c.write_all(&(q.len() as u16).to_be_bytes()).unwrap();
-    c.write_all(&q).unwrap();
-    let mut len = [0u8; 2];
-    c.read_exact(&mut len).unwrap();
-    assert!(u16::from_be_bytes(len) > 12);
+    let m = ask_on(&mut idle[3], "static.wire.test.");
+    assert_eq!(m.answers.len(), 2);
 
     // Idle connections are closed after tcp_idle_timeout (2 s here).
     let mut lone = TcpStream::connect(d.addr);
     drop(idle);
     std::thread::sleep(Duration::from_millis(100));
     lone = lone.or_else(|_| TcpStream::connect(d.addr));
-    let mut lone = lone.unwrap();
-    lone.set_read_timeout(Some(Duration::from_secs(6))).unwrap();
+    let mut lone = lone.expect("connect");
+    lone.set_read_timeout(Some(Duration::from_secs(6)))
+        .expect("timeout");
     let started = std::time::Instant::now();
     assert!(closed_by_server(&mut lone));
     assert!(started.elapsed() < Duration::from_secs(6));
 }
 
+//------------ debug access, query logs, per-client limit ------------
+
 #[test]
 fn explain_txt_only_for_debug_clients() {
-    let d = daemon();
+    let mut d = daemon();
     // The harness leaves debug_from at its default (loopback): this client may ask.
-    let m = udp(
-        d.addr,
-        "_explain.www.wire.test.",
-        RecordType::TXT,
-        &Opts {
-            ecs: Some(("10.1.2.0".parse().unwrap(), 24)),
-            ..Default::default()
-        },
-    );
-    assert_eq!(rcode(&m), ResponseCode::NoError);
+    let m = ask(&d, "_explain.www.wire.test.", T::TXT, ("10.1.2.0", 24));
+    assert_eq!(rcode(&m), NoError);
     let text = m
         .answers
         .iter()
@@ -608,57 +683,26 @@ fn explain_txt_only_for_debug_clients() {
     assert_eq!(m.answers[0].ttl, 0);
 
     // Trust only 192.0.2.0/24 for debugging (by reload): loopback now gets the normal answer.
-    let text = std::fs::read_to_string(&d.config).unwrap().replace(
-        "max_tcp_connections = 16",
-        "max_tcp_connections = 16\ndebug_from = [\"192.0.2.0/24\"]",
-    );
-    std::fs::write(&d.config, text).unwrap();
-    sighup(&d);
-    let started = std::time::Instant::now();
-    loop {
-        let m = udp(
-            d.addr,
-            "_explain.www.wire.test.",
-            RecordType::TXT,
-            &Opts::default(),
-        );
-        if rcode(&m) == ResponseCode::NXDomain {
-            assert!(m.answers.is_empty() && soa_only(&m));
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "debug_from change not applied"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    d.update_config("[server]\ndebug_from = [\"192.0.2.0/24\"]");
+    assert_eq!(d.reload(), Reload::Applied);
+    let m = wait_for("debug_from change applied", Duration::from_secs(5), || {
+        let m = d.udp(Query::new("_explain.www.wire.test.", T::TXT));
+        (rcode(&m) == NXDomain).then_some(m)
+    });
+    assert!(m.answers.is_empty() && soa_only(&m));
 }
 
 #[test]
 fn json_query_logs_and_per_client_tcp_limit() {
-    let d = start(
-        "[log]\nformat = \"json\"\nqueries = true\n",
-        &[("wire.toml", ZONE)],
-    );
-    let m = udp(
-        d.addr,
-        "wWw.Wire.test.",
-        RecordType::A,
-        &Opts {
-            ecs: Some(("10.200.0.0".parse().unwrap(), 16)),
-            ..Default::default()
-        },
-    );
+    let mut d = Setup::new()
+        .zone(&zone())
+        .config("[log]\nformat = \"json\"\nqueries = true")
+        .start();
+    let m = ask(&d, "wWw.Wire.test.", T::A, ("10.200.0.0", 16));
     assert_eq!(addrs(&m), vec!["127.0.2.1"]);
-    let _ = udp(
-        d.addr,
-        "nope.wire.test.",
-        RecordType::AAAA,
-        &Opts::default(),
-    );
+    let _ = d.udp(Query::new("nope.wire.test.", T::AAAA));
     // One JSON object per line; the query lines carry the decision.
-    let started = std::time::Instant::now();
-    let (steered, nx) = loop {
+    let (steered, nx) = wait_for("query lines in the log", Duration::from_secs(5), || {
         let log = d.log();
         let lines: Vec<serde_json::Value> = log
             .lines()
@@ -668,15 +712,8 @@ fn json_query_logs_and_per_client_tcp_limit() {
             |pred: &dyn Fn(&serde_json::Value) -> bool| lines.iter().find(|v| pred(v)).cloned();
         let steered = find(&|v| v["fields"]["service"] == "www");
         let nx = find(&|v| v["fields"]["rcode"] == "NXDOMAIN");
-        if let (Some(s), Some(n)) = (steered, nx) {
-            break (s, n);
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "query lines missing:\n{log}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+        steered.zip(nx)
+    });
     let f = &steered["fields"];
     assert_eq!(f["message"], "query");
     assert_eq!(f["client"], "127.0.0.1");
@@ -694,28 +731,21 @@ fn json_query_logs_and_per_client_tcp_limit() {
 
     // Per-client TCP limit: with 4 allowed per client address, the fifth from 127.0.0.1 is
     // closed at once while a different loopback address is still admitted.
-    let text = std::fs::read_to_string(&d.config).unwrap().replace(
-        "max_tcp_connections = 16",
-        "max_tcp_connections = 16\nmax_tcp_connections_per_client = 4",
-    );
-    std::fs::write(&d.config, text).unwrap();
-    sighup(&d);
-    std::thread::sleep(Duration::from_millis(300));
+    d.update_config("[server]\nmax_tcp_connections_per_client = 4");
+    assert_eq!(d.reload(), Reload::Applied);
     let _held = hold_then_expect_refusal(d.addr, 4);
-    let other = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    let other =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
     other
-        .bind(&std::net::SocketAddr::from(([127, 0, 0, 9], 0)).into())
-        .unwrap();
-    other.connect(&d.addr.into()).unwrap();
+        .bind(&SocketAddr::from(([127, 0, 0, 9], 0)).into())
+        .expect("bind 127.0.0.9");
+    other.connect(&d.addr.into()).expect("connect");
     let mut other: TcpStream = other.into();
     other
         .set_read_timeout(Some(Duration::from_secs(2)))
-        .unwrap();
-    let q = build("static.wire.test.", RecordType::A, &Opts::default());
-    other.write_all(&(q.len() as u16).to_be_bytes()).unwrap();
-    other.write_all(&q).unwrap();
-    let mut len = [0u8; 2];
+        .expect("timeout");
     other
-        .read_exact(&mut len)
-        .expect("another client address is still served");
+        .write_all(&frame(&Query::new("static.wire.test.", T::A).to_bytes()))
+        .expect("send");
+    read_framed(&mut other).expect("another client address is still served");
 }

@@ -1,6 +1,7 @@
 //! Real programs from Debian packages, run by tests on loopback: Unbound, Knot Resolver
 //! (`kresd`) and Prometheus. Each runs in its own temp dir, with a config the test writes,
-//! on a free 127.0.0.1 port, and is stopped (SIGTERM, then SIGKILL) when its guard drops.
+//! on a free 127.0.0.1 port, and is stopped (SIGTERM, then SIGKILL) when its guard drops
+//! ([`Process`], the harness's one process guard).
 //! Every wait is bounded.
 //!
 //! A program that is not installed makes the test print a loud `SKIPPED: ... not installed`
@@ -17,18 +18,15 @@ use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use hickory_proto::op::Message;
 use hickory_proto::rr::RecordType;
 
-use super::{Opts, build, free_port, try_udp};
-
-/// Longest wait for a program to start answering.
-const START_TIMEOUT: Duration = Duration::from_secs(30);
-/// Longest wait for a program to exit after SIGTERM before it is killed.
-const STOP_TIMEOUT: Duration = Duration::from_secs(5);
+use super::client::{Query, send_udp};
+use super::daemon::free_port;
+use super::process::Process;
 
 //------------ finding programs -------------------------------------------------------------------
 
@@ -95,97 +93,10 @@ pub fn require_programs(programs: &[&str]) -> Option<Vec<PathBuf>> {
     found.into_iter().collect()
 }
 
-//------------ Process ----------------------------------------------------------------------------
-
-/// A child process with its temp dir and log file; stopped when dropped.
-pub struct Process {
-    name: String,
-    child: Child,
-    /// The temp dir holding its config, state and log.
-    pub dir: tempfile::TempDir,
-    log: PathBuf,
-}
-
-impl Process {
-    /// Starts `cmd` with stdout and stderr appended to `<dir>/<name>.log`.
-    pub fn spawn(name: &str, mut cmd: Command, dir: tempfile::TempDir) -> Self {
-        let log = dir.path().join(format!("{name}.log"));
-        let file = std::fs::File::create(&log).expect("create log file");
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(file.try_clone().expect("clone log handle"))
-            .stderr(file)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
-        Self {
-            name: name.to_string(),
-            child,
-            dir,
-            log,
-        }
-    }
-
-    /// Everything the program has written so far.
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Panics with the program's log if it has exited.
-    pub fn assert_running(&mut self) {
-        if let Ok(Some(status)) = self.child.try_wait() {
-            panic!(
-                "{} exited ({status}) at start; its log:\n{}",
-                self.name,
-                self.log()
-            );
-        }
-    }
-
-    /// Waits (bounded) until `ready` holds, checking that the program is still running.
-    pub fn wait_until(&mut self, what: &str, mut ready: impl FnMut() -> bool) {
-        let started = Instant::now();
-        loop {
-            self.assert_running();
-            if ready() {
-                return;
-            }
-            if started.elapsed() > START_TIMEOUT {
-                panic!(
-                    "{} did not become ready ({what}) within {START_TIMEOUT:?}; its log:\n{}",
-                    self.name,
-                    self.log()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        if let Ok(pid) = libc::pid_t::try_from(self.child.id()) {
-            // SAFETY: kill(2) on the pid of our own child, which has not been reaped yet
-            // (so the pid cannot have been reused).
-            unsafe {
-                libc::kill(pid, libc::SIGTERM);
-            }
-        }
-        let started = Instant::now();
-        while started.elapsed() < STOP_TIMEOUT {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Whether a DNS server at `addr` answers a UDP query at all.
 fn answers_dns(addr: SocketAddr) -> bool {
-    let probe = build("ready.probe.invalid.", RecordType::A, &Opts::default());
-    try_udp(addr, &probe, 0.2).is_some_and(|r| Message::from_vec(&r).is_ok())
+    let probe = Query::new("ready.probe.invalid.", RecordType::A).to_bytes();
+    send_udp(addr, &probe, Duration::from_millis(200)).is_ok_and(|r| Message::from_vec(&r).is_ok())
 }
 
 //------------ zones a resolver sends to a test server ---------------------------------------------
@@ -238,6 +149,8 @@ pub struct Unbound {
     pub addr: SocketAddr,
     conf: PathBuf,
     process: Process,
+    /// Its config, state and log; removed after the process has stopped.
+    _dir: tempfile::TempDir,
 }
 
 impl Unbound {
@@ -259,12 +172,13 @@ impl Unbound {
         std::fs::write(dir.path().join("root.hints"), ROOT_HINTS).expect("write root.hints");
         let mut cmd = Command::new(&programs[0]);
         cmd.arg("-d").arg("-c").arg(&conf);
-        let mut process = Process::spawn("unbound", cmd, dir);
+        let mut process = Process::spawn("unbound", cmd, dir.path());
         process.wait_until("answers on its port", || answers_dns(addr));
         Some(Self {
             addr,
             conf,
             process,
+            _dir: dir,
         })
     }
 
@@ -390,6 +304,8 @@ pub struct Kresd {
     /// Where it answers (UDP and TCP).
     pub addr: SocketAddr,
     process: Process,
+    /// Its config, cache and log; removed after the process has stopped.
+    _dir: tempfile::TempDir,
 }
 
 impl Kresd {
@@ -409,9 +325,13 @@ impl Kresd {
             .expect("write kresd.conf");
         let mut cmd = Command::new(kresd);
         cmd.arg("-n").arg("-c").arg(&conf).arg(dir.path());
-        let mut process = Process::spawn("kresd", cmd, dir);
+        let mut process = Process::spawn("kresd", cmd, dir.path());
         process.wait_until("answers on its port", || answers_dns(addr));
-        Some(Self { addr, process })
+        Some(Self {
+            addr,
+            process,
+            _dir: dir,
+        })
     }
 
     /// What kresd has logged.
@@ -462,6 +382,8 @@ pub struct Prometheus {
     /// Its HTTP address (`/api/v1/query`, `/-/ready`).
     pub addr: SocketAddr,
     process: Process,
+    /// Its config, storage and log; removed after the process has stopped.
+    _dir: tempfile::TempDir,
 }
 
 /// A `prometheus.yml` that scrapes `targets` (host:port, loopback) at `/metrics` every
@@ -497,9 +419,13 @@ impl Prometheus {
             .arg("--storage.tsdb.retention.time=1h")
             .arg("--log.level=warn")
             .current_dir(dir.path());
-        let mut process = Process::spawn("prometheus", cmd, dir);
+        let mut process = Process::spawn("prometheus", cmd, dir.path());
         process.wait_until("/-/ready", || http_status(addr, "/-/ready") == Some(200));
-        Some(Self { addr, process })
+        Some(Self {
+            addr,
+            process,
+            _dir: dir,
+        })
     }
 
     /// What Prometheus has logged.
@@ -512,7 +438,7 @@ impl Prometheus {
         let q: String = form_urlencoded::Serializer::new(String::new())
             .append_pair("query", promql)
             .finish();
-        let body = super::http_get(self.addr, &format!("/api/v1/query?{q}"));
+        let body = super::daemon::http_get(self.addr, &format!("/api/v1/query?{q}"));
         serde_json::from_str(&body).unwrap_or_else(|e| panic!("prometheus reply ({e}): {body}"))
     }
 

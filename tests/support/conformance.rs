@@ -1,8 +1,9 @@
 //! Conformance harness shared by `tests/knot_conformance.rs` and
-//! `examples/conformance_capture.rs`.
+//! `examples/conformance_capture.rs`, on top of the shared test client
+//! (`tests/common/client.rs`).
 //!
 //! ```text
-//!   queries() ──> build (hickory Message) ──> UDP / TCP on loopback ──> raw reply
+//!   queries() ──> build (client::Query) ──> client::exchange (UDP / TCP, loopback) ──> raw reply
 //!                                                                         │
 //!   compare(expected, actual) <── Normalised (JSON-able) <── normalise ───┘
 //! ```
@@ -19,15 +20,18 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::{Read, Write};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream, UdpSocket};
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
-use hickory_proto::rr::rdata::opt::{ClientSubnet, EdnsCode, EdnsOption, NSIDPayload};
+use hickory_proto::op::{Message, OpCode};
+use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption};
 use hickory_proto::rr::rdata::tsig::{TSIG, TsigAlgorithm, make_tsig_record};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use serde::{Deserialize, Serialize};
+
+// The shared DNS test client (tests/common/client.rs): the including crate provides it at
+// its root (`use common::client;` in a test, `#[path] mod client;` in the example).
+use crate::client;
 
 /// How long to wait for one reply before giving up (UDP is retried once).
 pub(crate) const REPLY_TIMEOUT: Duration = Duration::from_secs(2);
@@ -380,15 +384,39 @@ fn parse_opcode(s: &str) -> Result<OpCode, String> {
     }
 }
 
-/// Encodes a test query with the given message id.
+/// "address/prefix" of an ECS option.
+fn parse_ecs(s: &str) -> Result<(IpAddr, u8), String> {
+    let (addr, prefix) = s
+        .split_once('/')
+        .ok_or_else(|| format!("bad ECS {s}: no /prefix"))?;
+    let addr = addr.parse().map_err(|e| format!("bad ECS {s}: {e}"))?;
+    let prefix = prefix.parse().map_err(|e| format!("bad ECS {s}: {e}"))?;
+    Ok((addr, prefix))
+}
+
+/// Encodes a test query with the given message id (by the shared test client).
 pub(crate) fn build(q: &TestQuery, id: u16) -> Result<Vec<u8>, String> {
-    let name = Name::from_ascii(&q.name).map_err(|e| format!("bad name {}: {e}", q.name))?;
-    let mut query = Query::query(name, parse_qtype(&q.qtype)?);
-    query.set_query_class(parse_class(&q.class)?);
-    let mut msg = Message::new(id, MessageType::Query, parse_opcode(&q.opcode)?);
-    msg.metadata.recursion_desired = q.rd;
-    if !q.no_question {
-        msg.add_query(query);
+    let mut query = client::Query::new(&q.name, parse_qtype(&q.qtype)?)
+        .class(parse_class(&q.class)?)
+        .opcode(parse_opcode(&q.opcode)?)
+        .id(id)
+        .rd(q.rd);
+    if let Some(spec) = &q.edns {
+        let ecs = spec.ecs.as_deref().map(parse_ecs).transpose()?;
+        query = query.with_edns(|e| {
+            e.payload = spec.udp_size;
+            e.version = spec.version;
+            e.dnssec_ok = spec.do_bit;
+            e.nsid = spec.nsid;
+            e.ecs = ecs;
+            if spec.unknown_option {
+                e.options.push((65001, b"steerdns".to_vec()));
+            }
+        });
+    }
+    let mut msg = query.try_to_message()?;
+    if q.no_question {
+        msg.queries.clear();
     }
     if q.tsig {
         let key = Name::from_ascii("k1.").map_err(|e| e.to_string())?;
@@ -403,32 +431,12 @@ pub(crate) fn build(q: &TestQuery, id: u16) -> Result<Vec<u8>, String> {
         );
         msg.signature = Some(Box::new(make_tsig_record(key, rdata)));
     }
-    if let Some(spec) = &q.edns {
-        let mut edns = Edns::new();
-        edns.set_max_payload(spec.udp_size);
-        edns.set_version(spec.version);
-        edns.set_dnssec_ok(spec.do_bit);
-        let opts = edns.options_mut();
-        if spec.nsid {
-            let empty = NSIDPayload::new(Vec::new()).map_err(|e| e.to_string())?;
-            opts.insert(EdnsOption::NSID(empty));
-        }
-        if let Some(ecs) = &spec.ecs {
-            let subnet: ClientSubnet = ecs.parse().map_err(|e| format!("bad ECS {ecs}: {e}"))?;
-            opts.insert(EdnsOption::Subnet(subnet));
-        }
-        if spec.unknown_option {
-            opts.insert(EdnsOption::Unknown(65001, b"steerdns".to_vec()));
-        }
-        msg.set_edns(edns);
-    }
     msg.to_vec()
         .map_err(|e| format!("cannot encode {}: {e}", q.id))
 }
 
-/// Sends one encoded query and returns the raw reply bytes. UDP is tried twice
-/// (a lost datagram on loopback is rare but possible); replies with another id
-/// are skipped.
+/// Sends one encoded query and returns the raw reply bytes, which must carry the query's
+/// `id`. UDP is tried twice (a lost datagram on loopback is rare but possible).
 pub(crate) fn exchange(
     server: SocketAddr,
     transport: Transport,
@@ -436,63 +444,25 @@ pub(crate) fn exchange(
     id: u16,
     timeout: Duration,
 ) -> Result<Vec<u8>, String> {
-    match transport {
-        Transport::Udp => {
-            let local: SocketAddr = if server.is_ipv4() {
-                (Ipv4Addr::LOCALHOST, 0).into()
-            } else {
-                (IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1]), 0).into()
-            };
-            let sock = UdpSocket::bind(local).map_err(|e| format!("udp bind: {e}"))?;
-            sock.connect(server)
-                .map_err(|e| format!("udp connect {server}: {e}"))?;
-            sock.set_read_timeout(Some(timeout))
-                .map_err(|e| format!("udp timeout: {e}"))?;
-            let mut last_err = String::new();
-            for _attempt in 0..2 {
-                sock.send(wire).map_err(|e| format!("udp send: {e}"))?;
-                let mut buf = vec![0u8; 65535];
-                // A few stray datagrams at most; each recv is bounded by the timeout.
-                for _ in 0..4 {
-                    match sock.recv(&mut buf) {
-                        Ok(len) if len >= 2 && u16::from_be_bytes([buf[0], buf[1]]) == id => {
-                            buf.truncate(len);
-                            return Ok(buf);
-                        }
-                        Ok(_) => {}
-                        Err(e) => {
-                            last_err = format!("udp recv from {server}: {e}");
-                            break;
-                        }
-                    }
-                }
+    let (how, attempts) = match transport {
+        Transport::Udp => (client::Transport::Udp, 2),
+        Transport::Tcp => (client::Transport::Tcp, 1),
+    };
+    let mut last = String::from("no attempt made");
+    for _attempt in 0..attempts {
+        match client::exchange(server, how, wire, timeout) {
+            Ok(reply) if reply.get(..2) == Some(&id.to_be_bytes()[..]) => return Ok(reply),
+            Ok(reply) => {
+                last = format!(
+                    "{} reply from {server} does not carry the query's id {id:#06x}: {:02x?}",
+                    transport.name(),
+                    &reply[..reply.len().min(12)]
+                );
             }
-            Err(last_err)
-        }
-        Transport::Tcp => {
-            let mut stream = TcpStream::connect_timeout(&server, timeout)
-                .map_err(|e| format!("tcp connect {server}: {e}"))?;
-            stream
-                .set_read_timeout(Some(timeout))
-                .and_then(|()| stream.set_write_timeout(Some(timeout)))
-                .map_err(|e| format!("tcp timeout: {e}"))?;
-            let len = u16::try_from(wire.len()).map_err(|_| "query too long".to_owned())?;
-            let mut framed = len.to_be_bytes().to_vec();
-            framed.extend_from_slice(wire);
-            stream
-                .write_all(&framed)
-                .map_err(|e| format!("tcp send: {e}"))?;
-            let mut len_buf = [0u8; 2];
-            stream
-                .read_exact(&mut len_buf)
-                .map_err(|e| format!("tcp recv length from {server}: {e}"))?;
-            let mut buf = vec![0u8; usize::from(u16::from_be_bytes(len_buf))];
-            stream
-                .read_exact(&mut buf)
-                .map_err(|e| format!("tcp recv body from {server}: {e}"))?;
-            Ok(buf)
+            Err(e) => last = format!("{} exchange with {server}: {e}", transport.name()),
         }
     }
+    Err(last)
 }
 
 //------------ Normalised ------------

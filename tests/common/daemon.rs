@@ -1,0 +1,440 @@
+//! The daemon launcher: writes a main config, zones and other files into a temporary folder,
+//! runs the real `steerdns serve` binary on free loopback ports, waits until it answers, and
+//! kills it when dropped.
+//!
+//! ```text
+//!  Setup::new()          test defaults ──┐
+//!  Setup::shipped()      steerdns.toml ──┼─ .zone(Zone) .file(..) .config("[log]...") ─ .start()
+//!                                        │
+//!  tempdir/ steerdns.toml zones/*.toml daemon.log  ◄── Daemon { addr, metrics, dir, config }
+//! ```
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use hickory_proto::op::Message;
+use hickory_proto::rr::RecordType;
+
+use super::client::{self, Query};
+use super::process::Process;
+use super::zone::Zone;
+
+/// How long a reload may take to be counted before the test fails.
+const RELOAD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A free loopback port for both UDP and TCP (best effort; the race is harmless in tests).
+pub fn free_port() -> u16 {
+    for _ in 0..50 {
+        let udp = UdpSocket::bind("127.0.0.1:0").expect("bind udp");
+        let port = udp.local_addr().expect("addr").port();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no port free for both UDP and TCP on 127.0.0.1 after 50 tries");
+}
+
+/// Deep-merges `from` into `into`: tables are merged key by key, other values replaced.
+fn merge(into: &mut toml::Table, from: toml::Table) {
+    for (key, value) in from {
+        match (into.get_mut(&key), value) {
+            (Some(toml::Value::Table(old)), toml::Value::Table(new)) => merge(old, new),
+            (_, value) => {
+                into.insert(key, value);
+            }
+        }
+    }
+}
+
+/// Parses a TOML fragment of the main config; panics naming the fragment when it is not TOML.
+fn fragment(text: &str) -> toml::Table {
+    text.parse()
+        .unwrap_or_else(|e| panic!("config fragment is not TOML ({e}):\n{text}"))
+}
+
+/// `value` as an absolute path string, resolved against the repository root when relative.
+fn in_repo(value: Option<&toml::Value>, default: &str) -> String {
+    let raw = value.and_then(toml::Value::as_str).unwrap_or(default);
+    let p = Path::new(raw);
+    let abs = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        repo().join(p)
+    };
+    abs.to_string_lossy().into_owned()
+}
+
+//------------ Setup ------------
+
+/// What to start: a main config (as a TOML table, listen addresses filled in at start),
+/// zone files and other files. Build it, then [`Setup::start`].
+#[derive(Clone, Debug)]
+pub struct Setup {
+    config: toml::Table,
+    zones: Vec<(String, String)>,
+    files: Vec<(String, Vec<u8>)>,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Setup {
+    /// The test defaults: one worker, NSID `test-nsid`, identity `test-id`, TCP idle timeout
+    /// 2 s, 16 TCP connections, RRL off, zones in `zones/`, everything else the daemon's
+    /// defaults (so `debug_from` is loopback).
+    pub fn new() -> Self {
+        let config = fragment(
+            r#"
+[server]
+workers = 1
+nsid = "test-nsid"
+identity = "test-id"
+tcp_idle_timeout = "2s"
+max_tcp_connections = 16
+[rrl]
+enabled = false
+"#,
+        );
+        Self {
+            config,
+            zones: Vec::new(),
+            files: Vec::new(),
+        }
+    }
+
+    /// The shipped example: the repository's `steerdns.toml`, its zones and GeoIP database
+    /// read from the repository by absolute path, pid and health state files in the temp dir.
+    pub fn shipped() -> Self {
+        let text =
+            std::fs::read_to_string(repo().join("steerdns.toml")).expect("read steerdns.toml");
+        let mut config = fragment(&text);
+        let db = in_repo(
+            config.get("geoip").and_then(|g| g.get("database")),
+            "geoip/geo-whois-asn-country.mmdb",
+        );
+        let zones = in_repo(
+            config.get("zones").and_then(|z| z.get("directory")),
+            "zones",
+        );
+        let mut paths = toml::Table::new();
+        paths.insert("geoip".into(), table([("database", db)]));
+        paths.insert("zones".into(), table([("directory", zones)]));
+        merge(&mut config, paths);
+        Self {
+            config,
+            zones: Vec::new(),
+            files: Vec::new(),
+        }
+    }
+
+    /// Adds a zone file (`zones/<origin>.toml`).
+    pub fn zone(mut self, zone: &Zone) -> Self {
+        self.zones.push((zone.file_name(), zone.to_string()));
+        self
+    }
+
+    /// Adds a zone file with the given name and text, as written (for files a test must
+    /// control to the line, e.g. broken ones).
+    pub fn zone_text(mut self, file_name: &str, text: &str) -> Self {
+        self.zones.push((file_name.to_owned(), text.to_owned()));
+        self
+    }
+
+    /// Adds a file beside the main config (e.g. a GeoIP database).
+    pub fn file(mut self, name: &str, bytes: &[u8]) -> Self {
+        self.files.push((name.to_owned(), bytes.to_vec()));
+        self
+    }
+
+    /// Merges a TOML fragment into the main config: `"[log]\nformat = \"json\""`,
+    /// `"[server]\ntcp_idle_timeout = \"1s\""`. Tables merge, values replace.
+    pub fn config(mut self, toml_fragment: &str) -> Self {
+        merge(&mut self.config, fragment(toml_fragment));
+        self
+    }
+
+    /// Writes the files into a new temp dir, starts the daemon on free loopback ports and
+    /// waits until it answers over UDP and has written its pid file.
+    pub fn start(self) -> Daemon {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (name, bytes) in &self.files {
+            std::fs::write(dir.path().join(name), bytes).expect("write file");
+        }
+        std::fs::create_dir_all(dir.path().join("zones")).expect("zones dir");
+        for (name, text) in &self.zones {
+            std::fs::write(dir.path().join("zones").join(name), text).expect("write zone");
+        }
+        let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+        let metrics: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+        let in_dir = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+        let mut config = self.config;
+        let mut fixed = toml::Table::new();
+        fixed.insert(
+            "server".into(),
+            toml::Value::Table(
+                [
+                    (
+                        "listen".to_owned(),
+                        toml::Value::from(vec![addr.to_string()]),
+                    ),
+                    ("pid_file".to_owned(), in_dir("steerdns.pid").into()),
+                ]
+                .into_iter()
+                .collect(),
+            ),
+        );
+        fixed.insert(
+            "health".into(),
+            table([("state_file", in_dir("steerdns.health"))]),
+        );
+        fixed.insert("metrics".into(), table([("listen", metrics.to_string())]));
+        merge(&mut config, fixed);
+        let path = dir.path().join("steerdns.toml");
+        let mut daemon = Daemon {
+            process: None,
+            dir,
+            addr,
+            metrics,
+            config: path,
+            table: config,
+        };
+        daemon.write_config();
+        daemon.spawn_and_wait();
+        daemon
+    }
+}
+
+/// A one-level TOML table of string values.
+fn table<const N: usize>(entries: [(&str, String); N]) -> toml::Value {
+    toml::Value::Table(
+        entries
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), toml::Value::String(v)))
+            .collect(),
+    )
+}
+
+//------------ Daemon ------------
+
+/// What a reload did, as the daemon counted it (`steerdns_reloads_total{result}`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reload {
+    /// The new configuration is serving.
+    Applied,
+    /// The old configuration keeps serving.
+    Rejected,
+}
+
+/// A running `steerdns serve` on loopback; killed when dropped.
+pub struct Daemon {
+    process: Option<Process>,
+    /// The temp dir holding the config, zones, pid, health state and `daemon.log`.
+    pub dir: tempfile::TempDir,
+    /// DNS address (UDP and TCP).
+    pub addr: SocketAddr,
+    /// Admin (metrics) listener.
+    pub metrics: SocketAddr,
+    /// The main config file.
+    pub config: PathBuf,
+    table: toml::Table,
+}
+
+impl Daemon {
+    /// Starts a daemon with the test defaults and one zone.
+    pub fn start(zone: &Zone) -> Self {
+        Setup::new().zone(zone).start()
+    }
+
+    fn spawn_and_wait(&mut self) {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_steerdns"));
+        cmd.args(["serve", "-c"])
+            .arg(&self.config)
+            .current_dir(self.dir.path());
+        let process = self
+            .process
+            .insert(Process::spawn("daemon", cmd, self.dir.path()));
+        let pid = process.pid().to_string();
+        let pid_file = self.dir.path().join("steerdns.pid");
+        let probe = Query::new("probe.invalid.", RecordType::A).to_bytes();
+        let addr = self.addr;
+        // Ready: it answers, and its pid file names it (so `steerdns reload` finds it).
+        process.wait_until("answers, pid file written", || {
+            client::send_udp(addr, &probe, Duration::from_millis(250)).is_ok()
+                && std::fs::read_to_string(&pid_file).is_ok_and(|p| p.trim() == pid)
+        });
+    }
+
+    /// The daemon's process id.
+    pub fn pid(&self) -> u32 {
+        self.process.as_ref().expect("running").pid()
+    }
+
+    /// What the daemon has logged so far (all runs, when restarted).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("daemon.log")).unwrap_or_default()
+    }
+
+    /// Kills the daemon (SIGKILL, like a crash) and starts it again on the same files and
+    /// ports; waits until it answers. `between` runs while it is down.
+    pub fn restart(&mut self, between: impl FnOnce()) {
+        if let Some(mut p) = self.process.take() {
+            p.kill();
+        }
+        between();
+        self.spawn_and_wait();
+    }
+
+    //--- queries
+
+    /// Sends `q` over UDP and decodes the reply.
+    pub fn udp(&self, q: Query) -> Message {
+        client::udp(self.addr, &q)
+    }
+
+    /// Sends `q` over TCP and decodes the reply.
+    pub fn tcp(&self, q: Query) -> Message {
+        client::tcp(self.addr, &q)
+    }
+
+    //--- files and reloads
+
+    fn write_config(&self) {
+        let text = toml::to_string(&self.table).expect("render config");
+        std::fs::write(&self.config, text).expect("write config");
+    }
+
+    /// Merges a TOML fragment into the main config file (no reload; see [`Daemon::reload`]).
+    pub fn update_config(&mut self, toml_fragment: &str) {
+        merge(&mut self.table, fragment(toml_fragment));
+        self.write_config();
+    }
+
+    /// The main config as written, as a TOML table.
+    pub fn config_table(&self) -> &toml::Table {
+        &self.table
+    }
+
+    /// Replaces the main config with `table` (no reload).
+    pub fn set_config_table(&mut self, table: toml::Table) {
+        self.table = table;
+        self.write_config();
+    }
+
+    /// Writes a zone file (`zones/<origin>.toml`; no reload).
+    pub fn write_zone(&self, zone: &Zone) {
+        self.write_zone_text(&zone.file_name(), &zone.to_string());
+    }
+
+    /// Writes a zone file with the given name and text (no reload).
+    pub fn write_zone_text(&self, file_name: &str, text: &str) {
+        std::fs::write(self.dir.path().join("zones").join(file_name), text).expect("write zone");
+    }
+
+    /// Sends SIGHUP.
+    pub fn sighup(&self) {
+        let status = Command::new("kill")
+            .args(["-HUP", &self.pid().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill -HUP {}", self.pid());
+    }
+
+    /// (ok, error) reloads counted so far.
+    fn reloads(&self) -> (f64, f64) {
+        let m = self.metrics_text();
+        (
+            metric(&m, "steerdns_reloads_total{result=\"ok\"}"),
+            metric(&m, "steerdns_reloads_total{result=\"error\"}"),
+        )
+    }
+
+    /// Sends SIGHUP and waits until the daemon has counted the reload's outcome.
+    pub fn reload(&self) -> Reload {
+        let (ok, error) = self.reloads();
+        self.sighup();
+        let started = Instant::now();
+        loop {
+            let (ok_now, error_now) = self.reloads();
+            if ok_now > ok {
+                return Reload::Applied;
+            }
+            if error_now > error {
+                return Reload::Rejected;
+            }
+            assert!(
+                started.elapsed() < RELOAD_TIMEOUT,
+                "reload not counted within {RELOAD_TIMEOUT:?}; log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    //--- admin listener
+
+    /// GETs a path from the admin listener; returns the body.
+    pub fn http_get(&self, path: &str) -> String {
+        http_get(self.metrics, path)
+    }
+
+    /// The Prometheus text of `/metrics`.
+    pub fn metrics_text(&self) -> String {
+        self.http_get("/metrics")
+    }
+
+    /// The value of one series (exact label set) of `/metrics`, 0 when absent.
+    pub fn metric(&self, series: &str) -> f64 {
+        metric(&self.metrics_text(), series)
+    }
+}
+
+/// GETs a path from an admin listener; returns the body.
+pub fn http_get(addr: SocketAddr, path: &str) -> String {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).expect("connect admin");
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut out = String::new();
+    s.read_to_string(&mut out).expect("read");
+    out.split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default()
+}
+
+/// Value of a metric line (exact label set) in Prometheus text, 0 when absent.
+pub fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix(series)
+                .and_then(|rest| rest.trim().parse().ok())
+        })
+        .unwrap_or(0.0)
+}
+
+/// Runs the `steerdns` command with `args` in `cwd`; returns (exit code, stdout, stderr).
+pub fn run(args: &[&str], cwd: &Path) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_steerdns"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("run steerdns");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
