@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::config::Config;
+use crate::config::model::zone_label;
 use crate::dns::wire::rcode;
 use crate::steer::Reason;
 
@@ -133,7 +134,7 @@ impl SnapshotCounters {
         let mut zones = Vec::new();
         let mut steered = Vec::new();
         for zone in &cfg.zones {
-            let name = zone_label(&zone.origin.to_string());
+            let name = zone_label(&zone.origin);
             let old_index = old_zones.get(name.as_str()).copied();
             let reused = old.zip(old_index).map(|(o, i)| o.zones[i].clone());
             zones.push(reused.unwrap_or_else(|| Arc::new(ZoneCounters::new(name.clone()))));
@@ -174,16 +175,6 @@ impl SnapshotCounters {
             outside,
             steered,
         }
-    }
-}
-
-/// Zone label: origin without the final dot.
-fn zone_label(origin: &str) -> String {
-    let trimmed = origin.trim_end_matches('.');
-    if trimmed.is_empty() {
-        ".".into()
-    } else {
-        trimmed.to_string()
     }
 }
 

@@ -150,6 +150,51 @@ pub enum GeoError {
     },
 }
 
+//------------ MapKeyError -----------------------------------------------------------------------
+
+/// A geo-map key that does not parse (SPEC section 3).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MapKeyError {
+    /// Neither `default` nor `kind:value`.
+    #[error(
+        "map key {0:?} must be default, continent:XX, country:XX, subdivision:XX-YY or net:CIDR"
+    )]
+    Shape(String),
+    /// `continent:` with something other than the seven codes.
+    #[error("map key {0:?}: continent must be one of {list}", list = continent_list())]
+    Continent(String),
+    /// `country:` with something other than two letters.
+    #[error("map key {0:?}: country must be an ISO 3166 alpha-2 code")]
+    Country(String),
+    /// `subdivision:` not shaped like `US-CA`.
+    #[error("map key {0:?}: subdivision must be ISO 3166-2 like US-CA")]
+    Subdivision(String),
+    /// `net:` with something other than a network.
+    #[error("map key {key:?}: {value:?} is not a CIDR network")]
+    Net {
+        /// The key as written.
+        key: String,
+        /// The value after `net:`.
+        value: String,
+    },
+    /// An unknown `kind:`.
+    #[error("map key {key:?}: unknown kind {kind:?}")]
+    Kind {
+        /// The key as written.
+        key: String,
+        /// The part before the colon.
+        kind: String,
+    },
+}
+
+fn continent_list() -> String {
+    crate::geo::ContinentCode::ALL
+        .iter()
+        .map(|c| c.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 //------------ LoadError -------------------------------------------------------------------------
 
 /// Why a configuration cannot be served: `check`, `serve` and every reload load the same way

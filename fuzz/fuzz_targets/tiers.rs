@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use steerdns::config::compile::classify_key;
+use steerdns::config::model::MapKey;
 use steerdns::config::tiers::parse_tiers;
 
 fuzz_target!(|data: &[u8]| {
@@ -26,5 +26,8 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     }
-    let _ = classify_key(text);
+    if let Ok(key) = text.parse::<MapKey>() {
+        // The canonical spelling parses back to the same key.
+        assert_eq!(key.to_string().parse::<MapKey>(), Ok(key));
+    }
 });

@@ -6,6 +6,7 @@
 //! reported as `file:line: message`.
 
 pub mod compile;
+pub mod defaults;
 pub mod duration;
 pub mod model;
 pub mod schema;

@@ -3,14 +3,19 @@
 //! Built by `compile.rs` from the schema. Names are resolved to indices, tier strings are
 //! parsed, every reference is checked, so the answer path never meets a dangling name.
 
+use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
 use ipnet::IpNet;
 
 pub use super::schema::{CheckKind, LogFormat, RegionState};
 use crate::dns::name::Name;
+use crate::error::MapKeyError;
+use crate::geo::{ContinentCode, CountryCode};
+use crate::health::persist::endpoint_key;
 use crate::health::view::SlotId;
 
 /// A fully validated configuration: main settings and every zone.
@@ -106,6 +111,18 @@ pub struct Zone {
     pub has_wildcards: bool,
     /// Steered names.
     pub services: Vec<Service>,
+}
+
+/// A zone's label in metrics, logs and health keys: the origin without its final dot (`.`
+/// for the root).
+pub fn zone_label(origin: &Name) -> String {
+    let text = origin.to_string();
+    let trimmed = text.trim_end_matches('.');
+    if trimmed.is_empty() {
+        ".".into()
+    } else {
+        trimmed.to_string()
+    }
 }
 
 /// The zone's SOA.
@@ -231,9 +248,122 @@ pub struct GeoMap {
 }
 
 impl GeoMap {
+    /// An empty map named `name`; [`GeoMap::push`] adds its entries.
+    pub fn new(name: String) -> Self {
+        Self {
+            name,
+            entries: Vec::new(),
+            default: 0,
+            continents: Vec::new(),
+            countries: Vec::new(),
+            subdivisions: Vec::new(),
+            nets: Vec::new(),
+        }
+    }
+
+    /// Adds an entry and indexes it under its key (`net:` keys stay longest prefix first).
+    pub fn push(&mut self, key: &MapKey, entry: MapEntry) {
+        let idx = self.entries.len();
+        self.entries.push(entry);
+        match key {
+            MapKey::Default => self.default = idx,
+            MapKey::Continent(c) => self.continents.push((*c.as_bytes(), idx)),
+            MapKey::Country(c) => self.countries.push((*c.as_bytes(), idx)),
+            MapKey::Subdivision(s) => self.subdivisions.push((s.clone(), idx)),
+            MapKey::Net(n) => {
+                // After every key at least as long: equal prefixes keep their file order.
+                let at = self
+                    .nets
+                    .partition_point(|(k, _)| k.prefix_len() >= n.prefix_len());
+                self.nets.insert(at, (*n, idx));
+            }
+        }
+    }
+
     /// Whether any key needs GeoIP data.
     pub fn uses_geo(&self) -> bool {
         !(self.continents.is_empty() && self.countries.is_empty() && self.subdivisions.is_empty())
+    }
+}
+
+/// A geo-map key, parsed once when the configuration is compiled (SPEC section 3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MapKey {
+    /// `default`.
+    Default,
+    /// `continent:XX`.
+    Continent(ContinentCode),
+    /// `country:XX` (two letters; whether ISO 3166 assigned them is not checked).
+    Country(CountryCode),
+    /// `subdivision:XX-YY`, upper case.
+    Subdivision(String),
+    /// `net:CIDR`, host bits cleared.
+    Net(IpNet),
+}
+
+impl MapKey {
+    /// Whether the key needs GeoIP data.
+    pub fn uses_geo(&self) -> bool {
+        matches!(
+            self,
+            Self::Continent(_) | Self::Country(_) | Self::Subdivision(_)
+        )
+    }
+}
+
+impl FromStr for MapKey {
+    type Err = MapKeyError;
+
+    fn from_str(key: &str) -> Result<Self, Self::Err> {
+        if key == "default" {
+            return Ok(Self::Default);
+        }
+        let Some((kind, value)) = key.split_once(':') else {
+            return Err(MapKeyError::Shape(key.to_string()));
+        };
+        let err = |make: fn(String) -> MapKeyError| make(key.to_string());
+        match kind {
+            "continent" => ContinentCode::parse(value)
+                .map(Self::Continent)
+                .map_err(|_| err(MapKeyError::Continent)),
+            "country" => CountryCode::parse(value)
+                .map(Self::Country)
+                .map_err(|_| err(MapKeyError::Country)),
+            "subdivision" => {
+                let ok = value.len() >= 4
+                    && value.as_bytes()[2] == b'-'
+                    && CountryCode::parse(&value[..2]).is_ok()
+                    && value[3..].bytes().all(|b| b.is_ascii_alphanumeric());
+                if ok {
+                    Ok(Self::Subdivision(value.to_ascii_uppercase()))
+                } else {
+                    Err(err(MapKeyError::Subdivision))
+                }
+            }
+            "net" => IpNet::from_str(value)
+                .map(|n| Self::Net(n.trunc()))
+                .map_err(|_| MapKeyError::Net {
+                    key: key.to_string(),
+                    value: value.to_string(),
+                }),
+            _ => Err(MapKeyError::Kind {
+                key: key.to_string(),
+                kind: kind.to_string(),
+            }),
+        }
+    }
+}
+
+/// The canonical spelling (`country:GB`, `net:10.0.0.0/8`).
+impl fmt::Display for MapKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Default => f.write_str("default"),
+            Self::Continent(c) => write!(f, "continent:{c}"),
+            Self::Country(c) => write!(f, "country:{c}"),
+            Self::Subdivision(s) => write!(f, "subdivision:{s}"),
+            Self::Net(n) => write!(f, "net:{n}"),
+        }
     }
 }
 
@@ -301,9 +431,6 @@ pub struct CheckedEndpoint {
 impl CheckedEndpoint {
     /// Stable identity across reloads: `zone/service/region/address`.
     pub fn key(&self) -> String {
-        format!(
-            "{}/{}/{}/{}",
-            self.zone, self.service, self.region, self.addr
-        )
+        endpoint_key(&self.zone, &self.service, &self.region, &self.addr)
     }
 }

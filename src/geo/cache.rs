@@ -13,9 +13,10 @@
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::codes::ContinentCode;
+
 const SLOTS: usize = 1 << 16;
 const NO_COUNTRY: u64 = 1023;
-const CONTINENTS: [[u8; 2]; 7] = [*b"AF", *b"AN", *b"AS", *b"EU", *b"NA", *b"OC", *b"SA"];
 
 /// What the cache stores per network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,9 +70,9 @@ fn pack_country(c: Option<[u8; 2]>) -> Option<u64> {
 fn pack_continent(c: Option<[u8; 2]>) -> Option<u64> {
     match c {
         None => Some(0),
-        Some(code) => CONTINENTS
+        Some(code) => ContinentCode::ALL
             .iter()
-            .position(|k| *k == code)
+            .position(|k| *k.as_bytes() == code)
             .map(|i| i as u64 + 1),
     }
 }
@@ -103,7 +104,10 @@ impl V4Cache {
             prefix,
             country: (country != NO_COUNTRY)
                 .then(|| [b'A' + (country / 26) as u8, b'A' + (country % 26) as u8]),
-            continent: continent.checked_sub(1).map(|i| CONTINENTS[i]),
+            continent: continent
+                .checked_sub(1)
+                .and_then(|i| ContinentCode::ALL.get(i))
+                .map(|c| *c.as_bytes()),
         })
     }
 

@@ -136,6 +136,11 @@ impl ContinentCode {
         Self::ALL.into_iter().find(|c| c.0 == upper)
     }
 
+    /// The two upper-case letters.
+    pub fn as_bytes(&self) -> &[u8; 2] {
+        &self.0
+    }
+
     /// The code as a `&str` (`"EU"`).
     pub fn as_str(&self) -> &str {
         std::str::from_utf8(&self.0).unwrap_or("??")

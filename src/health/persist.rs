@@ -18,8 +18,20 @@ use crate::error::{StateFileError, render_chain};
 /// Format version written to and expected in the file.
 const VERSION: u32 = 1;
 
-/// Saved endpoint states by target key (see [`super::runner::CheckTarget::key`]).
+/// Saved endpoint states by target key ([`endpoint_key`]).
 pub type SavedStates = HashMap<String, Status>;
+
+/// The one key of a checked endpoint, `"zone/service/region/endpoint"`: stable across reloads
+/// and restarts as long as the names are. The state file, the runner (which keeps a check's
+/// state across a reload) and `steerdns explain` (which reads saved states) all use it.
+pub fn endpoint_key(
+    zone: &str,
+    service: &str,
+    region: &str,
+    endpoint: &dyn std::fmt::Display,
+) -> String {
+    format!("{zone}/{service}/{region}/{endpoint}")
+}
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

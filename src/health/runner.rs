@@ -53,10 +53,7 @@ impl TargetLabels {
     /// The conventional target key, `"zone/service/region/endpoint"`: stable across reloads
     /// and restarts as long as the names are.
     pub fn key(&self) -> String {
-        format!(
-            "{}/{}/{}/{}",
-            self.zone, self.service, self.region, self.endpoint
-        )
+        persist::endpoint_key(&self.zone, &self.service, &self.region, &self.endpoint)
     }
 }
 

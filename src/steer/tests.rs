@@ -7,7 +7,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::config::compile::region_seed;
-use crate::config::model::{Endpoint, GeoMap, MapEntry, Service, ServiceRegion};
+use crate::config::model::{Endpoint, GeoMap, MapEntry, MapKey, Service, ServiceRegion};
 use crate::dns::name::Name;
 use crate::health::view::SlotId;
 
@@ -36,15 +36,7 @@ fn service(regions: &[(&str, RegionState, u32, &[&str])], map: &[(&str, &str)]) 
             seed: region_seed(name),
         })
         .collect();
-    let mut geo = GeoMap {
-        name: "test".into(),
-        entries: vec![],
-        default: 0,
-        continents: vec![],
-        countries: vec![],
-        subdivisions: vec![],
-        nets: vec![],
-    };
+    let mut geo = GeoMap::new("test".into());
     for (key, tiers) in map {
         let tiers: Vec<Vec<usize>> = crate::config::tiers::parse_tiers(tiers)
             .unwrap()
@@ -55,22 +47,13 @@ fn service(regions: &[(&str, RegionState, u32, &[&str])], map: &[(&str, &str)]) 
                     .collect()
             })
             .collect();
-        let idx = geo.entries.len();
-        geo.entries.push(MapEntry {
+        let entry = MapEntry {
             key: key.to_string(),
             tiers,
             missing: vec![],
-        });
-        match crate::config::compile::classify_key(key).unwrap() {
-            crate::config::compile::MapKey::Default => geo.default = idx,
-            crate::config::compile::MapKey::Continent(c) => geo.continents.push((c, idx)),
-            crate::config::compile::MapKey::Country(c) => geo.countries.push((c, idx)),
-            crate::config::compile::MapKey::Subdivision(s) => geo.subdivisions.push((s, idx)),
-            crate::config::compile::MapKey::Net(n) => geo.nets.push((n, idx)),
-        }
+        };
+        geo.push(&key.parse::<MapKey>().unwrap(), entry);
     }
-    geo.nets
-        .sort_by_key(|n| std::cmp::Reverse(n.0.prefix_len()));
     Service {
         key: "www".into(),
         owner: Name::parse_absolute("www.example.test.").unwrap(),

@@ -1,0 +1,152 @@
+//! The main config file (`steerdns.toml`, SPEC section 2) into [`Config`] settings.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::str::FromStr;
+
+use toml::Spanned;
+
+use super::context::{duration_or, loopback_nets, parse_nets, resolve};
+use crate::config::defaults;
+use crate::config::model::{Config, LogSettings, RrlSettings, ServerSettings};
+use crate::config::schema::MainFile;
+use crate::config::source::Source;
+use crate::error::ConfigError;
+
+/// Longest `[server] nsid`: with it, the header, the longest question (259 octets) and an
+/// OPT carrying NSID, ECS and an extended error still fit a 512-octet UDP reply.
+pub const MAX_NSID_LEN: usize = 128;
+
+/// Every main-file table; `zones` and `checks` are left empty for the zone files.
+pub(super) fn compile_main(
+    src: &Source<'_>,
+    base: &Path,
+    main: MainFile,
+    errors: &mut Vec<ConfigError>,
+) -> Config {
+    let s = main.server;
+    let mut listen = Vec::new();
+    match &s.listen {
+        None => listen.push(defaults::LISTEN),
+        Some(list) => {
+            for item in list {
+                match SocketAddr::from_str(item.get_ref()) {
+                    Ok(a) if listen.contains(&a) => errors.push(
+                        src.error(item.span(), format!("listen address {a} is listed twice")),
+                    ),
+                    Ok(a) => listen.push(a),
+                    Err(_) => errors.push(src.error(
+                        item.span(),
+                        format!(
+                            "listen address {:?} is not IP:PORT (IPv6 as [::1]:53)",
+                            item.get_ref()
+                        ),
+                    )),
+                }
+            }
+        }
+    }
+    let debug_from = match &s.debug_from {
+        None => loopback_nets(),
+        Some(list) => parse_nets(src, list, errors),
+    };
+    let nsid = s.nsid.as_ref().map(|n| n.get_ref().as_bytes().to_vec());
+    if let Some(n) = s.nsid.as_ref().filter(|n| n.get_ref().len() > MAX_NSID_LEN) {
+        // A longer payload would not leave room for the question in a 512-octet reply.
+        errors.push(src.error(
+            n.span(),
+            format!("nsid must be at most {MAX_NSID_LEN} bytes"),
+        ));
+    }
+    let server = ServerSettings {
+        listen,
+        workers: s.workers.unwrap_or(defaults::WORKERS),
+        nsid,
+        identity: s.identity.map(Spanned::into_inner),
+        version: s.version.unwrap_or(false),
+        tcp_idle_timeout: duration_or(src, &s.tcp_idle_timeout, defaults::TCP_IDLE_TIMEOUT, errors),
+        max_tcp_connections: s
+            .max_tcp_connections
+            .unwrap_or(defaults::MAX_TCP_CONNECTIONS),
+        max_tcp_connections_per_client: s
+            .max_tcp_connections_per_client
+            .unwrap_or(defaults::MAX_TCP_CONNECTIONS_PER_CLIENT),
+        debug_from,
+        pid_file: resolve(
+            base,
+            s.pid_file
+                .as_ref()
+                .map_or(defaults::PID_FILE, |p| p.get_ref()),
+        ),
+    };
+    let r = main.rrl;
+    let v4 = r
+        .ipv4_prefix
+        .as_ref()
+        .map_or(defaults::RRL_IPV4_PREFIX, |p| *p.get_ref());
+    let v6 = r
+        .ipv6_prefix
+        .as_ref()
+        .map_or(defaults::RRL_IPV6_PREFIX, |p| *p.get_ref());
+    if let Some(p) = r.ipv4_prefix.as_ref().filter(|p| *p.get_ref() > 32) {
+        errors.push(src.error(p.span(), "ipv4_prefix must be at most 32"));
+    }
+    if let Some(p) = r.ipv6_prefix.as_ref().filter(|p| *p.get_ref() > 128) {
+        errors.push(src.error(p.span(), "ipv6_prefix must be at most 128"));
+    }
+    let rrl = RrlSettings {
+        enabled: r.enabled.unwrap_or(defaults::RRL_ENABLED),
+        responses_per_second: r
+            .responses_per_second
+            .unwrap_or(defaults::RRL_RESPONSES_PER_SECOND),
+        slip: r.slip.unwrap_or(defaults::RRL_SLIP),
+        ipv4_prefix: v4.min(32),
+        ipv6_prefix: v6.min(128),
+        exempt: match &r.exempt {
+            None => loopback_nets(),
+            Some(list) => parse_nets(src, list, errors),
+        },
+    };
+    let metrics_listen = match &main.metrics.listen {
+        None => Some(defaults::METRICS_LISTEN),
+        Some(v) if v.get_ref().is_empty() => None,
+        Some(v) => match SocketAddr::from_str(v.get_ref()) {
+            Ok(a) => Some(a),
+            Err(_) => {
+                errors.push(src.error(v.span(), format!("{:?} is not IP:PORT", v.get_ref())));
+                None
+            }
+        },
+    };
+    Config {
+        main_path: src.path.to_path_buf(),
+        server,
+        health_state_file: resolve(
+            base,
+            main.health
+                .state_file
+                .as_ref()
+                .map_or(defaults::HEALTH_STATE_FILE, |p| p.get_ref()),
+        ),
+        geoip_database: main
+            .geoip
+            .database
+            .as_ref()
+            .map(|d| resolve(base, d.get_ref())),
+        rrl,
+        zones_directory: resolve(
+            base,
+            main.zones
+                .directory
+                .as_ref()
+                .map_or(defaults::ZONES_DIRECTORY, |p| p.get_ref()),
+        ),
+        metrics_listen,
+        log: LogSettings {
+            format: main.log.format.unwrap_or_default(),
+            queries: main.log.queries.unwrap_or(defaults::LOG_QUERIES),
+        },
+        zones: Vec::new(),
+        checks: Vec::new(),
+    }
+}

@@ -1,0 +1,163 @@
+//! Validation and compilation: schema → model, collecting every error with its line.
+//!
+//! Each table of the files has its compiler, the way the model is built from them:
+//!
+//! ```text
+//!  steerdns.toml ─► main.rs (server, health, geoip, rrl, zones, metrics, log)
+//!  zones/*.toml  ─► zone.rs (origin, soa) ─► records.rs  [[record]] (rdata.rs: RDATA)
+//!                                         ─► checks.rs   [check.*]
+//!                                         ─► maps.rs     [map.*], geo = {...}
+//!                                         ─► services.rs [region.*], [service.*]
+//! ```
+//!
+//! `context.rs` holds what they share; defaults come from [`crate::config::defaults`].
+
+mod checks;
+mod context;
+mod main;
+mod maps;
+mod rdata;
+mod records;
+mod services;
+mod zone;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+pub use main::MAX_NSID_LEN;
+pub use services::region_seed;
+
+use self::context::resolve;
+use self::main::compile_main;
+use self::zone::compile_zone;
+use crate::config::defaults;
+use crate::config::model::Config;
+use crate::config::schema::{MainFile, ZoneFile};
+use crate::config::source::Source;
+use crate::dns::name::Name;
+use crate::error::{ConfigError, ConfigErrors};
+
+/// Loads the main file at `path` and every zone (see [`crate::config::load`]).
+pub fn load_all(path: &Path, now_unix: u64) -> Result<Config, ConfigErrors> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigErrors(vec![ConfigError::unreadable(path.to_path_buf(), e)]))?;
+    let src = Source { path, text: &text };
+    let main: MainFile =
+        toml::from_str(&text).map_err(|e| ConfigErrors(vec![src.toml_error(&e)]))?;
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut errors = Vec::new();
+    let mut cfg = compile_main(&src, &base, main, &mut errors);
+
+    // Zones.
+    let mut files = Vec::new();
+    match std::fs::read_dir(&cfg.zones_directory) {
+        Ok(dir) => {
+            for entry in dir.flatten() {
+                let p = entry.path();
+                if p.extension().is_some_and(|e| e == "toml") && p.is_file() {
+                    files.push(p);
+                }
+            }
+        }
+        Err(e) => errors.push(src.error_file(format!(
+            "zones directory {}: {e}",
+            cfg.zones_directory.display()
+        ))),
+    }
+    files.sort();
+    let mut origins: HashMap<Name, PathBuf> = HashMap::new();
+    for file in files {
+        let text = match std::fs::read_to_string(&file) {
+            Ok(t) => t,
+            Err(e) => {
+                errors.push(ConfigError::unreadable(file, e));
+                continue;
+            }
+        };
+        let zsrc = Source {
+            path: &file,
+            text: &text,
+        };
+        let parsed: ZoneFile = match toml::from_str(&text) {
+            Ok(z) => z,
+            Err(e) => {
+                errors.push(zsrc.toml_error(&e));
+                continue;
+            }
+        };
+        if let Some(zone) = compile_zone(&zsrc, parsed, now_unix, &mut cfg.checks, &mut errors) {
+            if let Some(other) = origins.get(&zone.origin) {
+                errors.push(zsrc.error_file(format!(
+                    "zone {} is also defined in {}",
+                    zone.origin,
+                    other.display()
+                )));
+            } else {
+                origins.insert(zone.origin.clone(), file.clone());
+                cfg.zones.push(zone);
+            }
+        }
+    }
+    if cfg.geoip_database.is_none()
+        && cfg
+            .zones
+            .iter()
+            .flat_map(|z| &z.services)
+            .any(|s| s.map.uses_geo())
+    {
+        errors.push(src.error_file(
+            "a map uses continent:/country:/subdivision: keys but [geoip] database is not set",
+        ));
+    }
+    cfg.zones.sort_by(|a, b| a.origin.cmp(&b.origin));
+    if errors.is_empty() {
+        Ok(cfg)
+    } else {
+        Err(ConfigErrors(errors))
+    }
+}
+
+/// Reads only the main file and returns the `[geoip] database` path, resolved.
+pub fn geoip_path_of(path: &Path) -> Result<Option<PathBuf>, ConfigError> {
+    let (main, base) = main_only(path)?;
+    Ok(main
+        .geoip
+        .database
+        .as_ref()
+        .map(|d| resolve(&base, d.get_ref())))
+}
+
+/// Reads only the main file and returns the admin listener address (`None` when off or
+/// unparsable; the daemon reports the latter itself).
+pub fn metrics_listen_of(path: &Path) -> Result<Option<SocketAddr>, ConfigError> {
+    let (main, _) = main_only(path)?;
+    Ok(match &main.metrics.listen {
+        None => Some(defaults::METRICS_LISTEN),
+        Some(v) => SocketAddr::from_str(v.get_ref()).ok(),
+    })
+}
+
+fn main_only(path: &Path) -> Result<(MainFile, PathBuf), ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::unreadable(path.to_path_buf(), e))?;
+    let src = Source { path, text: &text };
+    let main: MainFile = toml::from_str(&text).map_err(|e| src.toml_error(&e))?;
+    Ok((
+        main,
+        path.parent().map(Path::to_path_buf).unwrap_or_default(),
+    ))
+}
+
+/// Reads only the main file and returns the pid file path (for `steerdns reload`, which must
+/// work even when a zone file is broken: the daemon reports that itself).
+pub fn pid_file_of(path: &Path) -> Result<PathBuf, ConfigError> {
+    let (main, base) = main_only(path)?;
+    let pid = main
+        .server
+        .pid_file
+        .as_ref()
+        .map_or(defaults::PID_FILE, |p| p.get_ref());
+    Ok(resolve(&base, pid))
+}

@@ -1,0 +1,134 @@
+//! One zone file (SPEC section 3) into a [`Zone`]: origin and SOA here, each other table in
+//! its own module, then the empty non-terminals.
+
+use super::checks::compile_checks;
+use super::context::ZoneCtx;
+use super::maps::parse_maps;
+use super::records::compile_records;
+use super::services::{ServiceInputs, compile_regions, compile_services};
+use crate::config::defaults;
+use crate::config::model::{CheckedEndpoint, Node, Soa, Zone};
+use crate::config::schema::{Serial, ZoneFile};
+use crate::config::source::Source;
+use crate::dns::name::Name;
+use crate::error::ConfigError;
+
+/// Compiles one zone file; `None` when it has errors (all recorded in `errors`). Checked
+/// endpoints are appended to `checks_out`.
+pub(super) fn compile_zone(
+    src: &Source<'_>,
+    file: ZoneFile,
+    now_unix: u64,
+    checks_out: &mut Vec<CheckedEndpoint>,
+    errors: &mut Vec<ConfigError>,
+) -> Option<Zone> {
+    let before = errors.len();
+    let origin = match Name::parse_absolute(file.origin.get_ref()) {
+        Ok(n) => n,
+        Err(e) => {
+            errors.push(src.error(file.origin.span(), format!("bad origin: {e}")));
+            return None;
+        }
+    };
+    if !file.origin.get_ref().ends_with('.') {
+        errors.push(src.error(
+            file.origin.span(),
+            format!(
+                "origin {:?} must be absolute (end with a dot)",
+                file.origin.get_ref()
+            ),
+        ));
+    }
+    let mut cx = ZoneCtx {
+        src,
+        origin: origin.clone(),
+        errors,
+    };
+    let zone_ttl = file
+        .ttl
+        .as_ref()
+        .map_or(defaults::ZONE_TTL, |t| *t.get_ref());
+    let soa = compile_soa(&mut cx, file.soa.into_inner(), zone_ttl, now_unix);
+    let mut nodes = compile_records(&mut cx, &file.record, zone_ttl);
+    let regions = compile_regions(&mut cx, &file.region);
+    let checks = compile_checks(&mut cx, &file.check);
+    // Named maps: parsed once, compiled per service.
+    let maps = parse_maps(&mut cx, &file.map, &regions);
+    let inputs = ServiceInputs {
+        regions: &regions,
+        checks: &checks,
+        maps: &maps,
+    };
+    let services = compile_services(&mut cx, &file.service, &inputs, &mut nodes, checks_out);
+    let has_wildcards = add_empty_non_terminals(&mut nodes, &origin);
+    if cx.errors.len() > before {
+        return None;
+    }
+    Some(Zone {
+        origin,
+        file: src.path.to_path_buf(),
+        soa,
+        nodes,
+        has_wildcards,
+        services,
+    })
+}
+
+/// The `[soa]` table.
+fn compile_soa(
+    cx: &mut ZoneCtx<'_, '_>,
+    soa: crate::config::schema::SoaSection,
+    zone_ttl: u32,
+    now_unix: u64,
+) -> Soa {
+    let serial = match soa.serial.get_ref() {
+        Serial::Number(n) => *n,
+        Serial::Word(w) if w == "auto" => (now_unix & 0xFFFF_FFFF) as u32,
+        Serial::Word(w) => {
+            cx.err(
+                soa.serial.span(),
+                format!("serial {w:?} must be a number or \"auto\""),
+            );
+            0
+        }
+    };
+    let refresh = cx.seconds(&soa.refresh, defaults::SOA_REFRESH);
+    let retry = cx.seconds(&soa.retry, defaults::SOA_RETRY);
+    let expire = cx.seconds(&soa.expire, defaults::SOA_EXPIRE);
+    let minimum = cx.seconds(&soa.minimum, defaults::SOA_MINIMUM);
+    let mname = cx.absolute_name(&soa.mname, "mname");
+    let rname = cx.absolute_name(&soa.rname, "rname");
+    let mut rdata = Vec::new();
+    if let (Some(m), Some(r)) = (&mname, &rname) {
+        rdata.extend_from_slice(m.as_wire());
+        rdata.extend_from_slice(r.as_wire());
+        for v in [serial, refresh, retry, expire, minimum] {
+            rdata.extend_from_slice(&v.to_be_bytes());
+        }
+    }
+    Soa {
+        rdata: rdata.into(),
+        ttl: zone_ttl,
+        minimum,
+        serial,
+    }
+}
+
+/// Adds every ancestor of every owner up to the origin as an empty non-terminal. Returns
+/// whether any owner is a wildcard.
+fn add_empty_non_terminals(nodes: &mut super::records::Nodes, origin: &Name) -> bool {
+    let owners: Vec<Name> = nodes.keys().cloned().collect();
+    let mut has_wildcards = false;
+    for owner in owners {
+        has_wildcards |= owner.is_wildcard();
+        let mut at = owner.parent();
+        while let Some(p) = at {
+            if !p.is_at_or_below(origin) || nodes.contains_key(&p) {
+                break;
+            }
+            nodes.insert(p.clone(), Node::default());
+            at = p.parent();
+        }
+    }
+    has_wildcards
+}
