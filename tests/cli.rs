@@ -4,19 +4,18 @@ mod common;
 
 use common::{repo, run};
 
+/// `steerdns explain NAME --client CLIENT [extra...]` on the shipped example:
+/// (exit code, stdout, stderr).
+fn explain(name: &str, client: &str, extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec!["explain", name, "--client", client];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["-c", "steerdns.toml"]);
+    run(&args, &repo())
+}
+
 #[test]
 fn explain_text_and_json_on_the_shipped_example() {
-    let (code, out, err) = run(
-        &[
-            "explain",
-            "www.gslb.example.test",
-            "--client",
-            "81.2.69.160",
-            "-c",
-            "steerdns.toml",
-        ],
-        &repo(),
-    );
+    let (code, out, err) = explain("www.gslb.example.test", "81.2.69.160", &[]);
     assert_eq!(code, 0, "{err}");
     for want in [
         "continent:EU",
@@ -28,19 +27,10 @@ fn explain_text_and_json_on_the_shipped_example() {
     ] {
         assert!(out.contains(want), "{want:?} missing in:\n{out}");
     }
-    let (code, out, err) = run(
-        &[
-            "explain",
-            "www.gslb.example.test",
-            "-t",
-            "AAAA",
-            "--client",
-            "175.192.0.0/16",
-            "--json",
-            "-c",
-            "steerdns.toml",
-        ],
-        &repo(),
+    let (code, out, err) = explain(
+        "www.gslb.example.test",
+        "175.192.0.0/16",
+        &["-t", "AAAA", "--json"],
     );
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).expect("one JSON object");
@@ -73,30 +63,10 @@ fn explain_text_and_json_on_the_shipped_example() {
 
 #[test]
 fn explain_and_geoip_errors_are_plain() {
-    let (code, _, err) = run(
-        &[
-            "explain",
-            "static.gslb.example.test",
-            "--client",
-            "1.2.3.4",
-            "-c",
-            "steerdns.toml",
-        ],
-        &repo(),
-    );
+    let (code, _, err) = explain("static.gslb.example.test", "1.2.3.4", &[]);
     assert_eq!(code, 1);
     assert!(err.contains("not a steered name"), "{err}");
-    let (code, _, err) = run(
-        &[
-            "explain",
-            "www.gslb.example.test",
-            "--client",
-            "nonsense",
-            "-c",
-            "steerdns.toml",
-        ],
-        &repo(),
-    );
+    let (code, _, err) = explain("www.gslb.example.test", "nonsense", &[]);
     assert_eq!(code, 1);
     assert!(err.contains("--client"), "{err}");
     let (code, out, _) = run(&["geoip", "81.2.69.160", "-c", "steerdns.toml"], &repo());

@@ -55,50 +55,10 @@ fn unknown_key_in_main_config_names_file_and_line() {
 
 #[test]
 fn every_zone_error_is_reported_with_its_line() {
-    let zone = r#"origin = "bad.test."
-[soa]
-mname = "ns1.bad.test."
-rname = "hostmaster.bad.test."
-serial = 1
-
-[[record]]
-name = "www"
-type = "A"
-data = ["300.1.2.3"]
-
-[[record]]
-name = "x.other.test."
-type = "A"
-data = ["127.0.0.1"]
-
-[[record]]
-name = "c"
-type = "CNAME"
-data = ["www.bad.test."]
-
-[[record]]
-name = "c"
-type = "TXT"
-data = ["\"also here\""]
-
-[region.r1]
-
-[map.m]
-default = "r1 > nowhere"
-"country:KR" = "r1 >"
-
-[service.s]
-map = "m"
-[service.s.region.r1]
-endpoints = ["127.0.0.1", "not-an-ip"]
-weight = 10
-
-[check.c1]
-kind = "http"
-interval = "1s"
-timeout = "2s"
-"#;
-    let (code, _, err) = check("", &[("bad.toml", zone)]);
+    // A zone with an error on many lines; the expected line numbers are those of the file.
+    let path = common::repo().join("tests/fixtures/config_errors/bad.toml");
+    let zone = std::fs::read_to_string(&path).expect("tests/fixtures/config_errors/bad.toml");
+    let (code, _, err) = check("", &[("bad.toml", &zone)]);
     assert_eq!(code, 1);
     let expect = [
         ("bad.toml:10:", "300.1.2.3"),
@@ -153,11 +113,8 @@ endpoints = ["127.0.0.1"]
 fn cname_region_check_target_becomes_a_checked_endpoint() {
     let (code, out, err) = check_zone(&good_zone().toml(
         r#"
-[check.web]
-kind = "tcp"
-port = 443
-interval = "1s"
-timeout = "500ms"
+[check]
+web = { kind = "tcp", port = 443, interval = "1s", timeout = "500ms" }
 [region.cdn]
 [region.origin]
 [service.www]
@@ -178,13 +135,9 @@ endpoints = ["127.0.0.78", "::1"]
 fn reuse_connection_is_only_for_http_checks() {
     let (code, _, err) = check_zone(&good_zone().toml(
         r#"
-[check.t]
-kind = "tcp"
-port = 80
-reuse_connection = true
-[check.h]
-kind = "http"
-reuse_connection = true
+[check]
+t = { kind = "tcp", port = 80, reuse_connection = true }
+h = { kind = "http", reuse_connection = true }
 "#,
     ));
     assert_eq!(code, 1);

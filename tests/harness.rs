@@ -12,15 +12,8 @@ use hickory_proto::rr::RecordType;
 fn static_and_steered() {
     let zone = Zone::new("example.test.")
         .record("static", "A", &["127.0.0.30"])
-        .toml(
-            r#"
-[region.one]
-[service.www]
-geo = { default = "one" }
-[service.www.region.one]
-endpoints = ["127.0.1.1"]
-"#,
-        );
+        .regions(&["one"])
+        .service("www", "one", &[("one", &["127.0.1.1"])]);
     let d = Daemon::start(&zone); // or Setup::new().zone(&zone)...start()
     let m = d.udp(Query::new("static.example.test.", RecordType::A));
     assert_eq!(answers(&m), ["static.example.test. 300 A 127.0.0.30"]);

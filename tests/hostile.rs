@@ -16,8 +16,6 @@ use hickory_proto::rr::RecordType;
 
 fn zone() -> Zone {
     Zone::new("hostile.test.")
-        .ttl(300)
-        .minimum("30s")
         .record("@", "NS", &["ns1.hostile.test."])
         .record("ns1", "A", &["127.0.0.1"])
         .record("static", "A", &["127.0.0.30"])
@@ -300,27 +298,20 @@ fn corpus() -> Vec<(String, Vec<u8>, Expect)> {
         add(&format!("opcode {opcode}"), p, NOTIMP);
     }
 
-    // Classes and types.
-    add(
-        "class NONE",
-        raw(&wire("static.hostile.test."), 1, 254, &[]),
-        REFUSED,
-    );
-    add(
-        "class 0",
-        raw(&wire("static.hostile.test."), 1, 0, &[]),
-        REFUSED,
-    );
-    add(
-        "class ANY in the zone (answered as IN)",
-        raw(&wire("static.hostile.test."), 1, 255, &[]),
-        NOERROR,
-    );
-    add(
-        "class ANY outside every zone",
-        raw(&wire("elsewhere.example."), 1, 255, &[]),
-        REFUSED,
-    );
+    // Classes and types: NONE (254), 0 and ANY (255), in the zone and outside.
+    let (inside, outside) = ("static.hostile.test.", "elsewhere.example.");
+    for (qclass, name, expect) in [
+        (254, inside, REFUSED),
+        (0, inside, REFUSED),
+        (255, inside, NOERROR), // answered as IN
+        (255, outside, REFUSED),
+    ] {
+        add(
+            &format!("class {qclass} for {name}"),
+            raw(&wire(name), 1, qclass, &[]),
+            expect,
+        );
+    }
     for qtype in [41u16, 0, 65535] {
         add(
             &format!("qtype {qtype} in the zone (NODATA)"),

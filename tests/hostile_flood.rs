@@ -19,14 +19,11 @@ use common::*;
 
 fn zone() -> Zone {
     Zone::new("flood.test.")
-        .ttl(300)
-        .minimum("30s")
         .record("ns1", "A", &["127.0.0.1"])
         .record("*.wild", "A", &["127.0.0.40"])
+        .regions(&["a", "b"])
         .toml(
             r#"
-[region.a]
-[region.b]
 [service.www]
 geo = { default = "a, b", "net:10.0.0.0/8" = "b" }
 [service.www.region.a]

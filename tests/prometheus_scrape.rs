@@ -13,15 +13,8 @@ use hickory_proto::rr::RecordType;
 fn zone() -> Zone {
     Zone::new("prom.test.")
         .record("www", "A", &["127.0.0.80"])
-        .toml(
-            r#"
-[region.one]
-[service.api]
-geo = { default = "one" }
-[service.api.region.one]
-endpoints = ["127.0.0.81"]
-"#,
-        )
+        .regions(&["one"])
+        .service("api", "one", &[("one", &["127.0.0.81"])])
 }
 
 #[test]

@@ -37,13 +37,11 @@ fn zone(eu_state: &str, ttl: u32) -> Zone {
         .record("static", "A", &["127.0.1.1"])
         // a.b and b are empty non-terminals (QNAME minimisation walks them)
         .record("deep.a.b", "TXT", &["\"deep\""])
+        .regions(&["us", "ap", "edge"])
         .toml(&format!(
             r#"
 [region.eu]
 state = "{eu_state}"
-[region.us]
-[region.ap]
-[region.edge]
 
 [map.world]
 default = "us"
@@ -54,14 +52,11 @@ default = "us"
 [service.www]
 map = "world"
 ttl = {ttl}
-[service.www.region.eu]
-endpoints = ["127.0.10.1", "2001:db8:e::1"]
-[service.www.region.us]
-endpoints = ["127.0.20.1", "2001:db8:75::1"]
-[service.www.region.ap]
-endpoints = ["127.0.30.1", "2001:db8:a::1"]
-[service.www.region.edge]
-endpoints = ["127.0.70.1"]
+[service.www.region]
+eu = {{ endpoints = ["127.0.10.1", "2001:db8:e::1"] }}
+us = {{ endpoints = ["127.0.20.1", "2001:db8:75::1"] }}
+ap = {{ endpoints = ["127.0.30.1", "2001:db8:a::1"] }}
+edge = {{ endpoints = ["127.0.70.1"] }}
 "#
         ))
 }

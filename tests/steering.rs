@@ -12,17 +12,12 @@ use hickory_proto::rr::RecordType;
 use steerdns_mmdb_writer::test_database_geoip2;
 
 fn zone(canary_state: &str) -> Zone {
-    Zone::new("geo.test.").toml(&format!(
-        r#"
-[region.eu]
+    Zone::new("geo.test.")
+        .regions(&["eu", "us", "west", "ap", "sa", "af", "oc"])
+        .toml(&format!(
+            r#"
 [region.eu-canary]
 state = "{canary_state}"
-[region.us]
-[region.west]
-[region.ap]
-[region.sa]
-[region.af]
-[region.oc]
 
 [map.world]
 default = "us"
@@ -37,26 +32,17 @@ default = "us"
 [service.www]
 map = "world"
 ttl = 15
-[service.www.region.eu]
-endpoints = ["127.0.10.1", "2001:db8::e0"]
-weight = 95
-[service.www.region.eu-canary]
-endpoints = ["127.0.10.2"]
-weight = 5
-[service.www.region.us]
-endpoints = ["127.0.20.1"]
-[service.www.region.west]
-endpoints = ["127.0.21.1"]
-[service.www.region.ap]
-endpoints = ["127.0.30.1"]
-[service.www.region.sa]
-endpoints = ["127.0.40.1"]
-[service.www.region.af]
-endpoints = ["127.0.50.1"]
-[service.www.region.oc]
-endpoints = ["127.0.60.1"]
+[service.www.region]
+eu = {{ endpoints = ["127.0.10.1", "2001:db8::e0"], weight = 95 }}
+eu-canary = {{ endpoints = ["127.0.10.2"], weight = 5 }}
+us = {{ endpoints = ["127.0.20.1"] }}
+west = {{ endpoints = ["127.0.21.1"] }}
+ap = {{ endpoints = ["127.0.30.1"] }}
+sa = {{ endpoints = ["127.0.40.1"] }}
+af = {{ endpoints = ["127.0.50.1"] }}
+oc = {{ endpoints = ["127.0.60.1"] }}
 "#
-    ))
+        ))
 }
 
 fn geo_daemon() -> Daemon {

@@ -102,221 +102,88 @@ enum Authority {
     Soa,
 }
 
-/// One query and the reply it must get.
-struct Case {
-    /// What the case shows.
-    what: &'static str,
-    name: &'static str,
-    qtype: RecordType,
-    rcode: ResponseCode,
-    /// AA: set on everything inside the zone, clear on refusals.
-    authoritative: bool,
-    /// The answer section, as sorted [`answers`] lines.
-    answer: &'static [&'static str],
-    authority: Authority,
-    /// The additional section (without OPT), as sorted lines; `None`: not looked at.
-    additional: Option<&'static [&'static str]>,
-}
-
-const fn case(
-    what: &'static str,
-    name: &'static str,
-    qtype: RecordType,
-    rcode: ResponseCode,
-    answer: &'static [&'static str],
-    authority: Authority,
-) -> Case {
-    Case {
-        what,
-        name,
-        qtype,
-        rcode,
-        authoritative: true,
-        answer,
-        authority,
-        additional: None,
-    }
-}
-
 use Authority::{Empty, Soa};
 use RecordType as T;
 use ResponseCode::{NXDomain, NoError, Refused};
 
+// Answer sections, as sorted [`answers`] lines.
+const NONE: &[&str] = &[];
+const STATIC_ECHO: &[&str] = &[
+    "StAtIc.WiRe.TeSt. 60 A 127.0.0.30",
+    "StAtIc.WiRe.TeSt. 60 A 127.0.0.31",
+];
+const WILD: &[&str] = &["x.y.wild.wire.test. 300 A 127.0.0.40"];
+const CHAIN: &[&str] = &[
+    "alias.wire.test. 300 CNAME alias2.wire.test.",
+    "alias2.wire.test. 300 CNAME static.wire.test.",
+    "static.wire.test. 60 A 127.0.0.30",
+    "static.wire.test. 60 A 127.0.0.31",
+];
+const AWAY: &[&str] = &["away.wire.test. 300 CNAME elsewhere.example."];
+const DANGLING: &[&str] = &["dangling.wire.test. 300 CNAME missing.wire.test."];
+const ALIAS: &[&str] = &["alias.wire.test. 300 CNAME alias2.wire.test."];
+const APEX_NS: &[&str] = &[
+    "wire.test. 300 NS ns1.wire.test.",
+    "wire.test. 300 NS ns2.wire.test.",
+];
+const APEX_MX: &[&str] = &["wire.test. 300 MX 10 mail.wire.test."];
+
+/// A query inside the zone and the reply it must get: (name, type, rcode, answer section,
+/// authority section). AA is set on every one of them.
+type Case = (
+    &'static str,
+    RecordType,
+    ResponseCode,
+    &'static [&'static str],
+    Authority,
+);
+
 const CASES: &[Case] = &[
-    case(
-        "positive answer, query name's case echoed",
-        "StAtIc.WiRe.TeSt.",
-        T::A,
-        NoError,
-        &[
-            "StAtIc.WiRe.TeSt. 60 A 127.0.0.30",
-            "StAtIc.WiRe.TeSt. 60 A 127.0.0.31",
-        ],
-        Empty,
-    ),
-    case(
-        "NXDOMAIN with the SOA",
-        "nope.wire.test.",
-        T::A,
-        NXDomain,
-        &[],
-        Soa,
-    ),
-    case(
-        "NXDOMAIN below NXDOMAIN",
-        "below.nope.wire.test.",
-        T::A,
-        NXDomain,
-        &[],
-        Soa,
-    ),
-    case(
-        "NODATA: the name exists, the type does not",
-        "static.wire.test.",
-        T::AAAA,
-        NoError,
-        &[],
-        Soa,
-    ),
-    case(
-        "empty non-terminal is NODATA",
-        "a.b.wire.test.",
-        T::A,
-        NoError,
-        &[],
-        Soa,
-    ),
-    case(
-        "empty non-terminal is NODATA",
-        "b.wire.test.",
-        T::A,
-        NoError,
-        &[],
-        Soa,
-    ),
-    case(
-        "empty non-terminal is NODATA",
-        "wild.wire.test.",
-        T::A,
-        NoError,
-        &[],
-        Soa,
-    ),
-    case(
-        "wildcard synthesises the query name",
-        "x.y.wild.wire.test.",
-        T::A,
-        NoError,
-        &["x.y.wild.wire.test. 300 A 127.0.0.40"],
-        Empty,
-    ),
-    case(
-        "other types at a wildcard are NODATA",
-        "x.wild.wire.test.",
-        T::MX,
-        NoError,
-        &[],
-        Soa,
-    ),
-    case(
-        "in-zone CNAME chain followed",
-        "alias.wire.test.",
-        T::A,
-        NoError,
-        &[
-            "alias.wire.test. 300 CNAME alias2.wire.test.",
-            "alias2.wire.test. 300 CNAME static.wire.test.",
-            "static.wire.test. 60 A 127.0.0.30",
-            "static.wire.test. 60 A 127.0.0.31",
-        ],
-        Empty,
-    ),
-    case(
-        "out-of-zone CNAME target not followed",
-        "away.wire.test.",
-        T::A,
-        NoError,
-        &["away.wire.test. 300 CNAME elsewhere.example."],
-        Empty,
-    ),
-    case(
-        "dangling CNAME: the rcode of the chain's last name",
-        "dangling.wire.test.",
-        T::A,
-        NXDomain,
-        &["dangling.wire.test. 300 CNAME missing.wire.test."],
-        Soa,
-    ),
-    case(
-        "CNAME asked for: not followed",
-        "alias.wire.test.",
-        T::CNAME,
-        NoError,
-        &["alias.wire.test. 300 CNAME alias2.wire.test."],
-        Empty,
-    ),
-    Case {
-        additional: Some(&[
-            "ns1.wire.test. 300 A 127.0.0.1",
-            "ns2.wire.test. 300 AAAA ::2",
-        ]),
-        ..case(
-            "additional A/AAAA for in-zone NS targets",
-            "wire.test.",
-            T::NS,
-            NoError,
-            &[
-                "wire.test. 300 NS ns1.wire.test.",
-                "wire.test. 300 NS ns2.wire.test.",
-            ],
-            Empty,
-        )
-    },
-    Case {
-        additional: Some(&["mail.wire.test. 300 A 127.0.0.5"]),
-        ..case(
-            "additional A for an in-zone MX target",
-            "wire.test.",
-            T::MX,
-            NoError,
-            &["wire.test. 300 MX 10 mail.wire.test."],
-            Empty,
-        )
-    },
-    Case {
-        authoritative: false,
-        ..case(
-            "outside every zone: REFUSED",
-            "example.com.",
-            T::A,
-            Refused,
-            &[],
-            Empty,
-        )
-    },
-    Case {
-        authoritative: false,
-        ..case("the root: REFUSED", ".", T::NS, Refused, &[], Empty)
-    },
+    // A positive answer; the query name's case is echoed.
+    ("StAtIc.WiRe.TeSt.", T::A, NoError, STATIC_ECHO, Empty),
+    // NXDOMAIN with the SOA, TTL = min(SOA TTL, minimum); also below a missing name.
+    ("nope.wire.test.", T::A, NXDomain, NONE, Soa),
+    ("below.nope.wire.test.", T::A, NXDomain, NONE, Soa),
+    // NODATA: the name exists, the type does not.
+    ("static.wire.test.", T::AAAA, NoError, NONE, Soa),
+    // Empty non-terminals are NODATA, not NXDOMAIN.
+    ("a.b.wire.test.", T::A, NoError, NONE, Soa),
+    ("b.wire.test.", T::A, NoError, NONE, Soa),
+    ("wild.wire.test.", T::A, NoError, NONE, Soa),
+    // Wildcards synthesise the query name; other types at a wildcard are NODATA.
+    ("x.y.wild.wire.test.", T::A, NoError, WILD, Empty),
+    ("x.wild.wire.test.", T::MX, NoError, NONE, Soa),
+    // An in-zone CNAME chain is followed, an out-of-zone target is not.
+    ("alias.wire.test.", T::A, NoError, CHAIN, Empty),
+    ("away.wire.test.", T::A, NoError, AWAY, Empty),
+    // A dangling CNAME: the rcode of the chain's last name.
+    ("dangling.wire.test.", T::A, NXDomain, DANGLING, Soa),
+    // The CNAME itself asked for: not followed.
+    ("alias.wire.test.", T::CNAME, NoError, ALIAS, Empty),
+    // Additional A/AAAA for in-zone NS and MX targets (see `ADDITIONAL`).
+    ("wire.test.", T::NS, NoError, APEX_NS, Empty),
+    ("wire.test.", T::MX, NoError, APEX_MX, Empty),
 ];
 
-/// Checks one reply against its case; `how` names the transport in messages.
-fn check(c: &Case, m: &Message, how: &str) {
-    let at = format!("{how} {} {}: {}", c.name, c.qtype, c.what);
-    assert_eq!(rcode(m), c.rcode, "{at}");
-    assert_eq!(m.metadata.authoritative, c.authoritative, "{at}: AA");
+/// The additional section (without OPT) of the cases that have one, as sorted lines.
+const ADDITIONAL: &[(RecordType, &[&str])] = &[
+    (
+        T::NS,
+        &[
+            "ns1.wire.test. 300 A 127.0.0.1",
+            "ns2.wire.test. 300 AAAA ::2",
+        ],
+    ),
+    (T::MX, &["mail.wire.test. 300 A 127.0.0.5"]),
+];
+
+/// Checks the header and the echoed question of a reply to `name` with AA `aa`.
+fn check_header(m: &Message, name: &str, aa: bool, at: &str) {
+    assert_eq!(m.metadata.authoritative, aa, "{at}: AA");
     assert!(m.metadata.recursion_desired, "{at}: RD echoed");
     assert!(!m.metadata.recursion_available, "{at}: no RA");
     assert!(!m.metadata.truncation, "{at}: no TC");
-    assert_eq!(m.queries[0].name().to_string(), c.name, "{at}: question");
-    assert_eq!(answers(m), c.answer, "{at}: answer");
-    match c.authority {
-        Empty => assert!(m.authorities.is_empty(), "{at}: authority {m:?}"),
-        Soa => assert!(soa_only(m), "{at}: authority {m:?}"),
-    }
-    if let Some(additional) = c.additional {
-        assert_eq!(section(&m.additionals), additional, "{at}: additional");
-    }
+    assert_eq!(m.queries[0].name().to_string(), name, "{at}: question");
 }
 
 #[test]
@@ -326,8 +193,34 @@ fn authoritative_answers_over_udp_and_tcp() {
         ("udp", Daemon::udp as fn(&Daemon, Query) -> Message),
         ("tcp", Daemon::tcp),
     ] {
-        for c in CASES {
-            check(c, &ask(&d, Query::new(c.name, c.qtype)), how);
+        for &(name, qtype, rc, answer, authority) in CASES {
+            let at = format!("{how} {name} {qtype}");
+            let m = ask(&d, Query::new(name, qtype));
+            assert_eq!(rcode(&m), rc, "{at}");
+            check_header(&m, name, true, &at);
+            assert_eq!(answers(&m), answer, "{at}: answer");
+            match authority {
+                Empty => assert!(m.authorities.is_empty(), "{at}: authority {m:?}"),
+                Soa => assert!(soa_only(&m), "{at}: authority {m:?}"),
+            }
+            if name == "wire.test." {
+                let (_, additional) = ADDITIONAL
+                    .iter()
+                    .find(|(t, _)| *t == qtype)
+                    .expect("additional section of the case");
+                assert_eq!(section(&m.additionals), *additional, "{at}: additional");
+            }
+        }
+        // Outside every zone: REFUSED, not authoritative, nothing in the sections.
+        for (name, qtype) in [("example.com.", T::A), (".", T::NS)] {
+            let at = format!("{how} {name} {qtype}");
+            let m = ask(&d, Query::new(name, qtype));
+            assert_eq!(rcode(&m), Refused, "{at}");
+            check_header(&m, name, false, &at);
+            assert!(
+                m.answers.is_empty() && m.authorities.is_empty(),
+                "{at}: {m:?}"
+            );
         }
         // The SOA at the apex, with the zone's TTL.
         let m = ask(&d, Query::new("wire.test.", T::SOA));
@@ -447,95 +340,46 @@ fn axfr_refused_and_malformed_packets() {
 
 //------------ steering ------------
 
-const ONE_V4: &[&str] = &["127.0.1.1", "127.0.1.2", "127.0.1.3"];
+const WWW: &str = "www.wire.test.";
+const SPLIT: &str = "split.wire.test.";
+const STATIC: &str = "static.wire.test.";
+/// Endpoints of regions one (IPv4 and IPv6) and two, of the split service, of `static`.
+const ONE: &[&str] = &["127.0.1.1", "127.0.1.2", "127.0.1.3"];
+const ONE_V6: &[&str] = &["::11"];
+const TWO: &[&str] = &["127.0.2.1"];
+const ONE_OR_TWO: &[&str] = &["127.0.1.1", "127.0.2.1"];
+const STATIC_A: &[&str] = &["127.0.0.30", "127.0.0.31"];
 
-/// A steered query with ECS and what it must get: `count` addresses, all from `from`, TTL
-/// `ttl`, the ECS option echoed with scope `scope`.
-struct Steered {
-    what: &'static str,
-    name: &'static str,
-    qtype: RecordType,
-    ecs: (&'static str, u8),
-    from: &'static [&'static str],
-    count: usize,
-    ttl: u32,
-    scope: u8,
-}
+/// Steered queries with ECS and what they must get: (name, type, ECS address and source
+/// prefix, the endpoints the answer is taken from, how many, their TTL, the ECS scope). The
+/// reply echoes the ECS address and source prefix.
+type Steered = (
+    &'static str,
+    RecordType,
+    (&'static str, u8),
+    &'static [&'static str],
+    usize,
+    u32,
+    u8,
+);
 
 const STEERED: &[Steered] = &[
-    Steered {
-        what: "default key: region one, max_answers 2 of its 3 IPv4 endpoints; the answer \
-               does not depend on the client beyond the net keys: scope 1, where 192/8 and \
-               10/8 differ",
-        name: "www.wire.test.",
-        qtype: T::A,
-        ecs: ("192.0.2.0", 24),
-        from: ONE_V4,
-        count: 2,
-        ttl: 20,
-        scope: 1,
-    },
-    Steered {
-        what: "net:10.0.0.0/8 -> two; scope 9: the /9 around 10.200 (10.128.0.0/9) leaves out \
-               net:10.1.0.0/16, which gets another answer",
-        name: "www.wire.test.",
-        qtype: T::A,
-        ecs: ("10.200.0.0", 16),
-        from: &["127.0.2.1"],
-        count: 1,
-        ttl: 20,
-        scope: 9,
-    },
-    Steered {
-        what: "net:10.1.0.0/16 -> off is down -> one (tier 2): failover, scope 16",
-        name: "www.wire.test.",
-        qtype: T::A,
-        ecs: ("10.1.2.0", 24),
-        from: ONE_V4,
-        count: 2,
-        ttl: 20,
-        scope: 16,
-    },
-    Steered {
-        what: "AAAA from the same region",
-        name: "www.wire.test.",
-        qtype: T::AAAA,
-        ecs: ("192.0.2.0", 24),
-        from: &["::11"],
-        count: 1,
-        ttl: 20,
-        scope: 1,
-    },
-    Steered {
-        what: "weighted split: the scope is the hashing prefix /24",
-        name: "split.wire.test.",
-        qtype: T::A,
-        ecs: ("198.51.100.0", 24),
-        from: &["127.0.1.1", "127.0.2.1"],
-        count: 1,
-        ttl: 30,
-        scope: 24,
-    },
-    Steered {
-        what: "source prefix 0: use the resolver, scope 0",
-        name: "split.wire.test.",
-        qtype: T::A,
-        ecs: ("0.0.0.0", 0),
-        from: &["127.0.1.1", "127.0.2.1"],
-        count: 1,
-        ttl: 30,
-        scope: 0,
-    },
-    Steered {
-        what: "static names: scope 0",
-        name: "static.wire.test.",
-        qtype: T::A,
-        ecs: ("198.51.100.0", 24),
-        from: &["127.0.0.30", "127.0.0.31"],
-        count: 2,
-        ttl: 60,
-        scope: 0,
-    },
+    // Default key: region one, max_answers 2 of its 3 IPv4 endpoints; the answer does not
+    // depend on the client beyond the net keys: scope 1, where 192/8 and 10/8 differ.
+    (WWW, T::A, ("192.0.2.0", 24), ONE, 2, 20, 1),
+    // net:10.0.0.0/8 -> two; scope 9: the /9 around 10.200 (10.128.0.0/9) leaves out
+    // net:10.1.0.0/16, which gets another answer.
+    (WWW, T::A, ("10.200.0.0", 16), TWO, 1, 20, 9),
+    // net:10.1.0.0/16 -> off is down -> one (tier 2): failover, scope 16.
+    (WWW, T::A, ("10.1.2.0", 24), ONE, 2, 20, 16),
+    // AAAA from the same region.
+    (WWW, T::AAAA, ("192.0.2.0", 24), ONE_V6, 1, 20, 1),
+    // Weighted split: the scope is the hashing prefix /24.
+    (SPLIT, T::A, ("198.51.100.0", 24), ONE_OR_TWO, 1, 30, 24),
+    // Source prefix 0: use the resolver, scope 0.
+    (SPLIT, T::A, ("0.0.0.0", 0), ONE_OR_TWO, 1, 30, 0),
+    // Static names: scope 0.
+    (STATIC, T::A, ("198.51.100.0", 24), STATIC_A, 2, 60, 0),
 ];
 
 fn ask(d: &Daemon, name: &str, qtype: RecordType, ecs: (&str, u8)) -> Message {
@@ -545,36 +389,29 @@ fn ask(d: &Daemon, name: &str, qtype: RecordType, ecs: (&str, u8)) -> Message {
 #[test]
 fn steered_answers_with_ecs_scope() {
     let d = daemon();
-    for s in STEERED {
-        let m = ask(&d, s.name, s.qtype, s.ecs);
+    for &(name, qtype, ecs, from, count, ttl, scope) in STEERED {
+        let at = format!("{name} {qtype} ECS {}/{}", ecs.0, ecs.1);
+        let m = ask(&d, name, qtype, ecs);
         let got = addrs(&m);
-        assert_eq!(got.len(), s.count, "{}: {got:?}", s.what);
+        assert_eq!(got.len(), count, "{at}: {got:?}");
         assert!(
-            got.iter().all(|a| s.from.contains(&a.as_str())),
-            "{}: {got:?}",
-            s.what
+            got.iter().all(|a| from.contains(&a.as_str())),
+            "{at}: {got:?}"
         );
-        assert!(
-            m.answers.iter().all(|r| r.ttl == s.ttl),
-            "{}: {m:?}",
-            s.what
-        );
-        let addr: IpAddr = s.ecs.0.parse().expect("ECS address");
-        assert_eq!(ecs_of(&m), Some((addr, s.ecs.1, s.scope)), "{}", s.what);
+        assert!(m.answers.iter().all(|r| r.ttl == ttl), "{at}: {m:?}");
+        let addr: IpAddr = ecs.0.parse().expect("ECS address");
+        assert_eq!(ecs_of(&m), Some((addr, ecs.1, scope)), "{at}");
     }
     // Rotation: repeated queries see every endpoint.
     let mut seen = BTreeSet::new();
     for _ in 0..12 {
-        seen.extend(addrs(&ask(&d, "www.wire.test.", T::A, ("192.0.2.0", 24))));
+        seen.extend(addrs(&ask(&d, WWW, T::A, ("192.0.2.0", 24))));
     }
     assert_eq!(seen.len(), 3, "{seen:?}");
     // Weighted split: subnets stick.
-    let first = addrs(&ask(&d, "split.wire.test.", T::A, ("198.51.100.0", 24)));
+    let first = addrs(&ask(&d, SPLIT, T::A, ("198.51.100.0", 24)));
     for _ in 0..5 {
-        assert_eq!(
-            addrs(&ask(&d, "split.wire.test.", T::A, ("198.51.100.0", 24))),
-            first
-        );
+        assert_eq!(addrs(&ask(&d, SPLIT, T::A, ("198.51.100.0", 24))), first);
     }
     // A CNAME region answers its CNAME (followed in zone).
     let m = d.udp(Query::new("cn.wire.test.", T::A));

@@ -149,8 +149,6 @@ pub struct Unbound {
     pub addr: SocketAddr,
     conf: PathBuf,
     process: Process,
-    /// Its config, state and log; removed after the process has stopped.
-    _dir: tempfile::TempDir,
 }
 
 impl Unbound {
@@ -172,13 +170,12 @@ impl Unbound {
         std::fs::write(dir.path().join("root.hints"), ROOT_HINTS).expect("write root.hints");
         let mut cmd = Command::new(&programs[0]);
         cmd.arg("-d").arg("-c").arg(&conf);
-        let mut process = Process::spawn("unbound", cmd, dir.path());
+        let mut process = Process::spawn_in("unbound", cmd, dir);
         process.wait_until("answers on its port", || answers_dns(addr));
         Some(Self {
             addr,
             conf,
             process,
-            _dir: dir,
         })
     }
 
@@ -304,8 +301,6 @@ pub struct Kresd {
     /// Where it answers (UDP and TCP).
     pub addr: SocketAddr,
     process: Process,
-    /// Its config, cache and log; removed after the process has stopped.
-    _dir: tempfile::TempDir,
 }
 
 impl Kresd {
@@ -325,13 +320,9 @@ impl Kresd {
             .expect("write kresd.conf");
         let mut cmd = Command::new(kresd);
         cmd.arg("-n").arg("-c").arg(&conf).arg(dir.path());
-        let mut process = Process::spawn("kresd", cmd, dir.path());
+        let mut process = Process::spawn_in("kresd", cmd, dir);
         process.wait_until("answers on its port", || answers_dns(addr));
-        Some(Self {
-            addr,
-            process,
-            _dir: dir,
-        })
+        Some(Self { addr, process })
     }
 
     /// What kresd has logged.
@@ -382,8 +373,6 @@ pub struct Prometheus {
     /// Its HTTP address (`/api/v1/query`, `/-/ready`).
     pub addr: SocketAddr,
     process: Process,
-    /// Its config, storage and log; removed after the process has stopped.
-    _dir: tempfile::TempDir,
 }
 
 /// A `prometheus.yml` that scrapes `targets` (host:port, loopback) at `/metrics` every
@@ -419,13 +408,9 @@ impl Prometheus {
             .arg("--storage.tsdb.retention.time=1h")
             .arg("--log.level=warn")
             .current_dir(dir.path());
-        let mut process = Process::spawn("prometheus", cmd, dir.path());
+        let mut process = Process::spawn_in("prometheus", cmd, dir);
         process.wait_until("/-/ready", || http_status(addr, "/-/ready") == Some(200));
-        Some(Self {
-            addr,
-            process,
-            _dir: dir,
-        })
+        Some(Self { addr, process })
     }
 
     /// What Prometheus has logged.

@@ -20,16 +20,11 @@
 //! fn static_and_steered() {
 //!     let zone = Zone::new("example.test.")
 //!         .record("static", "A", &["127.0.0.30"])
-//!         .toml(r#"
-//! [region.one]
-//! [service.www]
-//! geo = { default = "one" }
-//! [service.www.region.one]
-//! endpoints = ["127.0.1.1"]
-//! "#);
+//!         .regions(&["one"])
+//!         .service("www", "one", &[("one", &["127.0.1.1"])]);
 //!     let d = Daemon::start(&zone);                  // or Setup::new().zone(&zone)...start()
 //!     let m = d.udp(Query::new("static.example.test.", RecordType::A));
-//!     assert_eq!(answers(&m), ["static.example.test. 3600 A 127.0.0.30"]);
+//!     assert_eq!(answers(&m), ["static.example.test. 300 A 127.0.0.30"]);
 //!     let m = d.tcp(Query::new("www.example.test.", RecordType::A).ecs("192.0.2.0", 24));
 //!     assert_eq!(addrs(&m), ["127.0.1.1"]);
 //!     assert_eq!(scope_of(&m), 0);

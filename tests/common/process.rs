@@ -16,6 +16,8 @@ pub struct Process {
     name: String,
     child: Child,
     log: PathBuf,
+    /// The temp dir the process works in, when it owns it: removed after the process stops.
+    dir: Option<tempfile::TempDir>,
 }
 
 impl Process {
@@ -37,7 +39,16 @@ impl Process {
             name: name.to_string(),
             child,
             log,
+            dir: None,
         }
+    }
+
+    /// Like [`Process::spawn`], and the process owns `dir`: it is removed once the process
+    /// has stopped.
+    pub fn spawn_in(name: &str, cmd: Command, dir: tempfile::TempDir) -> Self {
+        let mut process = Self::spawn(name, cmd, dir.path());
+        process.dir = Some(dir);
+        process
     }
 
     /// The process id.
@@ -113,5 +124,7 @@ impl Process {
 impl Drop for Process {
     fn drop(&mut self) {
         self.stop();
+        // The files go only now, after the process has stopped using them.
+        drop(self.dir.take());
     }
 }

@@ -7,7 +7,11 @@
 //!     .serial(7)                     [soa] mname = "ns1.wire.test.", rname = "hostmaster.wire.test.",
 //!     .minimum("30s")                      serial = 7, minimum = "30s"
 //!     .record("ns1", "A", &["127.0.0.1"])   [[record]] name = "ns1" type = "A" data = ["127.0.0.1"]
-//!     .toml("[region.one]\n...")     regions, maps, services, checks: TOML as written
+//!     .regions(&["one", "two"])      [region.one] [region.two]
+//!     .service("www", "one > two", &[("one", &["127.0.1.1"]), ("two", &["127.0.2.1"])])
+//!                                    [service.www] geo = { default = "one > two" },
+//!                                    [service.www.region.one] endpoints = ["127.0.1.1"], ...
+//!     .toml("[service.www]\n...")    maps, services, checks, other regions: TOML as written
 //! ```
 
 use std::fmt;
@@ -94,6 +98,34 @@ impl Zone {
         }
         self.records
             .push_str(&format!("data = [{}]\n", data.join(", ")));
+        self
+    }
+
+    /// Regions with no settings of their own (`[region.<name>]` each): state active,
+    /// no canary.
+    pub fn regions(mut self, names: &[&str]) -> Self {
+        for name in names {
+            self.tables.push_str(&format!("\n[region.{name}]"));
+        }
+        self.tables.push('\n');
+        self
+    }
+
+    /// A steered service with an inline map `{ default = "<tiers>" }` (e.g. `"one > two"`)
+    /// and the endpoints of each of its regions, which must be declared ([`Zone::regions`]).
+    /// Other settings (ttl, check, weights, net: keys): write the service with [`Zone::toml`].
+    pub fn service(mut self, name: &str, tiers: &str, regions: &[(&str, &[&str])]) -> Self {
+        self.tables.push_str(&format!(
+            "\n[service.{name}]\ngeo = {{ default = {} }}\n",
+            quoted(tiers)
+        ));
+        for (region, endpoints) in regions {
+            let endpoints: Vec<String> = endpoints.iter().map(|e| quoted(e)).collect();
+            self.tables.push_str(&format!(
+                "[service.{name}.region.{region}]\nendpoints = [{}]\n",
+                endpoints.join(", ")
+            ));
+        }
         self
     }
 
