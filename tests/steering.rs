@@ -71,7 +71,7 @@ fn each_country_gets_its_region_with_the_right_scope() {
         ("192.0.2.0", 24, "127.0.21.1", 24),    // US-CA -> west
         ("198.51.100.0", 26, "127.0.40.1", 25), // BR (SA) -> sa
         ("198.51.100.128", 25, "127.0.50.1", 25), // ZA -> af (country beats continent)
-        ("203.0.113.0", 24, "127.0.60.1", 24),  // AU (OC) -> oc; source /24 caps the /25
+        ("203.0.113.0", 24, "127.0.60.1", 25), // AU (OC) -> oc; the /25 decides: longer than the source
         ("203.0.113.128", 25, "127.0.20.1", 25), // JP via registered_country -> default
     ];
     for (addr, prefix, want, scope) in cases {

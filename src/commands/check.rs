@@ -7,9 +7,13 @@ use crate::error::AppError;
 use crate::reload;
 use crate::state::now_unix;
 
-/// Validates config, zones and GeoIP database; prints a summary.
+/// Validates config, zones and GeoIP database; prints the warnings (to stderr) and a summary.
+/// Warnings do not fail the check.
 pub fn run(path: &Path) -> Result<ExitCode, AppError> {
     let (cfg, _) = reload::load(path, now_unix())?;
+    for w in &cfg.warnings {
+        eprintln!("{w}");
+    }
     let services: usize = cfg.zones.iter().map(|z| z.services.len()).sum();
     println!(
         "{}: ok: {} zone(s), {} service(s), {} checked endpoint(s)",

@@ -41,6 +41,9 @@ pub struct Config {
     pub zones: Vec<Zone>,
     /// Every endpoint that has a health check, in slot order (`checks[i].slot == SlotId(i)`).
     pub checks: Vec<CheckedEndpoint>,
+    /// Problems that do not stop the configuration from loading (`check` prints them), each
+    /// `file:line: warning: ...`: `net:` keys longer than resolvers' ECS prefixes.
+    pub warnings: Vec<crate::error::ConfigError>,
 }
 
 /// `[server]`, with defaults applied.
@@ -196,6 +199,14 @@ pub struct Service {
     /// The geo map, compiled against `regions` (shared by services with the same named map
     /// and the same regions).
     pub map: std::sync::Arc<GeoMap>,
+}
+
+impl Service {
+    /// Whether some region answers a CNAME: then every query type at the service's name
+    /// depends on the client (a CNAME owner answers its CNAME for every type).
+    pub fn has_cname_region(&self) -> bool {
+        self.regions.iter().any(|r| r.cname.is_some())
+    }
 }
 
 /// A region as one service sees it.

@@ -54,7 +54,9 @@ pub struct QueryContext {
     pub rotation: u32,
 }
 
-/// A steering decision made while answering, for metrics and logs.
+/// A steering decision made while answering, for metrics and logs. When an answer takes
+/// several steered steps (a CNAME region pointing at another steered name), this is the first
+/// step's service and region, with the longest scope of all the steps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Steered {
     /// Zone index in the snapshot.
@@ -65,7 +67,7 @@ pub struct Steered {
     pub region: Option<usize>,
     /// Why.
     pub reason: Reason,
-    /// ECS scope returned.
+    /// ECS scope returned: the longest over every steered step.
     pub scope: u8,
 }
 
@@ -209,6 +211,12 @@ pub fn answer(
 
     let client = client_addr(ecs, cx.source);
     if q.qtype == TXT_EXPLAIN && explain_query(snap, zone, q.qname(), &client, cx, &mut w) {
+        // The trace shows the client's own subnet: valid for its source prefix only.
+        if let Some(o) = opt.as_mut()
+            && let Some((ecs, _)) = o.ecs
+        {
+            o.ecs = Some((ecs, ecs.source_prefix));
+        }
         info.truncated = w.is_truncated();
         w.finish(opt.as_ref());
         return Some(info);
@@ -424,6 +432,22 @@ fn explain_query(
     true
 }
 
+/// A CNAME region's answer: its CNAME under the service's TTL.
+fn write_steered_cname(
+    w: &mut ResponseWriter<'_>,
+    owner: Owner<'_>,
+    service: &Service,
+    target: &Name,
+) {
+    w.push(
+        Section::Answer,
+        owner,
+        rtype::CNAME,
+        service.ttl,
+        target.as_wire(),
+    );
+}
+
 /// Result of looking a name up in a zone.
 enum Lookup<'z> {
     /// The name exists (or a wildcard matched it).
@@ -523,6 +547,26 @@ impl Resolver<'_> {
                     Some(_) | None => return rcode::NOERROR,
                 }
             }
+            // A CNAME region answers its CNAME for every type (RFC 1034 3.6.2), followed as
+            // any CNAME unless the CNAME itself was asked; for a client of an address region
+            // the other types are the name's static data (NODATA), with the decision's scope.
+            if let Some(service_index) = node.service
+                && qtype != rtype::ANY
+                && zone.services[service_index].has_cname_region()
+            {
+                let service = &zone.services[service_index];
+                match self.steered_cname(service_index, service, owner, w) {
+                    Some(target)
+                        if qtype != rtype::CNAME && target.is_at_or_below(&zone.origin) =>
+                    {
+                        name = target.as_wire();
+                        first = false;
+                        continue;
+                    }
+                    Some(_) => return rcode::NOERROR,
+                    None => {}
+                }
+            }
             if qtype == rtype::ANY {
                 // RFC 8482: one RRset is enough; like Knot, the one with the lowest type
                 // number (the apex SOA counts as one of the node's RRsets).
@@ -571,28 +615,10 @@ impl Resolver<'_> {
         w: &mut ResponseWriter<'_>,
     ) -> Option<&'s Name> {
         let snap = self.snap;
-        let geo = if service.map.uses_geo() {
-            snap.geo.as_ref().map(|g| g.facts(self.client.addr))
-        } else {
-            None
-        };
-        let decision = steer::steer(service, &snap.health, &self.client, geo.as_ref());
-        self.info.steered = Some(Steered {
-            zone: self.zone_index,
-            service: service_index,
-            region: decision.region,
-            reason: decision.reason,
-            scope: decision.scope,
-        });
+        let decision = self.decide(service_index, service);
         match steer::answer_kind(service, &decision) {
             AnswerKind::Cname(target) => {
-                w.push(
-                    Section::Answer,
-                    owner,
-                    rtype::CNAME,
-                    service.ttl,
-                    target.as_wire(),
-                );
+                write_steered_cname(w, owner, service, target);
                 Some(target)
             }
             AnswerKind::Addresses => {
@@ -624,6 +650,52 @@ impl Resolver<'_> {
                 self.push_soa(w);
                 None
             }
+        }
+    }
+
+    /// Steers `service` for the client and records the decision: the first steered step of
+    /// the answer names the service and region (metrics, query log); the scope is the longest
+    /// over every steered step, since the answer as a whole holds only where each step does.
+    fn decide(&mut self, service_index: usize, service: &Service) -> steer::Decision {
+        let snap = self.snap;
+        let geo = if service.map.uses_geo() {
+            snap.geo.as_ref().map(|g| g.facts(self.client.addr))
+        } else {
+            None
+        };
+        let decision = steer::steer(service, &snap.health, &self.client, geo.as_ref());
+        self.info.steered = Some(match self.info.steered {
+            Some(first) => Steered {
+                scope: first.scope.max(decision.scope),
+                ..first
+            },
+            None => Steered {
+                zone: self.zone_index,
+                service: service_index,
+                region: decision.region,
+                reason: decision.reason,
+                scope: decision.scope,
+            },
+        });
+        decision
+    }
+
+    /// For a type other than A and AAAA: writes the CNAME when the client's region answers
+    /// one and returns its target; `None` (nothing written) for any other region.
+    fn steered_cname<'s>(
+        &mut self,
+        service_index: usize,
+        service: &'s Service,
+        owner: Owner<'_>,
+        w: &mut ResponseWriter<'_>,
+    ) -> Option<&'s Name> {
+        let decision = self.decide(service_index, service);
+        match steer::answer_kind(service, &decision) {
+            AnswerKind::Cname(target) => {
+                write_steered_cname(w, owner, service, target);
+                Some(target)
+            }
+            AnswerKind::Addresses | AnswerKind::NoData => None,
         }
     }
 

@@ -261,7 +261,7 @@ pub fn steer(
         map_entry,
         client,
         geo,
-        hashed.then_some(key.prefix()),
+        hashed.then_some(rendezvous::hash_prefix(client.addr)),
     );
     Decision {
         map_entry,
@@ -276,8 +276,14 @@ pub fn steer(
 /// ECS scope (SPEC 4.6): the shortest prefix around the client in which every address gets the
 /// same answer. Starts from the prefix that decided the map key (the matched `net:` key, else
 /// the GeoIP network when the map has geo keys, else 0), lengthens it past any more specific
-/// `net:` key that would otherwise fall inside, then to the hashing prefix when weights split
-/// the tier; never longer than the source prefix.
+/// `net:` key that would otherwise fall inside, then to the hashing prefix (/24, /56) when
+/// weights split the tier.
+///
+/// The scope may be longer than the ECS source prefix (RFC 7871 7.2.1): when a narrower
+/// prefix inside the source decides differently, the longer scope tells the resolver that
+/// this answer is not valid for the whole source prefix (it then serves it only to queries
+/// with the same source prefix, 7.3.1). An ECS of 1.208.0.0/16 around `net:1.208.77.0/24`
+/// gets /18, not /16, so no resolver serves it to the clients of that /24.
 pub fn scope_prefix(
     map: &GeoMap,
     entry: usize,
@@ -313,7 +319,7 @@ pub fn scope_prefix(
     if let Some(h) = hash_prefix {
         scope = scope.max(h);
     }
-    scope.min(client.source_prefix)
+    scope
 }
 
 /// Leading bits two addresses share (`None` across families).

@@ -13,6 +13,16 @@ pub const HASH_PREFIX_V4: u8 = 24;
 /// Default IPv6 hashing prefix.
 pub const HASH_PREFIX_V6: u8 = 56;
 
+/// The hashing prefix of an address's family (/24 or /56): the longest prefix the weighted
+/// pick looks at, so the scope of a weighted answer.
+pub fn hash_prefix(addr: IpAddr) -> u8 {
+    if addr.is_ipv6() {
+        HASH_PREFIX_V6
+    } else {
+        HASH_PREFIX_V4
+    }
+}
+
 /// A client subnet reduced to what the hash sees: the address masked to the hashing prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SubnetKey {
@@ -28,8 +38,7 @@ impl SubnetKey {
             IpAddr::V4(a) => (u128::from(u32::from(a)), 32u8, false),
             IpAddr::V6(a) => (u128::from(a), 128u8, true),
         };
-        let default = if v6 { HASH_PREFIX_V6 } else { HASH_PREFIX_V4 };
-        let prefix = default.min(source_prefix).min(full);
+        let prefix = hash_prefix(addr).min(source_prefix).min(full);
         let shift = u32::from(full - prefix);
         let masked = if shift >= 128 {
             0

@@ -252,14 +252,23 @@ fn scope_respects_nested_nets_and_source_prefix() {
         None,
     );
     assert_eq!(d.scope, 8);
-    // An ECS source prefix caps the scope.
+    // A scope longer than the ECS source prefix (RFC 7871 7.2.1): 10.1.0.0/16 holds
+    // 10.1.2.0/24, which answers otherwise; 10.1.0.0 shares 22 bits with it, so the answer
+    // holds for 10.1.0.0/23 only, never the whole /16.
     let c = ClientAddr {
         addr: "10.1.0.0".parse().unwrap(),
         source_prefix: 16,
         source: ClientSource::Ecs,
     };
     let d = steer(&s, &h, &c, None);
-    assert_eq!(d.scope, 16);
+    assert_eq!(d.scope, 23);
+    // A source prefix that already excludes the nested key: the scope is unchanged by it.
+    let c = ClientAddr {
+        addr: "10.200.0.0".parse().unwrap(),
+        source_prefix: 16,
+        source: ClientSource::Ecs,
+    };
+    assert_eq!(steer(&s, &h, &c, None).scope, 9);
     // IPv6 client, map has only IPv4 nets: scope 0.
     let d = steer(
         &s,
@@ -426,4 +435,171 @@ fn cname_region_health_follows_its_check_target() {
     let d = steer(&s, &h, &c, None);
     assert_eq!((d.region, d.reason), (Some(1), Reason::Failover));
     assert_eq!(answer_kind(&s, &d), AnswerKind::Addresses);
+}
+
+//------------ ECS scope longer than the source prefix ----------------------------------------------
+
+/// SPEC 4.6: an ECS of 1.208.0.0/16 around `net:1.208.77.0/24` with another answer gets a
+/// scope of at least /18, never /16; an ECS /18 around it gets more than /18.
+#[test]
+fn scope_longer_than_the_source_where_a_narrower_prefix_decides() {
+    let s = service(
+        &[
+            ("kr", Active, 100, &["10.0.0.1"]),
+            ("edge", Active, 100, &["10.0.0.2"]),
+            ("us", Active, 100, &["10.0.0.3"]),
+            ("w1", Active, 50, &["10.0.0.4"]),
+            ("w2", Active, 50, &["10.0.0.5"]),
+        ],
+        &[
+            ("default", "us"),
+            ("country:KR", "kr"),
+            ("net:1.208.77.0/24", "edge"),
+            ("net:1.209.0.0/16", "w1, w2"),
+        ],
+    );
+    let h = HealthTable::new(8);
+    let kr = facts("KR", "AS", "1.208.0.0/12");
+    let ecs = |addr: &str, prefix: u8| ClientAddr {
+        addr: addr.parse().unwrap(),
+        source_prefix: prefix,
+        source: ClientSource::Ecs,
+    };
+    // /16: decided by its first address (KR, not the /24): 1.208.0.0 shares 17 bits with
+    // 1.208.77.0, so the answer holds for 1.208.0.0/18.
+    let d = steer(&s, &h, &ecs("1.208.0.0", 16), Some(&kr));
+    assert_eq!((d.region, d.scope), (Some(0), 18));
+    // /18 holding the /24 (1.208.64.0/18): 1.208.64.0 shares 20 bits with it: /21.
+    let d = steer(&s, &h, &ecs("1.208.64.0", 18), Some(&kr));
+    assert_eq!((d.region, d.scope), (Some(0), 21));
+    // The /24 itself: its own answer, scope /24.
+    let d = steer(&s, &h, &ecs("1.208.77.0", 24), Some(&kr));
+    assert_eq!((d.region, d.scope), (Some(1), 24));
+    // A source /12 whose GeoIP network is the /12: scope 12 would include the /24, so 18.
+    let d = steer(&s, &h, &ecs("1.208.0.0", 12), Some(&kr));
+    assert_eq!(d.scope, 18);
+    // Weights split the tier: the hashing prefix /24 is the scope even for a /16 source
+    // (its /24s are hashed apart).
+    let d = steer(&s, &h, &ecs("1.209.0.0", 16), Some(&kr));
+    assert!(d.hashed);
+    assert_eq!(d.scope, 24);
+    // A source prefix with nothing narrower inside that decides differently: the scope is
+    // shorter than the source, the half of the GeoIP /12 that holds no other key
+    // (1.216.0.0/13).
+    let d = steer(&s, &h, &ecs("1.220.0.0", 16), Some(&kr));
+    assert_eq!((d.region, d.scope), (Some(0), 13));
+}
+
+/// A small GeoIP table for the scope property (non-overlapping networks).
+const GEO_TABLE: &[(&str, &str, &str)] = &[
+    ("10.0.0.0/10", "KR", "AS"),
+    ("10.64.0.0/12", "GB", "EU"),
+    ("10.80.0.0/16", "DE", "EU"),
+    ("10.81.0.0/24", "US", "NA"),
+    ("10.81.1.0/25", "BR", "SA"),
+    ("10.200.0.0/13", "US", "NA"),
+];
+
+/// What the table says about `addr`: its network, or (no data) the largest aligned block
+/// around it that overlaps no table network, as a MaxMind DB reports it.
+fn table_facts(addr: Ipv4Addr) -> GeoFacts {
+    let table: Vec<(ipnet::Ipv4Net, &str, &str)> = GEO_TABLE
+        .iter()
+        .map(|(n, c, k)| (n.parse().unwrap(), *c, *k))
+        .collect();
+    if let Some((net, c, k)) = table.iter().find(|(n, _, _)| n.contains(&addr)) {
+        return facts(c, k, &net.to_string());
+    }
+    let overlaps = |a: &ipnet::Ipv4Net, b: &ipnet::Ipv4Net| {
+        a.contains(&b.network()) || b.contains(&a.network())
+    };
+    for p in 0..=32 {
+        let block = ipnet::Ipv4Net::new(addr, p).unwrap().trunc();
+        if table.iter().all(|(n, _, _)| !overlaps(&block, n)) {
+            return GeoFacts {
+                network: Some(IpNet::V4(block)),
+                ..GeoFacts::default()
+            };
+        }
+    }
+    GeoFacts::default()
+}
+
+fn mask(addr: u32, prefix: u8) -> u32 {
+    if prefix == 0 {
+        0
+    } else {
+        addr & (u32::MAX << (32 - u32::from(prefix)))
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// The scope is safe for a resolver's cache (RFC 7871 7.3.1): when it is no longer than
+    /// the source prefix, a resolver serves the answer to any query whose ECS lies inside
+    /// the scope, so every such query must get the same region; when it is longer, the
+    /// resolver serves it only to the same ECS. Random `net:` keys (nested, overlapping the
+    /// GeoIP networks, some with weighted tiers), random clients and source prefixes.
+    #[test]
+    fn scope_is_safe_for_resolver_caches(
+        nets in proptest::collection::vec((0u32..(1 << 24), 9u8..=28, 0usize..3), 0..5),
+        client in 0u32..(1 << 24),
+        source in 8u8..=32,
+        seed in any::<u64>(),
+    ) {
+        let tiers = ["a", "b", "c, d"];
+        let keys: Vec<(String, &str)> = nets
+            .iter()
+            .map(|&(addr, prefix, t)| {
+                let net = ipnet::Ipv4Net::new(Ipv4Addr::from(0x0a00_0000 | addr), prefix)
+                    .unwrap()
+                    .trunc();
+                (format!("net:{net}"), tiers[t])
+            })
+            .collect::<std::collections::BTreeMap<_, _>>()
+            .into_iter()
+            .collect();
+        let mut map: Vec<(&str, &str)> = vec![
+            ("default", "a"),
+            ("continent:EU", "b"),
+            ("country:KR", "c, d"),
+            ("country:US", "d"),
+        ];
+        map.extend(keys.iter().map(|(k, t)| (k.as_str(), *t)));
+        let s = service(
+            &[
+                ("a", Active, 100, &["10.0.0.1"]),
+                ("b", Active, 100, &["10.0.0.2"]),
+                ("c", Active, 60, &["10.0.0.3"]),
+                ("d", Active, 40, &["10.0.0.4"]),
+            ],
+            &map,
+        );
+        let h = HealthTable::new(8);
+        let ask = |addr: u32, prefix: u8| {
+            let addr = Ipv4Addr::from(mask(addr, prefix));
+            let c = ClientAddr { addr: IpAddr::V4(addr), source_prefix: prefix, source: ClientSource::Ecs };
+            steer(&s, &h, &c, Some(&table_facts(addr)))
+        };
+        let client = 0x0a00_0000 | client;
+        let d = ask(client, source);
+        prop_assert!(d.scope <= 32);
+        if d.scope <= source {
+            let mut rng = seed | 1;
+            for _ in 0..32 {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                let inside = mask(client, d.scope) | (rng as u32 & !mask(u32::MAX, d.scope));
+                let prefix = d.scope.max(8) + (rng >> 40) as u8 % (33 - d.scope.max(8));
+                let other = ask(inside, prefix);
+                prop_assert_eq!(
+                    other.region, d.region,
+                    "{}/{} (scope {}) vs {}/{}", Ipv4Addr::from(client), source, d.scope,
+                    Ipv4Addr::from(inside), prefix
+                );
+            }
+        }
+    }
 }

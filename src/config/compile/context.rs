@@ -68,17 +68,25 @@ pub(super) fn loopback_nets() -> Vec<IpNet> {
         .collect()
 }
 
-/// One zone file being compiled: its source, origin, and the errors found so far.
+/// One zone file being compiled: its source, origin, and the errors and warnings found so
+/// far.
 pub(super) struct ZoneCtx<'a, 'b> {
     pub(super) src: &'a Source<'b>,
     pub(super) origin: Name,
     pub(super) errors: &'a mut Vec<ConfigError>,
+    pub(super) warnings: &'a mut Vec<ConfigError>,
 }
 
 impl ZoneCtx<'_, '_> {
     /// Records an error at `span`.
     pub(super) fn err(&mut self, span: std::ops::Range<usize>, msg: impl Into<String>) {
         self.errors.push(self.src.error(span, msg));
+    }
+
+    /// Records a problem that does not stop the zone from loading (`check` prints it).
+    pub(super) fn warn(&mut self, span: std::ops::Range<usize>, msg: impl std::fmt::Display) {
+        self.warnings
+            .push(self.src.error(span, format!("warning: {msg}")));
     }
 
     /// Parses an owner name relative to the origin; it must be inside the zone.

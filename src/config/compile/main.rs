@@ -148,5 +148,6 @@ pub(super) fn compile_main(
         },
         zones: Vec::new(),
         checks: Vec::new(),
+        warnings: Vec::new(),
     }
 }

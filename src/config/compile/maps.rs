@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use ipnet::IpNet;
 use toml::Spanned;
 
 use super::context::ZoneCtx;
@@ -43,6 +44,16 @@ pub(super) struct RawEntry {
 /// A parsed map: its entries in file order.
 pub(super) type RawMap = Vec<RawEntry>;
 
+/// The longest client prefix resolvers send in ECS (RFC 7871 11.1 recommends no more than
+/// /24 and /56, Unbound's defaults): a `net:` key longer than this is reached only by clients
+/// without a resolver in between.
+fn ecs_reach(net: &IpNet) -> u8 {
+    match net {
+        IpNet::V4(_) => 24,
+        IpNet::V6(_) => 56,
+    }
+}
+
 /// Parses one map: every key once into a [`MapKey`], every tier string, and checks that the
 /// regions named exist in `[region]`.
 pub(super) fn parse_map(
@@ -66,6 +77,18 @@ pub(super) fn parse_map(
                 continue;
             }
         };
+        if let MapKey::Net(net) = key
+            && net.prefix_len() > ecs_reach(&net)
+        {
+            cx.warn(
+                value.span(),
+                format_args!(
+                    "map key {text:?} is longer than /{}: resolvers send at most /24 of an IPv4 \
+                     client (/56 of IPv6) in ECS, so only clients that ask directly reach it",
+                    ecs_reach(&net)
+                ),
+            );
+        }
         match parse_tiers(value.get_ref()) {
             Ok(tiers) => {
                 for name in tiers.iter().flatten() {

@@ -87,7 +87,15 @@ pub fn load_all(path: &Path, now_unix: u64) -> Result<Config, ConfigErrors> {
                 continue;
             }
         };
-        if let Some(zone) = compile_zone(&zsrc, parsed, now_unix, &mut cfg.checks, &mut errors) {
+        let zone = compile_zone(
+            &zsrc,
+            parsed,
+            now_unix,
+            &mut cfg.checks,
+            &mut errors,
+            &mut cfg.warnings,
+        );
+        if let Some(zone) = zone {
             if let Some(other) = origins.get(&zone.origin) {
                 errors.push(zsrc.error_file(format!(
                     "zone {} is also defined in {}",

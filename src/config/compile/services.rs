@@ -268,6 +268,33 @@ pub(super) fn compile_services(
                 );
             }
         }
+        // A CNAME region makes the name a CNAME owner for its clients, and a CNAME owner has
+        // no other data (RFC 1034 3.6.2, RFC 2181 10.1): the apex's SOA and NS, a TXT...
+        if let Some(region) = sregions.iter().find(|r| r.cname.is_some()) {
+            let mut others: Vec<String> = node
+                .rrsets
+                .iter()
+                .filter(|set| {
+                    ![RecordType::A, RecordType::AAAA, RecordType::CNAME]
+                        .contains(&RecordType::from(set.rtype))
+                })
+                .map(|set| RecordType::from(set.rtype).to_string())
+                .collect();
+            if owner == cx.origin {
+                others.insert(0, "SOA".into());
+            }
+            if !others.is_empty() {
+                cx.err(
+                    span.clone(),
+                    format!(
+                        "service {key}: region {} answers a CNAME, so {owner} cannot also have \
+                         {} records (a CNAME owner has no other data, RFC 2181 10.1)",
+                        region.name,
+                        others.join(", ")
+                    ),
+                );
+            }
+        }
         node.service = Some(services.len());
         services.push(Service {
             key: key.clone(),

@@ -14,13 +14,14 @@ use crate::dns::name::Name;
 use crate::error::ConfigError;
 
 /// Compiles one zone file; `None` when it has errors (all recorded in `errors`). Checked
-/// endpoints are appended to `checks_out`.
+/// endpoints are appended to `checks_out`, warnings to `warnings`.
 pub(super) fn compile_zone(
     src: &Source<'_>,
     file: ZoneFile,
     now_unix: u64,
     checks_out: &mut Vec<CheckedEndpoint>,
     errors: &mut Vec<ConfigError>,
+    warnings: &mut Vec<ConfigError>,
 ) -> Option<Zone> {
     let before = errors.len();
     let origin = match Name::parse_absolute(file.origin.get_ref()) {
@@ -43,6 +44,7 @@ pub(super) fn compile_zone(
         src,
         origin: origin.clone(),
         errors,
+        warnings,
     };
     let zone_ttl = file
         .ttl
