@@ -11,6 +11,9 @@
 //! - a region drained by a reload reaches clients through the resolver within one TTL;
 //! - NXDOMAIN and NODATA are cached for the SOA minimum, then asked again;
 //! - QNAME minimisation and 0x20 case randomisation reach steerdns and still get answers.
+//! - steered scopes (SPEC 4.6) hold through Unbound's cache: an answer whose scope is longer
+//!   than its source never reaches the narrower prefix, a steered CNAME chain is cached per
+//!   client subnet; a CNAME region answers every type the same through both resolvers.
 //!
 //! Upstream queries are counted with steerdns's own metrics and JSON query log. A resolver
 //! that is not installed skips its test (see `common::external`).
@@ -131,11 +134,16 @@ fn logged_at_least(d: &Daemon, n: usize) -> Vec<Logged> {
 
 /// Queries steerdns has answered for zone res.test, by (qtype, rcode), from its metrics.
 fn upstream(d: &Daemon) -> BTreeMap<(String, String), u64> {
+    upstream_in(d, "res.test")
+}
+
+/// Queries steerdns has answered for `zone` (no final dot), by (qtype, rcode).
+fn upstream_in(d: &Daemon, zone: &str) -> BTreeMap<(String, String), u64> {
     let text = d.metrics_text();
+    let prefix = format!("steerdns_queries_total{{zone=\"{zone}\",qtype=\"");
     let mut out = BTreeMap::new();
     for line in text.lines() {
-        let Some(rest) = line.strip_prefix("steerdns_queries_total{zone=\"res.test\",qtype=\"")
-        else {
+        let Some(rest) = line.strip_prefix(prefix.as_str()) else {
             continue;
         };
         let Some((qtype, rest)) = rest.split_once("\",rcode=\"") else {
@@ -532,4 +540,137 @@ fn kresd_stub_sends_the_full_name_in_random_case() {
             .any(|l| l.qname.bytes().any(|b| b.is_ascii_uppercase())),
         "{lines:#?}"
     );
+}
+
+//------------ steered scopes and CNAME regions through the resolvers ------------------------------
+
+/// steerdns serving the scope test zone (tests/scopes.rs) with JSON query logs.
+fn scope_daemon() -> Daemon {
+    Setup::new()
+        .zone_text("scope.test.toml", include_str!("fixtures/scope.test.toml"))
+        .file("geo.mmdb", &test_database_geoip2())
+        .config("[geoip]\ndatabase = \"geo.mmdb\"\n[log]\nformat = \"json\"\nqueries = true")
+        .start()
+}
+
+/// Upstream A queries answered NOERROR in the scope test zone.
+fn scope_upstream(d: &Daemon) -> u64 {
+    upstream_in(d, "scope.test")
+        .get(&("A".to_string(), "NOERROR".to_string()))
+        .copied()
+        .unwrap_or(0)
+}
+
+#[test]
+fn unbound_never_serves_a_long_scope_answer_to_the_narrower_prefix() {
+    let d = scope_daemon();
+    let Some(unbound) = Unbound::start(&[Stub::new("scope.test.", d.addr)]) else {
+        return;
+    };
+    let www = "www.scope.test.";
+    // A client sending ECS 175.192.0.0/16 (Unbound passes it on): steerdns answers for the
+    // /16 (KR: ap) with scope /18, since net:175.192.77.0/24 inside it answers otherwise.
+    let m = udp(
+        unbound.addr,
+        &with_ecs(www, RecordType::A, "175.192.0.0", 16),
+    );
+    assert_eq!(addrs(&m), ["127.0.30.1"]);
+    let direct = udp(d.addr, &with_ecs(www, RecordType::A, "175.192.0.0", 16));
+    assert_eq!(ecs_of(&direct).map(|e| e.2), Some(18));
+    let before = scope_upstream(&d);
+    // A client of the /24: its own answer, from its own upstream query (with scope /16,
+    // Unbound would have served it ap from the cache for a TTL).
+    let m = udp(
+        unbound.addr,
+        &with_ecs(www, RecordType::A, "175.192.77.0", 24),
+    );
+    assert_eq!(addrs(&m), ["127.0.70.1"]);
+    assert_eq!(scope_upstream(&d), before + 1);
+    // A /24 client inside the /18, where the /16's answer is right: Unbound keeps an answer
+    // whose scope is longer than its source for that same source prefix only (RFC 7871
+    // 7.3.1), so it asks again.
+    let m = udp(
+        unbound.addr,
+        &with_ecs(www, RecordType::A, "175.192.5.0", 24),
+    );
+    assert_eq!(addrs(&m), ["127.0.30.1"]);
+    let after_inside = scope_upstream(&d);
+    // The /16 client again: from the cache.
+    let m = udp(
+        unbound.addr,
+        &with_ecs(www, RecordType::A, "175.192.0.0", 16),
+    );
+    assert_eq!(addrs(&m), ["127.0.30.1"]);
+    let after_again = scope_upstream(&d);
+    eprintln!(
+        "unbound with a /18 scope on a /16 source: the /24 of the net: key cost {} query, \
+         a /24 inside the /18 {} query, the /16 again {} (from the cache)",
+        1,
+        after_inside - before - 1,
+        after_again - after_inside
+    );
+    assert_eq!(after_again, after_inside, "the /16 answer was cached");
+}
+
+#[test]
+fn steered_cname_chains_through_unbound_keep_client_subnets_apart() {
+    let d = scope_daemon();
+    let Some(unbound) = Unbound::start(&[Stub::new("scope.test.", d.addr)]) else {
+        return;
+    };
+    let chain = "chain.scope.test.";
+    // 8.8.8.0/24: CNAME to api (whose own answer holds for all of 0.0.0.0/2); then
+    // 8.8.4.0/24, in that /2 but not in the chain's /24: CNAME to www, never the cached api.
+    for (addr, want) in [
+        ("8.8.8.0", "chain.scope.test. cname api.scope.test."),
+        ("8.8.4.0", "chain.scope.test. cname www.scope.test."),
+        ("8.8.8.0", "chain.scope.test. cname api.scope.test."),
+        ("8.8.4.0", "chain.scope.test. cname www.scope.test."),
+    ] {
+        let q = with_ecs(chain, RecordType::A, addr, 24);
+        let through = records(&udp(unbound.addr, &q));
+        assert_eq!(through.first().map(String::as_str), Some(want), "{addr}");
+        assert_eq!(through, records(&udp(d.addr, &q)), "{addr}");
+    }
+}
+
+#[test]
+fn cname_region_answers_every_type_through_both_resolvers() {
+    let d = scope_daemon();
+    let stubs = [Stub::new("scope.test.", d.addr)];
+    let unbound = Unbound::start(&stubs);
+    let kresd = Kresd::start(&stubs);
+    // Clients without ECS: Unbound sends 127.0.0.0/24, kresd nothing; both are the default,
+    // the CNAME region. Each type through each resolver equals steerdns's own answer and
+    // starts with the CNAME (kresd asks HTTPS directly; Unbound's QNAME minimisation asks A
+    // first and sees the CNAME; they used to disagree).
+    let resolvers = [
+        unbound
+            .as_ref()
+            .map(|u| ("unbound", u.addr, Some(("127.0.0.0", 24)))),
+        kresd.as_ref().map(|k| ("kresd", k.addr, None)),
+    ];
+    for (name, addr, sent) in resolvers.into_iter().flatten() {
+        for qtype in [
+            RecordType::HTTPS,
+            RecordType::TXT,
+            RecordType::CNAME,
+            RecordType::MX,
+            RecordType::A,
+        ] {
+            let q = Query::new("cdn.scope.test.", qtype);
+            let through = udp(addr, &q);
+            assert_eq!(through.metadata.response_code, ResponseCode::NoError);
+            let direct = match sent {
+                Some((a, p)) => udp(d.addr, &q.clone().ecs(a, p)),
+                None => udp(d.addr, &q),
+            };
+            assert_eq!(
+                records(&through).first().map(String::as_str),
+                Some("cdn.scope.test. cname edge-us.scope.test."),
+                "{name} {qtype}"
+            );
+            assert_eq!(records(&through), records(&direct), "{name} {qtype}");
+        }
+    }
 }

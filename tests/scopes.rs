@@ -13,114 +13,22 @@ mod common;
 use common::*;
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RecordType;
-use steerdns::geo::writer::test_database_geoip2;
+use steerdns_mmdb_writer::test_database_geoip2;
 
-/// Sample database: 81.2.69.0/24 GB, 175.192.0.0/10 KR, 192.0.2.0/24 US, nothing in 0/2.
-const ZONE: &str = r#"
-origin = "scope.test."
-[soa]
-mname = "ns1.scope.test."
-rname = "hostmaster.scope.test."
-serial = 1
-minimum = "5s"
-
-[[record]]
-name = "@"
-type = "NS"
-data = ["ns1.scope.test."]
-[[record]]
-name = "ns1"
-type = "A"
-data = ["127.0.0.1"]
-[[record]]
-name = "edge-us"
-type = "A"
-data = ["127.0.50.1"]
-[[record]]
-name = "edge-us"
-type = "TXT"
-data = ["\"edge-us\""]
-
-[region.us]
-[region.eu]
-[region.ap]
-[region.edge]
-[region.c-us]
-[region.c-eu]
-[region.cdn-us]
-[region.origin-eu]
-
-[map.world]
-default = "us"
-"continent:EU" = "eu"
-"country:KR" = "ap"
-"net:175.192.77.0/24" = "edge"
-
-[service.www]
-map = "world"
-[service.www.region.us]
-endpoints = ["127.0.20.1"]
-[service.www.region.eu]
-endpoints = ["127.0.10.1"]
-[service.www.region.ap]
-endpoints = ["127.0.30.1"]
-[service.www.region.edge]
-endpoints = ["127.0.70.1"]
-
-[service.api]
-geo = { default = "us", "continent:EU" = "eu" }
-[service.api.region.us]
-endpoints = ["127.0.21.1"]
-[service.api.region.eu]
-endpoints = ["127.0.11.1"]
-
-# Both regions answer a CNAME to another steered name (issue 12 A).
-[service.chain]
-geo = { default = "c-us", "net:8.8.8.0/24" = "c-eu" }
-[service.chain.region.c-us]
-cname = "www.scope.test."
-[service.chain.region.c-eu]
-cname = "api.scope.test."
-
-# One CNAME region, one address region (issue 12 B).
-[service.cdn]
-geo = { default = "cdn-us", "continent:EU" = "origin-eu" }
-[service.cdn.region.cdn-us]
-cname = "edge-us.scope.test."
-[service.cdn.region.origin-eu]
-endpoints = ["127.0.12.1"]
-"#;
+/// The zone: services `www` (geo map with a `net:` /24 inside KR), `api`, `chain` (both
+/// regions CNAME to another steered name) and `cdn` (one CNAME region, one address region).
+const ZONE: &str = include_str!("fixtures/scope.test.toml");
 
 fn daemon() -> Daemon {
-    start_files(
-        "[geoip]\ndatabase = \"geo.mmdb\"\n",
-        &[("scope.toml", ZONE)],
-        &[("geo.mmdb", &test_database_geoip2())],
-    )
+    Setup::new()
+        .zone_text("scope.test.toml", ZONE)
+        .file("geo.mmdb", &test_database_geoip2())
+        .config("[geoip]\ndatabase = \"geo.mmdb\"")
+        .start()
 }
 
 fn ask(d: &Daemon, name: &str, qtype: RecordType, addr: &str, prefix: u8) -> Message {
-    udp(
-        d.addr,
-        name,
-        qtype,
-        &Opts {
-            ecs: Some((addr.parse().unwrap(), prefix)),
-            ..Default::default()
-        },
-    )
-}
-
-fn scope(m: &Message) -> u8 {
-    ecs_of(m).expect("ECS echoed").2
-}
-
-/// Answer records as "owner TYPE rdata", in order (TTLs left out).
-fn records(m: &Message) -> Vec<String> {
-    m.answers
-        .iter()
-        .map(|r| format!("{} {} {}", r.name, r.record_type(), r.data))
-        .collect()
+    d.udp(Query::new(name, qtype).ecs(addr, prefix))
 }
 
 #[test]
@@ -129,39 +37,31 @@ fn steered_cname_chain_scope_is_the_longest_step() {
     // 8.8.8.0/24: chain's net: key (/24) -> api, whose own answer holds for the whole empty
     // GeoIP network around it (0.0.0.0/2). The chain holds only for the /24.
     let api_alone = ask(&d, "api.scope.test.", RecordType::A, "8.8.8.0", 24);
-    assert!(scope(&api_alone) < 24, "{api_alone:?}");
+    assert!(scope_of(&api_alone) < 24, "{api_alone:?}");
     let m = ask(&d, "chain.scope.test.", RecordType::A, "8.8.8.0", 24);
     assert_eq!(
         records(&m),
         [
-            "chain.scope.test. CNAME api.scope.test.",
-            "api.scope.test. A 127.0.21.1"
+            "chain.scope.test. cname api.scope.test.",
+            "api.scope.test. a 127.0.21.1"
         ]
     );
-    assert_eq!(scope(&m), 24);
+    assert_eq!(scope_of(&m), 24);
     // 8.8.4.0/24: the default CNAME to www, which holds for 0.0.0.0/2; the chain's step
     // holds for the /21 around the client that excludes 8.8.8.0/24.
     let m = ask(&d, "chain.scope.test.", RecordType::A, "8.8.4.0", 24);
     assert_eq!(
         records(&m),
         [
-            "chain.scope.test. CNAME www.scope.test.",
-            "www.scope.test. A 127.0.20.1"
+            "chain.scope.test. cname www.scope.test.",
+            "www.scope.test. a 127.0.20.1"
         ]
     );
-    assert_eq!(scope(&m), 21);
+    assert_eq!(scope_of(&m), 21);
     // The same over TCP, and for AAAA (NODATA at the target, same scope).
-    let m = tcp(
-        d.addr,
-        "chain.scope.test.",
-        RecordType::AAAA,
-        &Opts {
-            ecs: Some(("8.8.8.0".parse().unwrap(), 24)),
-            ..Default::default()
-        },
-    );
-    assert_eq!(records(&m), ["chain.scope.test. CNAME api.scope.test."]);
-    assert_eq!(scope(&m), 24);
+    let m = d.tcp(Query::new("chain.scope.test.", RecordType::AAAA).ecs("8.8.8.0", 24));
+    assert_eq!(records(&m), ["chain.scope.test. cname api.scope.test."]);
+    assert_eq!(scope_of(&m), 24);
 }
 
 #[test]
@@ -174,22 +74,22 @@ fn scope_is_longer_than_the_source_where_a_narrower_prefix_decides() {
     // /18 around the /24: longer than /18 (175.192.64.0 shares 20 bits with it: /21).
     let m = ask(&d, "www.scope.test.", RecordType::A, "175.192.64.0", 18);
     assert_eq!(addrs(&m), ["127.0.30.1"]);
-    assert_eq!(scope(&m), 21);
+    assert_eq!(scope_of(&m), 21);
     // The /24 itself.
     let m = ask(&d, "www.scope.test.", RecordType::A, "175.192.77.0", 24);
     assert_eq!(addrs(&m), ["127.0.70.1"]);
-    assert_eq!(scope(&m), 24);
+    assert_eq!(scope_of(&m), 24);
     // Far from the /24, the GeoIP /10 decides: shorter than the source.
     let m = ask(&d, "www.scope.test.", RecordType::A, "175.255.1.0", 24);
     assert_eq!(addrs(&m), ["127.0.30.1"]);
-    assert_eq!(scope(&m), 11);
+    assert_eq!(scope_of(&m), 11);
 }
 
 #[test]
 fn cname_region_answers_its_cname_for_every_type() {
     let d = daemon();
     let us = ("192.0.2.0", 24); // default: the CNAME region
-    let cname = "cdn.scope.test. CNAME edge-us.scope.test.";
+    let cname = "cdn.scope.test. cname edge-us.scope.test.";
     for qtype in [
         RecordType::A,
         RecordType::AAAA,
@@ -212,8 +112,8 @@ fn cname_region_answers_its_cname_for_every_type() {
         // asked.
         let rest: Vec<&str> = got[1..].iter().map(String::as_str).collect();
         let want: &[&str] = match qtype {
-            RecordType::A => &["edge-us.scope.test. A 127.0.50.1"],
-            RecordType::TXT => &["edge-us.scope.test. TXT edge-us"],
+            RecordType::A => &["edge-us.scope.test. a 127.0.50.1"],
+            RecordType::TXT => &["edge-us.scope.test. txt edge-us"],
             _ => &[],
         };
         assert_eq!(rest, want, "{qtype}");
@@ -222,7 +122,7 @@ fn cname_region_answers_its_cname_for_every_type() {
             assert_eq!(m.authorities.len(), 1, "{qtype}: {m:?}");
         }
         // The answer depends on the client: the decision's scope (the US /24).
-        assert_eq!(scope(&m), 24, "{qtype}");
+        assert_eq!(scope_of(&m), 24, "{qtype}");
     }
     // An address region of the same service: addresses for A, NODATA for the other types,
     // with the decision's scope, not 0 (another client gets a CNAME there).
@@ -234,12 +134,12 @@ fn cname_region_answers_its_cname_for_every_type() {
         assert_eq!(m.metadata.response_code, ResponseCode::NoError);
         assert!(m.answers.is_empty(), "{qtype}: {m:?}");
         assert_eq!(m.authorities.len(), 1, "{qtype}: SOA");
-        assert_eq!(scope(&m), 24, "{qtype}");
+        assert_eq!(scope_of(&m), 24, "{qtype}");
     }
     // A service without CNAME regions: other types do not depend on the client: scope 0.
     let m = ask(&d, "www.scope.test.", RecordType::TXT, gb.0, gb.1);
     assert!(m.answers.is_empty());
-    assert_eq!(scope(&m), 0);
+    assert_eq!(scope_of(&m), 0);
 }
 
 #[test]

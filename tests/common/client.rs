@@ -305,6 +305,16 @@ pub fn section(records: &[Record]) -> Vec<String> {
     v
 }
 
+/// The answer section in order as "name type rdata" lines, without TTLs (which a
+/// resolver's cache counts down), names lower-cased (a resolver may randomise their case):
+/// for comparing answers through a resolver with steerdns's own.
+pub fn records(m: &Message) -> Vec<String> {
+    m.answers
+        .iter()
+        .map(|r| format!("{} {} {}", r.name, r.record_type(), r.data).to_ascii_lowercase())
+        .collect()
+}
+
 /// The A and AAAA addresses in an answer, sorted.
 pub fn addrs(m: &Message) -> Vec<String> {
     let mut v: Vec<String> = m
