@@ -23,6 +23,7 @@ pub mod commands;
 pub mod config;
 pub mod counters;
 pub mod dns;
+pub mod dnssec;
 pub mod error;
 pub mod explain;
 pub mod geo;

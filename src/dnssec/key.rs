@@ -1,0 +1,649 @@
+//! Zone keys: the key file format, key generation, DNSKEY and DS records.
+//!
+//! A key file is a small TOML file written by `steerdns keygen` with mode 0600:
+//!
+//! ```toml
+//! # steerdns DNSSEC key for gslb.example.test. (keep secret: it signs for the zone)
+//! zone = "gslb.example.test."
+//! algorithm = 13          # 13 = ECDSAP256SHA256, 15 = ED25519
+//! flags = 257             # 257 = key-signing key or CSK (SEP bit set), 256 = zone-signing key
+//! key_tag = 12345         # written for people; checked against the key when loaded
+//! publish_only = false    # true: in the DNSKEY RRset, but signs nothing (rollover)
+//! created = 1764590000    # unix seconds; informative
+//! private_key = "MIGHAgEAMBMGByqGSM49..."   # PKCS#8 (RFC 5958), base64
+//! ```
+//!
+//! Every field but `key_tag`, `publish_only` and `created` is required; unknown keys are
+//! errors. The private key is a standard PKCS#8 document, so it can be converted with
+//! ordinary tools (`base64 -d | openssl pkey -inform DER`). The cryptography (key generation,
+//! signing, SHA-256) is aws-lc-rs, the library rustls already uses here; this module only
+//! lays out the DNS records around it (RFC 4034 2 and 5, RFC 6605, RFC 8080).
+
+use std::fmt;
+use std::fs;
+use std::io::Write as _;
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::path::{Path, PathBuf};
+
+use aws_lc_rs::digest;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _,
+};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::dns::name::Name;
+
+/// DNSKEY flags of a zone-signing key (Zone Key bit only).
+pub const FLAGS_ZSK: u16 = 256;
+/// DNSKEY flags of a key-signing key or CSK (Zone Key and Secure Entry Point bits).
+pub const FLAGS_KSK: u16 = 257;
+
+//------------ Algorithm ------------
+
+/// A DNSSEC signing algorithm this server can sign with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Algorithm {
+    /// ECDSA with curve P-256 and SHA-256 (RFC 6605), number 13. The default.
+    EcdsaP256Sha256,
+    /// Ed25519 (RFC 8080), number 15.
+    Ed25519,
+}
+
+impl Algorithm {
+    /// The IANA algorithm number.
+    pub fn number(self) -> u8 {
+        match self {
+            Self::EcdsaP256Sha256 => 13,
+            Self::Ed25519 => 15,
+        }
+    }
+
+    /// The algorithm of an IANA number, if supported.
+    pub fn from_number(number: u8) -> Option<Self> {
+        match number {
+            13 => Some(Self::EcdsaP256Sha256),
+            15 => Some(Self::Ed25519),
+            _ => None,
+        }
+    }
+
+    /// The mnemonic (`ECDSAP256SHA256`, `ED25519`).
+    pub fn mnemonic(self) -> &'static str {
+        match self {
+            Self::EcdsaP256Sha256 => "ECDSAP256SHA256",
+            Self::Ed25519 => "ED25519",
+        }
+    }
+
+    /// Parses a mnemonic or number, case-insensitively (`ecdsap256sha256`, `13`, `ed25519`).
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.to_ascii_lowercase().as_str() {
+            "ecdsap256sha256" | "13" => Some(Self::EcdsaP256Sha256),
+            "ed25519" | "15" => Some(Self::Ed25519),
+            _ => None,
+        }
+    }
+
+    /// Length of a signature in bytes (both are fixed-size).
+    pub fn signature_len(self) -> usize {
+        64
+    }
+}
+
+impl fmt::Display for Algorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.mnemonic())
+    }
+}
+
+//------------ Errors ------------
+
+/// Why a key file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// The file could not be read.
+    #[error("cannot read key file {}", path.display())]
+    Read {
+        /// The key file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file could not be written (keygen).
+    #[error("cannot write key file {}", path.display())]
+    Write {
+        /// The key file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a valid key file; `line` is 1-based when known.
+    #[error("{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Invalid {
+        /// The key file.
+        path: PathBuf,
+        /// Line of the problem.
+        line: Option<usize>,
+        /// What is wrong.
+        message: String,
+    },
+    /// The cryptographic library refused to make a key.
+    #[error("cannot generate a {algorithm} key")]
+    Generate {
+        /// The algorithm asked for.
+        algorithm: Algorithm,
+    },
+}
+
+/// The cryptographic library refused to sign (it does not for valid keys; the answer path
+/// turns this into SERVFAIL rather than trusting that).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("signing with key {key_tag} ({algorithm}) failed")]
+pub struct SignError {
+    /// The key's tag.
+    pub key_tag: u16,
+    /// The key's algorithm.
+    pub algorithm: Algorithm,
+}
+
+//------------ ZoneKey ------------
+
+/// The private half of a key, as the crypto library holds it.
+enum KeyPair {
+    Ecdsa(EcdsaKeyPair),
+    Ed25519(Ed25519KeyPair),
+}
+
+/// One DNSSEC key of a zone, ready to sign: read once at load and shared by every query.
+pub struct ZoneKey {
+    zone: Name,
+    algorithm: Algorithm,
+    flags: u16,
+    publish_only: bool,
+    key_tag: u16,
+    created: u64,
+    /// DNSKEY RDATA: flags, protocol 3, algorithm, public key.
+    dnskey: Box<[u8]>,
+    /// Identity for the signature cache (from the DNSKEY RDATA, so the same key file read
+    /// again after a reload is the same key).
+    id: u64,
+    pair: KeyPair,
+    pkcs8: Box<[u8]>,
+}
+
+impl fmt::Debug for ZoneKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never the private key.
+        f.debug_struct("ZoneKey")
+            .field("zone", &self.zone)
+            .field("algorithm", &self.algorithm)
+            .field("flags", &self.flags)
+            .field("key_tag", &self.key_tag)
+            .field("publish_only", &self.publish_only)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The key file's fields, as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyFileSchema {
+    zone: Spanned<String>,
+    algorithm: Spanned<u8>,
+    flags: Spanned<u16>,
+    #[serde(default)]
+    key_tag: Option<Spanned<u16>>,
+    #[serde(default)]
+    publish_only: bool,
+    #[serde(default)]
+    created: u64,
+    private_key: Spanned<String>,
+}
+
+impl ZoneKey {
+    /// Generates a new key for `zone`.
+    pub fn generate(
+        zone: &Name,
+        algorithm: Algorithm,
+        flags: u16,
+        publish_only: bool,
+        created: u64,
+    ) -> Result<Self, KeyError> {
+        let rng = SystemRandom::new();
+        let pkcs8 = match algorithm {
+            Algorithm::EcdsaP256Sha256 => {
+                EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+            }
+            Algorithm::Ed25519 => Ed25519KeyPair::generate_pkcs8(&rng),
+        }
+        .map_err(|_| KeyError::Generate { algorithm })?;
+        Self::from_pkcs8(
+            zone.clone(),
+            algorithm,
+            flags,
+            publish_only,
+            created,
+            pkcs8.as_ref(),
+        )
+        .ok_or(KeyError::Generate { algorithm })
+    }
+
+    /// Builds a key from its PKCS#8 private key; `None` if the document is not a key of
+    /// `algorithm`.
+    fn from_pkcs8(
+        zone: Name,
+        algorithm: Algorithm,
+        flags: u16,
+        publish_only: bool,
+        created: u64,
+        pkcs8: &[u8],
+    ) -> Option<Self> {
+        let (pair, public) = match algorithm {
+            Algorithm::EcdsaP256Sha256 => {
+                let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8).ok()?;
+                // An uncompressed point 0x04 || X || Y; DNSSEC publishes X || Y (RFC 6605 4).
+                let point = pair.public_key().as_ref();
+                if point.len() != 65 || point[0] != 4 {
+                    return None;
+                }
+                let public = point[1..].to_vec();
+                (KeyPair::Ecdsa(pair), public)
+            }
+            Algorithm::Ed25519 => {
+                let pair = Ed25519KeyPair::from_pkcs8(pkcs8).ok()?;
+                let public = pair.public_key().as_ref().to_vec();
+                (KeyPair::Ed25519(pair), public)
+            }
+        };
+        let mut dnskey = Vec::with_capacity(4 + public.len());
+        dnskey.extend_from_slice(&flags.to_be_bytes());
+        dnskey.push(3);
+        dnskey.push(algorithm.number());
+        dnskey.extend_from_slice(&public);
+        let key_tag = key_tag(&dnskey);
+        let hash = digest::digest(&digest::SHA256, &dnskey);
+        let mut id = [0u8; 8];
+        id.copy_from_slice(&hash.as_ref()[..8]);
+        Some(Self {
+            zone,
+            algorithm,
+            flags,
+            publish_only,
+            key_tag,
+            created,
+            dnskey: dnskey.into(),
+            id: u64::from_be_bytes(id),
+            pair,
+            pkcs8: pkcs8.into(),
+        })
+    }
+
+    /// Reads a key file (see the module documentation for the format).
+    pub fn read(path: &Path) -> Result<Self, KeyError> {
+        let text = fs::read_to_string(path).map_err(|source| KeyError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// Parses the text of a key file; `path` is for messages.
+    pub fn parse(path: &Path, text: &str) -> Result<Self, KeyError> {
+        let line_of = |offset: usize| {
+            text.as_bytes()[..offset.min(text.len())]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+                + 1
+        };
+        let invalid = |span: Option<std::ops::Range<usize>>, message: String| KeyError::Invalid {
+            path: path.to_path_buf(),
+            line: span.map(|s| line_of(s.start)),
+            message,
+        };
+        let schema: KeyFileSchema =
+            toml::from_str(text).map_err(|e| invalid(e.span(), e.message().trim().to_string()))?;
+        let zone = Name::parse_absolute(schema.zone.get_ref())
+            .map_err(|e| invalid(Some(schema.zone.span()), format!("zone: {e}")))?;
+        let number = *schema.algorithm.get_ref();
+        let algorithm = Algorithm::from_number(number).ok_or_else(|| {
+            invalid(
+                Some(schema.algorithm.span()),
+                format!(
+                    "algorithm {number} is not supported (13 = ECDSAP256SHA256, 15 = ED25519)"
+                ),
+            )
+        })?;
+        let flags = *schema.flags.get_ref();
+        if flags != FLAGS_ZSK && flags != FLAGS_KSK {
+            return Err(invalid(
+                Some(schema.flags.span()),
+                format!("flags {flags}: must be 257 (KSK or CSK) or 256 (ZSK)"),
+            ));
+        }
+        let pkcs8 = BASE64
+            .decode(schema.private_key.get_ref().trim())
+            .map_err(|e| {
+                invalid(
+                    Some(schema.private_key.span()),
+                    format!("private_key is not base64: {e}"),
+                )
+            })?;
+        let key = Self::from_pkcs8(
+            zone,
+            algorithm,
+            flags,
+            schema.publish_only,
+            schema.created,
+            &pkcs8,
+        )
+        .ok_or_else(|| {
+            invalid(
+                Some(schema.private_key.span()),
+                format!("private_key is not a PKCS#8 {algorithm} private key"),
+            )
+        })?;
+        if let Some(tag) = &schema.key_tag
+            && *tag.get_ref() != key.key_tag
+        {
+            return Err(invalid(
+                Some(tag.span()),
+                format!(
+                    "key_tag {} does not match the key (its tag is {})",
+                    tag.get_ref(),
+                    key.key_tag
+                ),
+            ));
+        }
+        Ok(key)
+    }
+
+    /// The key file's text.
+    pub fn to_file_text(&self) -> String {
+        let role = if self.is_sep() {
+            "257 = key-signing key or CSK (SEP bit set)"
+        } else {
+            "256 = zone-signing key"
+        };
+        format!(
+            "# steerdns DNSSEC key for {zone} (keep secret: it signs for the zone)\n\
+             zone = \"{zone}\"\n\
+             algorithm = {alg}          # {mnemonic}\n\
+             flags = {flags}             # {role}\n\
+             key_tag = {tag}\n\
+             publish_only = {publish}    # true: in the DNSKEY RRset, but signs nothing (rollover)\n\
+             created = {created}\n\
+             private_key = \"{private}\"\n",
+            zone = self.zone,
+            alg = self.algorithm.number(),
+            mnemonic = self.algorithm.mnemonic(),
+            flags = self.flags,
+            tag = self.key_tag,
+            publish = self.publish_only,
+            created = self.created,
+            private = BASE64.encode(&self.pkcs8),
+        )
+    }
+
+    /// Writes the key file at `path`, which must not exist yet, readable by its owner only.
+    pub fn write_new(&self, path: &Path) -> Result<(), KeyError> {
+        let err = |source| KeyError::Write {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(err)?;
+        file.write_all(self.to_file_text().as_bytes())
+            .and_then(|()| file.sync_all())
+            .map_err(err)
+    }
+
+    /// The conventional file name, `K<zone>+<alg>+<tag>.private` (as BIND names its files):
+    /// `Kgslb.example.test.+013+12345.private`.
+    pub fn file_name(&self) -> String {
+        format!(
+            "K{}+{:03}+{:05}.private",
+            self.zone,
+            self.algorithm.number(),
+            self.key_tag
+        )
+    }
+
+    /// The zone the key belongs to.
+    pub fn zone(&self) -> &Name {
+        &self.zone
+    }
+
+    /// The signing algorithm.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    /// DNSKEY flags (256 or 257).
+    pub fn flags(&self) -> u16 {
+        self.flags
+    }
+
+    /// Whether the Secure Entry Point bit is set (a KSK or CSK).
+    pub fn is_sep(&self) -> bool {
+        self.flags & 1 == 1
+    }
+
+    /// Whether the key is only published (in the DNSKEY RRset) and never signs.
+    pub fn publish_only(&self) -> bool {
+        self.publish_only
+    }
+
+    /// The key tag (RFC 4034 Appendix B).
+    pub fn key_tag(&self) -> u16 {
+        self.key_tag
+    }
+
+    /// Identity of the key for caches: equal for the same key read twice.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The DNSKEY RDATA.
+    pub fn dnskey_rdata(&self) -> &[u8] {
+        &self.dnskey
+    }
+
+    /// The public key field of the DNSKEY.
+    pub fn public_key(&self) -> &[u8] {
+        &self.dnskey[4..]
+    }
+
+    /// Signs `data` (the RRSIG's signed data, RFC 4034 3.1.8.1).
+    pub fn sign(&self, data: &[u8]) -> Result<Vec<u8>, SignError> {
+        let failed = SignError {
+            key_tag: self.key_tag,
+            algorithm: self.algorithm,
+        };
+        match &self.pair {
+            KeyPair::Ecdsa(pair) => pair
+                .sign(&SystemRandom::new(), data)
+                .map(|s| s.as_ref().to_vec())
+                .map_err(|_| failed),
+            KeyPair::Ed25519(pair) => Ok(pair.sign(data).as_ref().to_vec()),
+        }
+    }
+
+    /// The DS RDATA with a SHA-256 digest (RFC 4509): key tag, algorithm, digest type 2,
+    /// SHA-256 over the owner name and the DNSKEY RDATA (RFC 4034 5.1.4).
+    pub fn ds_rdata(&self) -> Vec<u8> {
+        let mut ctx = digest::Context::new(&digest::SHA256);
+        ctx.update(self.zone.as_wire());
+        ctx.update(&self.dnskey);
+        let hash = ctx.finish();
+        let mut out = Vec::with_capacity(4 + 32);
+        out.extend_from_slice(&self.key_tag.to_be_bytes());
+        out.push(self.algorithm.number());
+        out.push(2);
+        out.extend_from_slice(hash.as_ref());
+        out
+    }
+
+    /// The DNSKEY record in presentation format, e.g.
+    /// `gslb.example.test. 300 IN DNSKEY 257 3 13 <base64>`.
+    pub fn dnskey_text(&self, ttl: u32) -> String {
+        format!(
+            "{} {ttl} IN DNSKEY {} 3 {} {}",
+            self.zone,
+            self.flags,
+            self.algorithm.number(),
+            BASE64.encode(self.public_key())
+        )
+    }
+
+    /// The DS record for the parent zone in presentation format, e.g.
+    /// `gslb.example.test. IN DS 12345 13 2 <hex>`.
+    pub fn ds_text(&self) -> String {
+        let ds = self.ds_rdata();
+        let hex: String = ds[4..].iter().map(|b| format!("{b:02X}")).collect();
+        format!(
+            "{} IN DS {} {} 2 {hex}",
+            self.zone,
+            self.key_tag,
+            self.algorithm.number()
+        )
+    }
+}
+
+/// The key tag of a DNSKEY RDATA (RFC 4034 Appendix B; not for algorithm 1).
+pub fn key_tag(dnskey_rdata: &[u8]) -> u16 {
+    let mut acc: u32 = 0;
+    for (i, &b) in dnskey_rdata.iter().enumerate() {
+        acc += if i & 1 == 0 {
+            u32::from(b) << 8
+        } else {
+            u32::from(b)
+        };
+    }
+    acc += (acc >> 16) & 0xFFFF;
+    (acc & 0xFFFF) as u16
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn zone() -> Name {
+        Name::parse_absolute("gslb.example.test.").unwrap()
+    }
+
+    #[test]
+    fn key_tag_of_rfc4034_example() {
+        // RFC 4034 5.4: the DNSKEY of dskey.example.com has key tag 60485.
+        let public = BASE64
+            .decode(concat!(
+                "AQOeiiR0GOMYkDshWoSKz9XzfwJr1AYtsmx3TGkJaNXVbfi/",
+                "2pHm822aJ5iI9BMzNXxeYCmZDRD99WYwYqUSdjMmmAphXdvx",
+                "egXd/M5+X7OrzKBaMbCVdFLUUh6DhweJBjEVv5f2wwjM9Xzc",
+                "nOf+EPbtG9DMBmADjFDc2w/rljwvFw=="
+            ))
+            .unwrap();
+        let mut rdata = vec![1, 0, 3, 5];
+        rdata.extend_from_slice(&public);
+        assert_eq!(key_tag(&rdata), 60485);
+    }
+
+    #[test]
+    fn generated_keys_round_trip_through_their_file() {
+        for alg in [Algorithm::EcdsaP256Sha256, Algorithm::Ed25519] {
+            let key = ZoneKey::generate(&zone(), alg, FLAGS_KSK, false, 1_764_590_000).unwrap();
+            let text = key.to_file_text();
+            let again = ZoneKey::parse(Path::new("k.private"), &text).unwrap();
+            assert_eq!(again.dnskey_rdata(), key.dnskey_rdata());
+            assert_eq!(again.key_tag(), key.key_tag());
+            assert_eq!(again.id(), key.id());
+            assert_eq!(again.algorithm(), alg);
+            assert!(again.is_sep());
+            assert!(!again.publish_only());
+            assert_eq!(key.public_key().len(), if alg == Algorithm::Ed25519 { 32 } else { 64 });
+            assert_eq!(key.sign(b"data").unwrap().len(), alg.signature_len());
+            assert!(key.file_name().starts_with("Kgslb.example.test.+0"));
+            assert!(key.ds_text().starts_with("gslb.example.test. IN DS "));
+        }
+    }
+
+    #[test]
+    fn signatures_verify_with_the_published_key() {
+        use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED, ED25519, UnparsedPublicKey};
+        let ec = ZoneKey::generate(&zone(), Algorithm::EcdsaP256Sha256, FLAGS_ZSK, false, 0)
+            .unwrap();
+        let mut point = vec![4];
+        point.extend_from_slice(ec.public_key());
+        let sig = ec.sign(b"hello").unwrap();
+        UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &point)
+            .verify(b"hello", &sig)
+            .unwrap();
+        let ed = ZoneKey::generate(&zone(), Algorithm::Ed25519, FLAGS_ZSK, false, 0).unwrap();
+        let sig = ed.sign(b"hello").unwrap();
+        UnparsedPublicKey::new(&ED25519, ed.public_key())
+            .verify(b"hello", &sig)
+            .unwrap();
+        assert!(
+            UnparsedPublicKey::new(&ED25519, ed.public_key())
+                .verify(b"hellO", &sig)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn bad_key_files_name_the_line() {
+        let key = ZoneKey::generate(&zone(), Algorithm::Ed25519, FLAGS_KSK, false, 0).unwrap();
+        let good = key.to_file_text();
+        let path = Path::new("keys/k.private");
+        let cases = [
+            (good.replace("algorithm = 15", "algorithm = 8"), 3, "not supported"),
+            (good.replace("flags = 257", "flags = 385"), 4, "must be 257"),
+            (
+                good.replace(&format!("key_tag = {}", key.key_tag()), "key_tag = 1"),
+                5,
+                "does not match",
+            ),
+            (good.replace("private_key = \"", "private_key = \"!"), 8, "not base64"),
+            (good.replace("created", "craeted"), 7, "unknown field"),
+        ];
+        for (text, line, what) in cases {
+            let err = ZoneKey::parse(path, &text).unwrap_err().to_string();
+            assert!(
+                err.starts_with(&format!("keys/k.private:{line}: ")) && err.contains(what),
+                "{err}"
+            );
+        }
+        // An ECDSA document under the Ed25519 number.
+        let ec = ZoneKey::generate(&zone(), Algorithm::EcdsaP256Sha256, FLAGS_KSK, false, 0)
+            .unwrap()
+            .to_file_text()
+            .replace("algorithm = 13", "algorithm = 15")
+            .replace("key_tag", "# key_tag");
+        let err = ZoneKey::parse(path, &ec).unwrap_err().to_string();
+        assert!(err.contains("not a PKCS#8 ED25519 private key"), "{err}");
+    }
+
+    #[test]
+    fn written_file_is_private_and_never_overwritten() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let key = ZoneKey::generate(&zone(), Algorithm::EcdsaP256Sha256, FLAGS_KSK, false, 0)
+            .unwrap();
+        let path = dir.path().join(key.file_name());
+        key.write_new(&path).unwrap();
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert!(matches!(key.write_new(&path), Err(KeyError::Write { .. })));
+        assert_eq!(ZoneKey::read(&path).unwrap().id(), key.id());
+    }
+}
