@@ -59,7 +59,7 @@ impl Entry {
         key: &ZoneKey,
         window: &Window,
         set: &Rrset<'_, R>,
-        order: &[usize],
+        order: &[u16],
     ) -> bool {
         self.key.id() == key.id()
             && self.window == *window
@@ -71,7 +71,7 @@ impl Entry {
                 .rdatas
                 .iter()
                 .zip(order)
-                .all(|(mine, &i)| **mine == *set.rdatas[i].as_ref())
+                .all(|(mine, &i)| **mine == *set.rdatas[usize::from(i)].as_ref())
     }
 }
 
@@ -109,28 +109,34 @@ impl std::fmt::Debug for SignatureCache {
 
 /// The RDATA of `set` in byte order, as indices, on the stack when small.
 enum Order {
-    Stack([usize; STACK_SORT], usize),
-    Heap(Vec<usize>),
+    Stack([u16; STACK_SORT], usize),
+    Heap(Vec<u16>),
 }
 
 impl Order {
     fn of<R: AsRef<[u8]>>(rdatas: &[R]) -> Self {
-        let cmp = |a: &usize, b: &usize| rdatas[*a].as_ref().cmp(rdatas[*b].as_ref());
-        if rdatas.len() <= STACK_SORT {
-            let mut idx = [0usize; STACK_SORT];
-            for (i, slot) in idx.iter_mut().enumerate().take(rdatas.len()) {
+        let cmp = |a: &u16, b: &u16| {
+            rdatas[usize::from(*a)]
+                .as_ref()
+                .cmp(rdatas[usize::from(*b)].as_ref())
+        };
+        // An RRset fits a 16-bit index: a message holds at most 65535 records.
+        let n = rdatas.len().min(usize::from(u16::MAX));
+        if n <= STACK_SORT {
+            let mut idx = [0u16; STACK_SORT];
+            for (i, slot) in (0u16..).zip(idx.iter_mut().take(n)) {
                 *slot = i;
             }
-            idx[..rdatas.len()].sort_unstable_by(cmp);
-            Self::Stack(idx, rdatas.len())
+            idx[..n].sort_unstable_by(cmp);
+            Self::Stack(idx, n)
         } else {
-            let mut idx: Vec<usize> = (0..rdatas.len()).collect();
+            let mut idx: Vec<u16> = (0..n as u16).collect();
             idx.sort_unstable_by(cmp);
             Self::Heap(idx)
         }
     }
 
-    fn as_slice(&self) -> &[usize] {
+    fn as_slice(&self) -> &[u16] {
         match self {
             Self::Stack(idx, len) => &idx[..*len],
             Self::Heap(idx) => idx,
@@ -173,7 +179,7 @@ impl SignatureCache {
         key: &ZoneKey,
         window: &Window,
         set: &Rrset<'_, R>,
-        order: &[usize],
+        order: &[u16],
     ) -> u64 {
         let mut h = self.hasher.build_hasher();
         key.id().hash(&mut h);
@@ -183,7 +189,7 @@ impl SignatureCache {
         set.rtype.hash(&mut h);
         set.ttl.hash(&mut h);
         for &i in order {
-            set.rdatas[i].as_ref().hash(&mut h);
+            set.rdatas[usize::from(i)].as_ref().hash(&mut h);
         }
         h.finish()
     }
@@ -223,7 +229,10 @@ impl SignatureCache {
             owner: set.owner.into(),
             rtype: set.rtype,
             ttl: set.ttl,
-            rdatas: order.iter().map(|&i| set.rdatas[i].as_ref().into()).collect(),
+            rdatas: order
+                .iter()
+                .map(|&i| set.rdatas[usize::from(i)].as_ref().into())
+                .collect(),
             rrsig: Arc::clone(&rrsig),
             used: AtomicBool::new(true),
         };
@@ -234,7 +243,9 @@ impl SignatureCache {
     fn insert(&self, shard: &RwLock<Shard>, hash: u64, entry: Entry, now: u32) {
         // A poisoned lock only means another thread panicked mid-insert; the map itself is
         // still whole (inserts and removes do not panic halfway), so keep using it.
-        let mut map = shard.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = shard
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if map.len() >= self.per_shard && !map.contains_key(&hash) {
             self.sweep(&mut map, now);
         }
@@ -293,13 +304,13 @@ impl SignatureCache {
                 ttl: e.ttl,
                 rdatas: &rdatas,
             };
-            let order: Vec<usize> = (0..rdatas.len()).collect();
+            let order: Vec<u16> = (0..rdatas.len() as u16).collect();
             let hash = self.hash(&e.key, &next, &set, &order);
             let shard = self.shard(hash);
-            if shard
-                .read()
-                .is_ok_and(|m| m.get(&hash).is_some_and(|x| x.matches(&e.key, &next, &set, &order)))
-            {
+            if shard.read().is_ok_and(|m| {
+                m.get(&hash)
+                    .is_some_and(|x| x.matches(&e.key, &next, &set, &order))
+            }) {
                 continue;
             }
             let Ok(rrsig) = rrsig_rdata(&e.key, &set, next) else {
@@ -354,8 +365,13 @@ mod tests {
         let a = [[127, 0, 0, 10], [127, 0, 0, 11]];
         let first = cache.get_or_sign(&key, &set(&a), NOW, 7 * DAY).unwrap();
         let b = [[127, 0, 0, 11], [127, 0, 0, 10]];
-        let again = cache.get_or_sign(&key, &set(&b), NOW + 60, 7 * DAY).unwrap();
-        assert!(Arc::ptr_eq(&first, &again), "same content, other order: a hit");
+        let again = cache
+            .get_or_sign(&key, &set(&b), NOW + 60, 7 * DAY)
+            .unwrap();
+        assert!(
+            Arc::ptr_eq(&first, &again),
+            "same content, other order: a hit"
+        );
         assert_eq!(cache.stats().hits.load(Ordering::Relaxed), 1);
 
         let other = [[127, 0, 0, 10]];
@@ -363,11 +379,19 @@ mod tests {
         assert!(!Arc::ptr_eq(&first, &sub));
         let mut ttl = set(&a);
         ttl.ttl = 31;
-        assert!(!Arc::ptr_eq(&first, &cache.get_or_sign(&key, &ttl, NOW, 7 * DAY).unwrap()));
-        let later = cache.get_or_sign(&key, &set(&a), NOW + 2 * DAY, 7 * DAY).unwrap();
+        assert!(!Arc::ptr_eq(
+            &first,
+            &cache.get_or_sign(&key, &ttl, NOW, 7 * DAY).unwrap()
+        ));
+        let later = cache
+            .get_or_sign(&key, &set(&a), NOW + 2 * DAY, 7 * DAY)
+            .unwrap();
         assert!(!Arc::ptr_eq(&first, &later), "next window: a new signature");
         let key2 = self::key();
-        assert!(!Arc::ptr_eq(&first, &cache.get_or_sign(&key2, &set(&a), NOW, 7 * DAY).unwrap()));
+        assert!(!Arc::ptr_eq(
+            &first,
+            &cache.get_or_sign(&key2, &set(&a), NOW, 7 * DAY).unwrap()
+        ));
         assert_eq!(cache.stats().misses.load(Ordering::Relaxed), 5);
     }
 
@@ -397,8 +421,14 @@ mod tests {
         assert_eq!(cache.refresh_ahead(late, 100), 1);
         assert_eq!(cache.refresh_ahead(late, 100), 0);
         let misses = cache.stats().misses.load(Ordering::Relaxed);
-        cache.get_or_sign(&key, &set(&a), w.end() + 5, 7 * DAY).unwrap();
-        assert_eq!(cache.stats().misses.load(Ordering::Relaxed), misses, "a hit");
+        cache
+            .get_or_sign(&key, &set(&a), w.end() + 5, 7 * DAY)
+            .unwrap();
+        assert_eq!(
+            cache.stats().misses.load(Ordering::Relaxed),
+            misses,
+            "a hit"
+        );
         // The refresher's entry was not used in its window until that query; an entry
         // nobody asks for is not carried on.
         let b = [[127, 0, 0, 99]];

@@ -246,7 +246,8 @@ impl ZoneKey {
     ) -> Option<Self> {
         let (pair, public) = match algorithm {
             Algorithm::EcdsaP256Sha256 => {
-                let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8).ok()?;
+                let pair =
+                    EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8).ok()?;
                 // An uncompressed point 0x04 || X || Y; DNSSEC publishes X || Y (RFC 6605 4).
                 let point = pair.public_key().as_ref();
                 if point.len() != 65 || point[0] != 4 {
@@ -315,9 +316,7 @@ impl ZoneKey {
         let algorithm = Algorithm::from_number(number).ok_or_else(|| {
             invalid(
                 Some(schema.algorithm.span()),
-                format!(
-                    "algorithm {number} is not supported (13 = ECDSAP256SHA256, 15 = ED25519)"
-                ),
+                format!("algorithm {number} is not supported (13 = ECDSAP256SHA256, 15 = ED25519)"),
             )
         })?;
         let flags = *schema.flags.get_ref();
@@ -570,7 +569,10 @@ mod tests {
             assert_eq!(again.algorithm(), alg);
             assert!(again.is_sep());
             assert!(!again.publish_only());
-            assert_eq!(key.public_key().len(), if alg == Algorithm::Ed25519 { 32 } else { 64 });
+            assert_eq!(
+                key.public_key().len(),
+                if alg == Algorithm::Ed25519 { 32 } else { 64 }
+            );
             assert_eq!(key.sign(b"data").unwrap().len(), alg.signature_len());
             assert!(key.file_name().starts_with("Kgslb.example.test.+0"));
             assert!(key.ds_text().starts_with("gslb.example.test. IN DS "));
@@ -580,8 +582,8 @@ mod tests {
     #[test]
     fn signatures_verify_with_the_published_key() {
         use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED, ED25519, UnparsedPublicKey};
-        let ec = ZoneKey::generate(&zone(), Algorithm::EcdsaP256Sha256, FLAGS_ZSK, false, 0)
-            .unwrap();
+        let ec =
+            ZoneKey::generate(&zone(), Algorithm::EcdsaP256Sha256, FLAGS_ZSK, false, 0).unwrap();
         let mut point = vec![4];
         point.extend_from_slice(ec.public_key());
         let sig = ec.sign(b"hello").unwrap();
@@ -606,14 +608,22 @@ mod tests {
         let good = key.to_file_text();
         let path = Path::new("keys/k.private");
         let cases = [
-            (good.replace("algorithm = 15", "algorithm = 8"), 3, "not supported"),
+            (
+                good.replace("algorithm = 15", "algorithm = 8"),
+                3,
+                "not supported",
+            ),
             (good.replace("flags = 257", "flags = 385"), 4, "must be 257"),
             (
                 good.replace(&format!("key_tag = {}", key.key_tag()), "key_tag = 1"),
                 5,
                 "does not match",
             ),
-            (good.replace("private_key = \"", "private_key = \"!"), 8, "not base64"),
+            (
+                good.replace("private_key = \"", "private_key = \"!"),
+                8,
+                "not base64",
+            ),
             (good.replace("created", "craeted"), 7, "unknown field"),
         ];
         for (text, line, what) in cases {
@@ -637,8 +647,8 @@ mod tests {
     fn written_file_is_private_and_never_overwritten() {
         use std::os::unix::fs::PermissionsExt as _;
         let dir = tempfile::tempdir().unwrap();
-        let key = ZoneKey::generate(&zone(), Algorithm::EcdsaP256Sha256, FLAGS_KSK, false, 0)
-            .unwrap();
+        let key =
+            ZoneKey::generate(&zone(), Algorithm::EcdsaP256Sha256, FLAGS_KSK, false, 0).unwrap();
         let path = dir.path().join(key.file_name());
         key.write_new(&path).unwrap();
         let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;

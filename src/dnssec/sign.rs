@@ -16,7 +16,7 @@
 //! 5.25 days), and the next window's signature replaces it long before it expires.
 
 use super::key::{SignError, ZoneKey};
-use super::wire::{canonical_rdata, rrsig_labels, rtype};
+use super::wire::{canonical_rdata, rrsig_labels};
 
 /// Class IN.
 const CLASS_IN: u16 = 1;
@@ -81,7 +81,9 @@ impl Window {
 
     /// The window after this one.
     pub fn next(&self) -> Self {
-        let validity = self.expiration.wrapping_sub(self.index.wrapping_mul(self.step));
+        let validity = self
+            .expiration
+            .wrapping_sub(self.index.wrapping_mul(self.step));
         Self::from_index(self.index.wrapping_add(1), self.step, validity)
     }
 
@@ -133,11 +135,6 @@ pub fn rrsig_rdata<R: AsRef<[u8]>>(
     let signature = key.sign(&data)?;
     rdata.extend_from_slice(&signature);
     Ok(rdata)
-}
-
-/// Whether an RRset of this type is ever signed: everything but the RRSIGs themselves.
-pub fn is_signed_type(t: u16) -> bool {
-    t != rtype::RRSIG
 }
 
 #[cfg(test)]

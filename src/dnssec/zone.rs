@@ -73,7 +73,9 @@ impl SignatureCaches {
     /// [`SignatureCache::refresh_ahead`]); returns the number of signatures made.
     pub fn refresh_ahead(&self, now: u32, budget: usize) -> usize {
         let made = self.stable.refresh_ahead(now, budget);
-        made + self.per_name.refresh_ahead(now, budget.saturating_sub(made))
+        made + self
+            .per_name
+            .refresh_ahead(now, budget.saturating_sub(made))
     }
 }
 
@@ -150,12 +152,17 @@ impl ZoneSigner {
                 return Err(PolicyError::Duplicate { tag: k.key_tag() });
             }
         }
-        let active: Vec<Arc<ZoneKey>> = keys.iter().filter(|k| !k.publish_only()).cloned().collect();
+        let active: Vec<Arc<ZoneKey>> =
+            keys.iter().filter(|k| !k.publish_only()).cloned().collect();
         if active.is_empty() {
             return Err(PolicyError::NoActiveKey);
         }
         let (sep, non_sep): (Vec<_>, Vec<_>) = active.iter().cloned().partition(|k| k.is_sep());
-        let dnskey_signers = if sep.is_empty() { active.clone() } else { sep.clone() };
+        let dnskey_signers = if sep.is_empty() {
+            active.clone()
+        } else {
+            sep.clone()
+        };
         let data_signers = if non_sep.is_empty() { sep } else { non_sep };
         let dnskey_rdatas = keys.iter().map(|k| k.dnskey_rdata().into()).collect();
         Ok(Self {
@@ -232,8 +239,7 @@ mod tests {
 
     fn key(flags: u16, publish_only: bool) -> Arc<ZoneKey> {
         Arc::new(
-            ZoneKey::generate(&apex(), Algorithm::EcdsaP256Sha256, flags, publish_only, 0)
-                .unwrap(),
+            ZoneKey::generate(&apex(), Algorithm::EcdsaP256Sha256, flags, publish_only, 0).unwrap(),
         )
     }
 
@@ -281,6 +287,9 @@ mod tests {
         let foreign =
             Arc::new(ZoneKey::generate(&other, Algorithm::Ed25519, FLAGS_KSK, false, 0).unwrap());
         let err = signer(vec![foreign]).unwrap_err().to_string();
-        assert!(err.contains("is for zone other.test., not gslb.example.test."), "{err}");
+        assert!(
+            err.contains("is for zone other.test., not gslb.example.test."),
+            "{err}"
+        );
     }
 }
