@@ -175,12 +175,51 @@ fn benches(c: &mut Criterion) {
     });
 }
 
+/// (e) DNSSEC: one signature per algorithm (the cost of a cache miss), and a cache hit.
+fn signing(c: &mut Criterion) {
+    use std::sync::Arc;
+
+    use steerdns::dns::name::Name;
+    use steerdns::dnssec::cache::SignatureCache;
+    use steerdns::dnssec::key::{Algorithm, FLAGS_KSK, ZoneKey};
+    use steerdns::dnssec::sign::{Rrset, Window, rrsig_rdata};
+
+    let zone = Name::parse_absolute("gslb.example.test.").unwrap();
+    let owner = Name::parse_absolute("www.gslb.example.test.").unwrap();
+    let rdatas = [[127, 0, 0, 10], [127, 0, 0, 11]];
+    let set = Rrset {
+        owner: owner.as_wire(),
+        rtype: 1,
+        ttl: 30,
+        rdatas: &rdatas,
+    };
+    let now = 1_764_590_000;
+    for alg in [Algorithm::EcdsaP256Sha256, Algorithm::Ed25519] {
+        let key = Arc::new(ZoneKey::generate(&zone, alg, FLAGS_KSK, false, 0).unwrap());
+        let window = Window::at(now, 7 * 86_400);
+        c.bench_function(&format!("dnssec: sign an A RRset ({alg})"), |b| {
+            b.iter(|| black_box(rrsig_rdata(&key, black_box(&set), window).unwrap()))
+        });
+        let cache = SignatureCache::new(1024);
+        cache.get_or_sign(&key, &set, now, 7 * 86_400).unwrap();
+        c.bench_function(&format!("dnssec: cached RRSIG lookup ({alg})"), |b| {
+            b.iter(|| {
+                black_box(
+                    cache
+                        .get_or_sign(&key, black_box(&set), now, 7 * 86_400)
+                        .unwrap(),
+                )
+            })
+        });
+    }
+}
+
 criterion_group! {
     name = hotpath;
     config = Criterion::default()
         .warm_up_time(std::time::Duration::from_millis(500))
         .measurement_time(std::time::Duration::from_secs(2))
         .sample_size(50);
-    targets = benches
+    targets = benches, signing
 }
 criterion_main!(hotpath);
