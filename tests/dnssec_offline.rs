@@ -8,13 +8,17 @@
 //!   records, RRSIGs, DNSKEYs and an NSEC chain built here verifies completely.
 //!
 //! The programs come from Debian's `bind9-utils` and `ldnsutils`; without them those tests
-//! print `SKIPPED` (and fail under `STEERDNS_REQUIRE_EXTERNAL=1`, as `.ci/run` sets).
+//! print `SKIPPED` (and fail under `STEERDNS_REQUIRE_EXTERNAL=1`, as `.ci/run` sets; see
+//! `common::external`).
+
+mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
+use common::external::require_programs;
 use hickory_proto::dnssec::Verifier as _;
 use hickory_proto::dnssec::rdata::DNSSECRData;
 use hickory_proto::rr::{DNSClass, RData, Record, RecordType};
@@ -269,20 +273,6 @@ fn wildcard_expansion_and_compact_denial_verify() {
 
 // === the BIND and ldns tools ===
 
-fn require(program: &str, package: &str) -> Option<PathBuf> {
-    for dir in ["/usr/bin", "/usr/sbin", "/bin", "/sbin"] {
-        let p = Path::new(dir).join(program);
-        if p.exists() {
-            return Some(p);
-        }
-    }
-    if std::env::var("STEERDNS_REQUIRE_EXTERNAL").is_ok_and(|v| v == "1") {
-        panic!("{program} is not installed (apt-get install {package}; .ci/run does)");
-    }
-    eprintln!("\n**** SKIPPED: {program} not installed (apt-get install {package}) ****\n");
-    None
-}
-
 fn run(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap();
     let text = format!(
@@ -296,10 +286,9 @@ fn run(cmd: &mut Command) -> String {
 
 #[test]
 fn ds_matches_bind_and_ldns() {
-    let (Some(dsfromkey), Some(key2ds)) = (
-        require("dnssec-dsfromkey", "bind9-utils"),
-        require("ldns-key2ds", "ldnsutils"),
-    ) else {
+    let Some([dsfromkey, key2ds]) = require_programs(&["dnssec-dsfromkey", "ldns-key2ds"])
+        .map(|p| <[PathBuf; 2]>::try_from(p).unwrap())
+    else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -450,10 +439,9 @@ fn write_signed_zone(dir: &Path, signer: &ZoneSigner) -> PathBuf {
 
 #[test]
 fn signed_zone_verifies_with_ldns_and_bind() {
-    let (Some(ldns_verify), Some(bind_verify)) = (
-        require("ldns-verify-zone", "ldnsutils"),
-        require("dnssec-verify", "bind9-utils"),
-    ) else {
+    let Some([ldns_verify, bind_verify]) = require_programs(&["ldns-verify-zone", "dnssec-verify"])
+        .map(|p| <[PathBuf; 2]>::try_from(p).unwrap())
+    else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -37,6 +37,8 @@ pub fn package_of(program: &str) -> &str {
         "kresd" => "knot-resolver",
         "knotd" | "knotc" => "knot",
         "delv" | "dig" => "bind9-dnsutils",
+        "dnssec-dsfromkey" | "dnssec-verify" => "bind9-utils",
+        "ldns-key2ds" | "ldns-verify-zone" => "ldnsutils",
         other => other,
     }
 }
