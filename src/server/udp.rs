@@ -178,11 +178,16 @@ fn rate_limit(
     }
     let kind = match (info.rcode, info.zone) {
         (rcode::NXDOMAIN, Some(zone)) => Kind::NxDomain(zone),
-        (rcode::NOERROR, Some(_)) => Kind::Name(
-            response
+        (rcode::NOERROR, Some(_)) => {
+            let name = response
                 .get(12..info.question_end.saturating_sub(4))
-                .unwrap_or(&[]),
-        ),
+                .unwrap_or(&[]);
+            // Steered answers differ per client subnet: counted per ECS prefix.
+            match (info.steered, info.ecs) {
+                (Some(_), Some(ecs)) if ecs.source_prefix > 0 => Kind::Steered(name, ecs),
+                _ => Kind::Name(name),
+            }
+        }
         _ => Kind::Error,
     };
     let verdict = shared
