@@ -120,7 +120,11 @@ async fn serve_async(
     let admin_addr = store.load().config.metrics_listen;
     let _admin = match admin_addr {
         Some(addr) => {
-            let a = AdminServer::start(addr, store.clone(), metrics.clone())
+            let ctx = crate::admin::AdminContext {
+                store: store.clone(),
+                metrics: metrics.clone(),
+            };
+            let a = AdminServer::start(addr, ctx)
                 .await
                 .map_err(|source| AppError::Admin { addr, source })?;
             tracing::info!(addr = %a.addr, "admin listening (/metrics /healthz /v1/explain)");

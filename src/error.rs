@@ -108,6 +108,22 @@ fn render_lines(errors: &[ConfigError]) -> String {
         .join("\n")
 }
 
+//------------ TokenFileError --------------------------------------------------------------------
+
+/// Why a token file (`[metrics] token_file`) cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenFileError {
+    /// The file cannot be read.
+    #[error("cannot read")]
+    Read(#[source] std::io::Error),
+    /// The file holds only white space.
+    #[error("is empty")]
+    Empty,
+    /// The token has spaces or control characters inside.
+    #[error("holds spaces or control characters inside the token")]
+    BadCharacters,
+}
+
 //------------ GeoError --------------------------------------------------------------------------
 
 /// Why a GeoIP database cannot be used. Every message starts with the file's path.

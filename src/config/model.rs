@@ -35,6 +35,8 @@ pub struct Config {
     pub zones_directory: PathBuf,
     /// `[metrics] listen`; `None` = disabled.
     pub metrics_listen: Option<SocketAddr>,
+    /// `[metrics] trusted` and `token_file`: who may use `/v1/*` and `/`.
+    pub admin_access: AdminAccess,
     /// `[log]` settings.
     pub log: LogSettings,
     /// Zones, sorted by origin.
@@ -444,4 +446,43 @@ impl CheckedEndpoint {
     pub fn key(&self) -> String {
         endpoint_key(&self.zone, &self.service, &self.region, &self.addr)
     }
+}
+
+/// A shared secret (`[metrics] token_file`). Its `Debug` never shows the value, so a logged
+/// config does not leak it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(std::sync::Arc<str>);
+
+impl Token {
+    /// Wraps a secret read from a token file.
+    pub fn new(secret: &str) -> Self {
+        Self(secret.into())
+    }
+
+    /// The secret's bytes, for comparison.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+
+    /// The secret as text (to send it, e.g. in an `Authorization` header).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(<redacted>)")
+    }
+}
+
+/// `[metrics] trusted` and `token_file`: who may use the admin API's `/v1/*` and `/`
+/// (SPEC section 2; the rule itself is `admin::access`).
+#[derive(Debug, Clone, Default)]
+pub struct AdminAccess {
+    /// Clients that need no token. Default loopback.
+    pub trusted: Vec<IpNet>,
+    /// The token other clients must present; `None` without a `token_file` (then untrusted
+    /// clients are refused with 403).
+    pub token: Option<Token>,
 }

@@ -106,8 +106,13 @@ pub struct ZonesSection {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MetricsSection {
-    /// HTTP listener for /metrics, /healthz, /v1/explain. Default 127.0.0.1:9153; "" = off.
+    /// HTTP listener for /metrics, /healthz, /v1/* and /. Default 127.0.0.1:9153; "" = off.
     pub listen: Option<SpannedStr>,
+    /// Clients that may use /v1/* and / without the token. Default loopback.
+    pub trusted: Option<Vec<SpannedStr>>,
+    /// File holding the token other clients must present for /v1/* and /. Default none
+    /// (then those clients get 403).
+    pub token_file: Option<SpannedStr>,
 }
 
 /// `[log]`.

@@ -52,11 +52,13 @@
 pub mod client;
 pub mod daemon;
 pub mod external;
+pub mod http;
 pub mod process;
 pub mod zone;
 
 pub use client::*;
 pub use daemon::*;
+pub use http::Http;
 pub use process::Process;
 pub use zone::*;
 

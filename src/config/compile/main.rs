@@ -142,6 +142,7 @@ pub(super) fn compile_main(
                 .map_or(defaults::ZONES_DIRECTORY, |p| p.get_ref()),
         ),
         metrics_listen,
+        admin_access: super::admin::compile_admin(src, base, &main.metrics, errors),
         log: LogSettings {
             format: main.log.format.unwrap_or_default(),
             queries: main.log.queries.unwrap_or(defaults::LOG_QUERIES),

@@ -4,6 +4,7 @@
 //!
 //! ```text
 //!  steerdns.toml ─► main.rs (server, health, geoip, rrl, zones, metrics, log)
+//!                           admin.rs ([metrics] trusted, token_file)
 //!  zones/*.toml  ─► zone.rs (origin, soa) ─► records.rs  [[record]] (rdata.rs: RDATA)
 //!                                         ─► checks.rs   [check.*]
 //!                                         ─► maps.rs     [map.*], geo = {...}
@@ -12,6 +13,7 @@
 //!
 //! `context.rs` holds what they share; defaults come from [`crate::config::defaults`].
 
+mod admin;
 mod checks;
 mod context;
 mod main;
@@ -26,6 +28,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+pub use admin::read_token;
 pub use main::MAX_NSID_LEN;
 pub use services::region_seed;
 

@@ -1,0 +1,235 @@
+//! The admin HTTP listener (`[metrics] listen`): one router with one access check in front of
+//! everything but the open paths.
+//!
+//! ```text
+//!  TCP accept ─► HTTP/1 ─► access::decide (path, client, Authorization, snapshot settings)
+//!                             │ open path or allowed          │ refused
+//!                             ▼                               ▼
+//!                          route (method, path)            401 / 403
+//!   GET  /metrics      Prometheus text (open)
+//!   GET  /healthz      "ok generation N" (open)
+//!   GET  /v1/explain   ?name=&type=&client=: the decision trace as JSON, with live health
+//! ```
+//!
+//! A new endpoint is one more arm in [`route`]; the access rule covers it without more code.
+//! Bound to loopback by default.
+
+pub mod access;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::error::render_chain;
+use crate::metrics::{self, Metrics};
+use crate::state::Store;
+use crate::steer::ClientAddr;
+
+use access::Verdict;
+
+/// Everything the handlers need; cloned into every connection.
+#[derive(Clone)]
+pub struct AdminContext {
+    /// The serving snapshot (also holds the access settings, so they follow reloads).
+    pub store: Store,
+    /// Process-wide metrics.
+    pub metrics: Arc<Metrics>,
+}
+
+impl std::fmt::Debug for AdminContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminContext").finish_non_exhaustive()
+    }
+}
+
+/// A running admin listener; stops accepting when dropped (requests in flight finish).
+#[derive(Debug)]
+pub struct AdminServer {
+    /// Bound address.
+    pub addr: SocketAddr,
+    stop: watch::Sender<bool>,
+}
+
+impl AdminServer {
+    /// Binds and serves on the current runtime.
+    pub async fn start(addr: SocketAddr, ctx: AdminContext) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
+        let bound = listener.local_addr()?;
+        let (stop, mut stopped) = watch::channel(false);
+        tokio::spawn(async move {
+            loop {
+                let (stream, peer) = tokio::select! {
+                    r = listener.accept() => match r {
+                        Ok(a) => a,
+                        Err(e) => {
+                            tracing::debug!(error = %e, "admin accept failed");
+                            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                            continue;
+                        }
+                    },
+                    _ = stopped.changed() => return,
+                };
+                let ctx = ctx.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |req| {
+                        let ctx = ctx.clone();
+                        async move { Ok::<_, Infallible>(handle(req, peer, &ctx).await) }
+                    });
+                    let conn =
+                        http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                    let _ = tokio::time::timeout(std::time::Duration::from_secs(30), conn).await;
+                });
+            }
+        });
+        Ok(Self { addr: bound, stop })
+    }
+}
+
+impl Drop for AdminServer {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+type Reply = Response<Full<Bytes>>;
+
+fn reply(status: StatusCode, content_type: &str, body: String) -> Reply {
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = status;
+    if let Ok(v) = content_type.parse() {
+        r.headers_mut().insert(hyper::header::CONTENT_TYPE, v);
+    }
+    r
+}
+
+/// A JSON error body: `{"error": "..."}`.
+fn json_error(status: StatusCode, message: &str) -> Reply {
+    reply(
+        status,
+        "application/json",
+        serde_json::json!({ "error": message }).to_string() + "\n",
+    )
+}
+
+/// The access check, then the route.
+async fn handle(req: Request<Incoming>, peer: SocketAddr, ctx: &AdminContext) -> Reply {
+    let verdict = {
+        let snap = ctx.store.load();
+        access::decide(
+            req.uri().path(),
+            peer.ip(),
+            req.headers()
+                .get(hyper::header::AUTHORIZATION)
+                .map(|v| v.as_bytes()),
+            &snap.config.admin_access,
+        )
+    };
+    match verdict {
+        Verdict::Allowed => route(req, ctx).await,
+        Verdict::Unauthorized => {
+            tracing::debug!(client = %peer.ip(), path = req.uri().path(), "admin: no or wrong token");
+            let mut r = json_error(
+                StatusCode::UNAUTHORIZED,
+                "a token is required: Authorization: Bearer <token>, or HTTP Basic with the token as password",
+            );
+            r.headers_mut().append(
+                hyper::header::WWW_AUTHENTICATE,
+                hyper::header::HeaderValue::from_static(
+                    "Basic realm=\"steerdns\", charset=\"UTF-8\"",
+                ),
+            );
+            r.headers_mut().append(
+                hyper::header::WWW_AUTHENTICATE,
+                hyper::header::HeaderValue::from_static("Bearer realm=\"steerdns\""),
+            );
+            r
+        }
+        Verdict::Forbidden => {
+            tracing::debug!(client = %peer.ip(), path = req.uri().path(), "admin: untrusted client");
+            json_error(
+                StatusCode::FORBIDDEN,
+                "this client is not in [metrics] trusted and no [metrics] token_file is set",
+            )
+        }
+    }
+}
+
+/// Dispatches an admitted request by method and path.
+async fn route(req: Request<Incoming>, ctx: &AdminContext) -> Reply {
+    let path = req.uri().path().to_owned();
+    match (req.method(), path.as_str()) {
+        (&Method::GET, "/metrics") => reply(
+            StatusCode::OK,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            metrics::render(&ctx.store, &ctx.metrics),
+        ),
+        (&Method::GET, "/healthz") => {
+            let g = ctx.store.load().generation;
+            reply(StatusCode::OK, "text/plain", format!("ok generation {g}\n"))
+        }
+        (&Method::GET, "/v1/explain") => explain(req.uri().query().unwrap_or(""), &ctx.store),
+        (_, "/metrics" | "/healthz" | "/v1/explain") => {
+            let mut r = json_error(StatusCode::METHOD_NOT_ALLOWED, "GET only");
+            r.headers_mut().insert(
+                hyper::header::ALLOW,
+                hyper::header::HeaderValue::from_static("GET"),
+            );
+            r
+        }
+        _ => json_error(StatusCode::NOT_FOUND, "not found"),
+    }
+}
+
+fn explain(query: &str, store: &Store) -> Response<Full<Bytes>> {
+    let mut name = None;
+    let mut qtype = "A".to_string();
+    let mut client = None;
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        match k.as_ref() {
+            "name" => name = Some(v.into_owned()),
+            "type" => qtype = v.into_owned(),
+            "client" => client = Some(v.into_owned()),
+            _ => {}
+        }
+    }
+    let bad = |msg: String| {
+        reply(
+            StatusCode::BAD_REQUEST,
+            "application/json",
+            serde_json::json!({ "error": msg }).to_string(),
+        )
+    };
+    let (Some(name), Some(client)) = (name, client) else {
+        return bad("name and client are required".into());
+    };
+    let want_v6 = match qtype.to_ascii_uppercase().as_str() {
+        "A" => false,
+        "AAAA" => true,
+        _ => return bad(format!("type {qtype:?}: A or AAAA")),
+    };
+    let client: ClientAddr = match client.parse() {
+        Ok(c) => c,
+        Err(e) => return bad(render_chain(&e)),
+    };
+    let snap = store.load_full();
+    match crate::explain::explain_name(&snap, &name, want_v6, &client) {
+        Ok(trace) => match serde_json::to_string_pretty(&trace) {
+            Ok(body) => reply(StatusCode::OK, "application/json", body + "\n"),
+            Err(e) => bad(render_chain(&e)),
+        },
+        Err(e) => reply(
+            StatusCode::NOT_FOUND,
+            "application/json",
+            serde_json::json!({ "error": render_chain(&e) }).to_string(),
+        ),
+    }
+}
