@@ -39,6 +39,13 @@ pub fn run(command: Command) -> Result<ExitCode, AppError> {
         } => commands::explain::run(&config, &name, &qtype, &client, server.as_deref(), json),
         Command::Reload { config } => commands::send_reload::run(&config),
         Command::Geoip { ip, config } => commands::geoip::run(&config, ip),
+        Command::Keygen {
+            zone,
+            algorithm,
+            zsk,
+            publish_only,
+            dir,
+        } => commands::keygen::run(&zone, algorithm, zsk, publish_only, &dir),
     }
 }
 

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::dnssec::algorithm::Algorithm;
+
 /// steerdns: authoritative DNS for global traffic steering.
 #[derive(Debug, Parser)]
 #[command(name = "steerdns", version, about)]
@@ -64,4 +66,29 @@ pub enum Command {
         #[arg(short, long, default_value = "steerdns.toml")]
         config: PathBuf,
     },
+    /// Generate a DNSSEC key for a zone (file mode 0600); print its DNSKEY and the DS for the
+    /// parent zone.
+    Keygen {
+        /// Zone apex, e.g. gslb.example.test.
+        zone: String,
+        /// Signing algorithm: ecdsap256sha256 (13) or ed25519 (15).
+        #[arg(short, long, default_value = "ecdsap256sha256", value_parser = parse_algorithm)]
+        algorithm: Algorithm,
+        /// A zone-signing key (DNSKEY flags 256) instead of a key-signing key or CSK (257).
+        #[arg(long)]
+        zsk: bool,
+        /// Mark the key publish_only: in the DNSKEY RRset, signing nothing (rollovers).
+        #[arg(long)]
+        publish_only: bool,
+        /// Folder to write the key file into.
+        #[arg(short, long, default_value = ".")]
+        dir: PathBuf,
+    },
+}
+
+/// `-a` values: a mnemonic or number, any case.
+fn parse_algorithm(text: &str) -> Result<Algorithm, String> {
+    Algorithm::parse(text).ok_or_else(|| {
+        format!("{text:?}: the algorithms are ecdsap256sha256 (13) and ed25519 (15)")
+    })
 }

@@ -341,6 +341,85 @@ pub enum StateFileError {
     },
 }
 
+//------------ DNSSEC ----------------------------------------------------------------------------
+
+/// Why a DNSSEC key file cannot be used. Every message starts with the key file's path.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// The file could not be read.
+    #[error("{path}: cannot read DNSSEC key file")]
+    Read {
+        /// The key file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file could not be written (`keygen`).
+    #[error("{path}: cannot write DNSSEC key file")]
+    Write {
+        /// The key file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a valid key file; `line` is 1-based when known.
+    #[error("{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Invalid {
+        /// The key file.
+        path: PathBuf,
+        /// Line of the problem.
+        line: Option<usize>,
+        /// What is wrong.
+        message: String,
+    },
+    /// The cryptographic library refused to make a key.
+    #[error("cannot generate a {algorithm} key")]
+    Generate {
+        /// The algorithm asked for.
+        algorithm: crate::dnssec::algorithm::Algorithm,
+    },
+}
+
+/// The cryptographic library refused to sign (it does not for valid keys; the answer path
+/// turns this into SERVFAIL rather than trusting that).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("signing with key {key_tag} ({algorithm}) failed")]
+pub struct SignError {
+    /// The key's tag.
+    pub key_tag: u16,
+    /// The key's algorithm.
+    pub algorithm: crate::dnssec::algorithm::Algorithm,
+}
+
+/// Why a zone's keys cannot sign it (checked at load; `check` reports each at its line).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    /// A key belongs to another zone.
+    #[error("key {tag} is for zone {key_zone}, not {zone}")]
+    WrongZone {
+        /// The key's tag.
+        tag: u16,
+        /// The zone in the key file.
+        key_zone: crate::dns::name::Name,
+        /// The zone it is listed for.
+        zone: crate::dns::name::Name,
+    },
+    /// The same key is listed twice.
+    #[error("key {tag} is listed twice")]
+    Duplicate {
+        /// The key's tag.
+        tag: u16,
+    },
+    /// No key is listed.
+    #[error("no keys listed")]
+    NoKeys,
+    /// Every key is `publish_only`.
+    #[error("every key is publish_only: nothing would sign the zone")]
+    NoActiveKey,
+}
+
 //------------ AppError --------------------------------------------------------------------------
 
 /// Errors that end a command; `main` prints them with [`render_chain`].
@@ -386,6 +465,18 @@ pub enum AppError {
     /// The name cannot be explained.
     #[error(transparent)]
     Explain(#[from] ExplainError),
+    /// `keygen ZONE` is not a domain name.
+    #[error("bad zone name {name:?}")]
+    ZoneName {
+        /// The name as given.
+        name: String,
+        /// Why it does not parse.
+        #[source]
+        source: crate::dns::name::NameError,
+    },
+    /// A DNSSEC key cannot be made or written (`keygen`).
+    #[error(transparent)]
+    Key(#[from] KeyError),
     /// JSON output cannot be written.
     #[error("cannot encode JSON")]
     Json(#[source] serde_json::Error),

@@ -10,6 +10,7 @@ use arc_swap::ArcSwap;
 
 use crate::config::Config;
 use crate::counters::SnapshotCounters;
+use crate::dnssec::zone::SignatureCaches;
 use crate::health::view::HealthTable;
 use crate::steer::GeoLookup;
 
@@ -28,12 +29,15 @@ pub struct Snapshot {
     pub loaded_at_unix: u64,
     /// Query and steering counters, indexed like `config` (carried across reloads by name).
     pub counters: Arc<SnapshotCounters>,
+    /// DNSSEC signatures by content, key and window: handed on from snapshot to snapshot, so
+    /// a reload keeps every signature whose RRset and key are unchanged.
+    pub signatures: Arc<SignatureCaches>,
 }
 
 impl Snapshot {
     /// The one way to make a snapshot: every checked endpoint up (the health runner fills in
     /// kept and saved states before it is published), counters carried over by name from
-    /// `previous` (fresh without one).
+    /// `previous` and its signature caches kept (fresh without one).
     pub fn new(
         generation: u64,
         config: Config,
@@ -46,6 +50,7 @@ impl Snapshot {
             &config,
             previous.map(|p| p.counters.as_ref()),
         ));
+        let signatures = previous.map_or_else(Arc::default, |p| Arc::clone(&p.signatures));
         Self {
             generation,
             config,
@@ -53,6 +58,7 @@ impl Snapshot {
             health,
             loaded_at_unix,
             counters,
+            signatures,
         }
     }
 }

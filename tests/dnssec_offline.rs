@@ -134,9 +134,10 @@ fn hickory_verify(signer: &ZoneSigner, set: &Rrset<'_, Vec<u8>>, rrsigs: &[Vec<u
 }
 
 fn sigs(signer: &ZoneSigner, set: &Rrset<'_, Vec<u8>>, pool: Pool) -> Vec<Vec<u8>> {
+    let caches = SignatureCaches::default();
     let mut out = Vec::new();
     signer
-        .for_each_rrsig(set, pool, now(), |rd| out.push(rd.to_vec()))
+        .for_each_rrsig(&caches, set, pool, now(), |rd| out.push(rd.to_vec()))
         .unwrap();
     out
 }
@@ -158,14 +159,7 @@ fn rrsets() -> Sets {
 }
 
 fn signer_with(keys: Vec<Arc<ZoneKey>>) -> ZoneSigner {
-    ZoneSigner::new(
-        &origin(),
-        keys,
-        300,
-        7 * 86_400,
-        Arc::new(SignatureCaches::default()),
-    )
-    .unwrap()
+    ZoneSigner::new(&origin(), keys, 300, 7 * 86_400).unwrap()
 }
 
 fn key(alg: Algorithm, flags: u16) -> Arc<ZoneKey> {
@@ -297,7 +291,7 @@ fn ds_matches_bind_and_ldns() {
             let key = ZoneKey::generate(&origin(), alg, flags, false, 0).unwrap();
             let base = format!("K{ORIGIN}+{:03}+{:05}", alg.number(), key.key_tag());
             let file = dir.path().join(format!("{base}.key"));
-            std::fs::write(&file, format!("{}\n", key.dnskey_text(300))).unwrap();
+            std::fs::write(&file, format!("{}\n", key.dnskey_text())).unwrap();
             let ours = key.ds_text();
             // BIND: `<owner> IN DS <tag> <alg> 2 <HEX>`.
             let bind = run(Command::new(&dsfromkey).arg("-2").arg(&file));

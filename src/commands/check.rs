@@ -22,5 +22,27 @@ pub fn run(path: &Path) -> Result<ExitCode, AppError> {
         services,
         cfg.checks.len()
     );
+    for zone in &cfg.zones {
+        if let Some(signer) = &zone.dnssec {
+            let keys: Vec<String> = signer
+                .keys()
+                .iter()
+                .map(|k| {
+                    format!(
+                        "{} ({}, {}{})",
+                        k.key_tag(),
+                        if k.is_sep() { "KSK/CSK" } else { "ZSK" },
+                        k.algorithm(),
+                        if k.publish_only() {
+                            ", publish_only"
+                        } else {
+                            ""
+                        }
+                    )
+                })
+                .collect();
+            println!("{}: signed: {}", zone.origin, keys.join(", "));
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

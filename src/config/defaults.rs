@@ -79,3 +79,5 @@ pub const EXPECT_STATUS: [u16; 1] = [200];
 pub const TLS_VERIFY: bool = true;
 /// `[check.X] reuse_connection`.
 pub const REUSE_CONNECTION: bool = false;
+/// `[dnssec] signature_validity`, in seconds (7d).
+pub const SIGNATURE_VALIDITY: u32 = 7 * 86_400;

@@ -116,6 +116,8 @@ pub struct Zone {
     pub has_wildcards: bool,
     /// Steered names.
     pub services: Vec<Service>,
+    /// Keys and signing policy when the zone has `[dnssec]` (keys read at load).
+    pub dnssec: Option<crate::dnssec::zone::ZoneSigner>,
 }
 
 /// A zone's label in metrics, logs and health keys: the origin without its final dot (`.`

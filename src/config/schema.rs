@@ -163,6 +163,22 @@ pub struct ZoneFile {
     /// Steered names.
     #[serde(default)]
     pub service: BTreeMap<String, Spanned<ServiceEntry>>,
+    /// DNSSEC online signing (SPEC 5.1); without this table the zone is unsigned.
+    pub dnssec: Option<Spanned<DnssecSection>>,
+}
+
+/// `[dnssec]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnssecSection {
+    /// Key files written by `steerdns keygen`, relative to the main config's folder. Every
+    /// key is in the DNSKEY RRset; those not marked `publish_only` in their file sign.
+    /// Required, at least one key that signs.
+    pub keys: Spanned<Vec<SpannedStr>>,
+    /// How long a signature is valid: RRSIG inception an hour before the start of its
+    /// window, expiration this long after it (windows are a quarter of this). Default "7d";
+    /// from "2h" to "366d".
+    pub signature_validity: Option<SpannedStr>,
 }
 
 /// `[soa]`.

@@ -29,8 +29,9 @@ use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use super::key::{SignError, ZoneKey};
+use super::key::ZoneKey;
 use super::sign::{Rrset, Window, rrsig_rdata};
+use crate::error::SignError;
 
 /// Number of shards (a power of two).
 const SHARDS: usize = 16;

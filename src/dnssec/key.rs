@@ -23,7 +23,7 @@ use std::fmt;
 use std::fs;
 use std::io::Write as _;
 use std::os::unix::fs::OpenOptionsExt as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use aws_lc_rs::digest;
 use aws_lc_rs::rand::SystemRandom;
@@ -35,122 +35,14 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::Deserialize;
 use toml::Spanned;
 
+pub use super::algorithm::Algorithm;
 use crate::dns::name::Name;
+use crate::error::{KeyError, SignError};
 
 /// DNSKEY flags of a zone-signing key (Zone Key bit only).
 pub const FLAGS_ZSK: u16 = 256;
 /// DNSKEY flags of a key-signing key or CSK (Zone Key and Secure Entry Point bits).
 pub const FLAGS_KSK: u16 = 257;
-
-//------------ Algorithm ------------
-
-/// A DNSSEC signing algorithm this server can sign with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Algorithm {
-    /// ECDSA with curve P-256 and SHA-256 (RFC 6605), number 13. The default.
-    EcdsaP256Sha256,
-    /// Ed25519 (RFC 8080), number 15.
-    Ed25519,
-}
-
-impl Algorithm {
-    /// The IANA algorithm number.
-    pub fn number(self) -> u8 {
-        match self {
-            Self::EcdsaP256Sha256 => 13,
-            Self::Ed25519 => 15,
-        }
-    }
-
-    /// The algorithm of an IANA number, if supported.
-    pub fn from_number(number: u8) -> Option<Self> {
-        match number {
-            13 => Some(Self::EcdsaP256Sha256),
-            15 => Some(Self::Ed25519),
-            _ => None,
-        }
-    }
-
-    /// The mnemonic (`ECDSAP256SHA256`, `ED25519`).
-    pub fn mnemonic(self) -> &'static str {
-        match self {
-            Self::EcdsaP256Sha256 => "ECDSAP256SHA256",
-            Self::Ed25519 => "ED25519",
-        }
-    }
-
-    /// Parses a mnemonic or number, case-insensitively (`ecdsap256sha256`, `13`, `ed25519`).
-    pub fn parse(text: &str) -> Option<Self> {
-        match text.to_ascii_lowercase().as_str() {
-            "ecdsap256sha256" | "13" => Some(Self::EcdsaP256Sha256),
-            "ed25519" | "15" => Some(Self::Ed25519),
-            _ => None,
-        }
-    }
-
-    /// Length of a signature in bytes (both are fixed-size).
-    pub fn signature_len(self) -> usize {
-        64
-    }
-}
-
-impl fmt::Display for Algorithm {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.mnemonic())
-    }
-}
-
-//------------ Errors ------------
-
-/// Why a key file could not be used.
-#[derive(Debug, thiserror::Error)]
-pub enum KeyError {
-    /// The file could not be read.
-    #[error("cannot read key file {}", path.display())]
-    Read {
-        /// The key file.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The file could not be written (keygen).
-    #[error("cannot write key file {}", path.display())]
-    Write {
-        /// The key file.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The file is not a valid key file; `line` is 1-based when known.
-    #[error("{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
-    Invalid {
-        /// The key file.
-        path: PathBuf,
-        /// Line of the problem.
-        line: Option<usize>,
-        /// What is wrong.
-        message: String,
-    },
-    /// The cryptographic library refused to make a key.
-    #[error("cannot generate a {algorithm} key")]
-    Generate {
-        /// The algorithm asked for.
-        algorithm: Algorithm,
-    },
-}
-
-/// The cryptographic library refused to sign (it does not for valid keys; the answer path
-/// turns this into SERVFAIL rather than trusting that).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("signing with key {key_tag} ({algorithm}) failed")]
-pub struct SignError {
-    /// The key's tag.
-    pub key_tag: u16,
-    /// The key's algorithm.
-    pub algorithm: Algorithm,
-}
 
 //------------ ZoneKey ------------
 
@@ -493,11 +385,11 @@ impl ZoneKey {
         out
     }
 
-    /// The DNSKEY record in presentation format, e.g.
-    /// `gslb.example.test. 300 IN DNSKEY 257 3 13 <base64>`.
-    pub fn dnskey_text(&self, ttl: u32) -> String {
+    /// The DNSKEY record in presentation format, without a TTL (the zone's applies), e.g.
+    /// `gslb.example.test. IN DNSKEY 257 3 13 <base64>`.
+    pub fn dnskey_text(&self) -> String {
         format!(
-            "{} {ttl} IN DNSKEY {} 3 {} {}",
+            "{} IN DNSKEY {} 3 {} {}",
             self.zone,
             self.flags,
             self.algorithm.number(),

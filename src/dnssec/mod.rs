@@ -2,14 +2,15 @@
 //! (SPEC 5.1).
 //!
 //! ```text
-//!  key files ──ZoneKey::read (once per load)──► ZoneSigner (per zone, in the snapshot)
+//!  key files ──ZoneKey::read (once per load)──► ZoneSigner (per zone, in the compiled zone)
 //!                                                  │ for_each_rrsig(rrset, pool, now)
 //!  dns::answer (DO=1) ── RRsets, NSECs ───────────►│
 //!                                                  ▼
-//!                         SignatureCaches (shared across reloads) ──miss──► sign::rrsig_rdata
+//!                SignatureCaches (in the snapshot, handed on by reloads) ──miss──► sign::rrsig_rdata
 //!                                                                             └► ZoneKey::sign (aws-lc-rs)
 //! ```
 //!
+//! - [`algorithm`]: the signing algorithms (13 and 15).
 //! - [`key`]: the key file format, `keygen`, DNSKEY and DS records.
 //! - [`sign`]: canonical form and RRSIG RDATA; validity windows.
 //! - [`denial`]: the NSEC of compact negative answers (RFC 9824).
@@ -19,6 +20,7 @@
 //!
 //! No cryptography is written here: key generation, signatures and digests are aws-lc-rs.
 
+pub mod algorithm;
 pub mod cache;
 pub mod denial;
 pub mod key;

@@ -15,8 +15,9 @@
 //! valid for at least three quarters of the validity (with the default of 7 days: at least
 //! 5.25 days), and the next window's signature replaces it long before it expires.
 
-use super::key::{SignError, ZoneKey};
+use super::key::ZoneKey;
 use super::wire::{canonical_rdata, rrsig_labels};
+use crate::error::SignError;
 
 /// Class IN.
 const CLASS_IN: u16 = 1;

@@ -1,8 +1,9 @@
 //! The signing state of one zone: its keys, which of them sign what, and the shared caches.
 //!
 //! Built once per load from the zone's `[dnssec]` table (keys read from their files at
-//! load, never per query) and kept in the snapshot; the caches outlive snapshots, so a reload
-//! keeps every signature whose RRset and key did not change.
+//! load, never per query) and kept in the compiled zone. The caches are not part of it: each
+//! snapshot hands its [`SignatureCaches`] on to the next, so a reload keeps every signature
+//! whose RRset and key did not change.
 //!
 //! Who signs what (RFC 6781 3.1):
 //!
@@ -18,10 +19,11 @@
 use std::sync::Arc;
 
 use super::cache::SignatureCache;
-use super::key::{KeyError, SignError, ZoneKey};
+use super::key::ZoneKey;
 use super::sign::Rrset;
 use super::wire::rtype;
 use crate::dns::name::Name;
+use crate::error::{PolicyError, SignError};
 
 /// Default bound of the cache of signatures over zone content (static and steered RRsets,
 /// delegation and NODATA proofs): about 300 bytes each, so about 10 MB.
@@ -85,36 +87,6 @@ impl Default for SignatureCaches {
     }
 }
 
-/// Why a zone's keys cannot sign it.
-#[derive(Debug, thiserror::Error)]
-pub enum PolicyError {
-    /// A key file could not be read.
-    #[error(transparent)]
-    Key(#[from] KeyError),
-    /// A key belongs to another zone.
-    #[error("key {tag} is for zone {key_zone}, not {zone}")]
-    WrongZone {
-        /// The key's tag.
-        tag: u16,
-        /// The zone in the key file.
-        key_zone: Name,
-        /// The zone it is listed for.
-        zone: Name,
-    },
-    /// The same key is listed twice.
-    #[error("key {tag} is listed twice")]
-    Duplicate {
-        /// The key's tag.
-        tag: u16,
-    },
-    /// No key is listed.
-    #[error("no keys listed")]
-    NoKeys,
-    /// Every key is `publish_only`.
-    #[error("every key is publish_only: nothing would sign the zone")]
-    NoActiveKey,
-}
-
 /// The keys of one signed zone and how it signs; see the module documentation.
 #[derive(Debug)]
 pub struct ZoneSigner {
@@ -124,7 +96,6 @@ pub struct ZoneSigner {
     dnskey_rdatas: Vec<Box<[u8]>>,
     dnskey_ttl: u32,
     validity: u32,
-    caches: Arc<SignatureCaches>,
 }
 
 impl ZoneSigner {
@@ -135,7 +106,6 @@ impl ZoneSigner {
         keys: Vec<Arc<ZoneKey>>,
         dnskey_ttl: u32,
         validity: u32,
-        caches: Arc<SignatureCaches>,
     ) -> Result<Self, PolicyError> {
         if keys.is_empty() {
             return Err(PolicyError::NoKeys);
@@ -172,7 +142,6 @@ impl ZoneSigner {
             dnskey_rdatas,
             dnskey_ttl,
             validity,
-            caches,
         })
     }
 
@@ -184,11 +153,6 @@ impl ZoneSigner {
     /// Signature validity in seconds.
     pub fn validity(&self) -> u32 {
         self.validity
-    }
-
-    /// The shared caches.
-    pub fn caches(&self) -> &Arc<SignatureCaches> {
-        &self.caches
     }
 
     /// The DNSKEY RRset at the apex (every key, `publish_only` ones too).
@@ -211,15 +175,16 @@ impl ZoneSigner {
     }
 
     /// Calls `f` with the RRSIG RDATA of `set` by each key that signs it, valid at `now`
-    /// (unix seconds), from the cache of `pool` (computed and cached on a miss).
+    /// (unix seconds), from the cache of `pool` in `caches` (computed and cached on a miss).
     pub fn for_each_rrsig<R: AsRef<[u8]>>(
         &self,
+        caches: &SignatureCaches,
         set: &Rrset<'_, R>,
         pool: Pool,
         now: u32,
         mut f: impl FnMut(&[u8]),
     ) -> Result<(), SignError> {
-        let cache = self.caches.pool(pool);
+        let cache = caches.pool(pool);
         for key in self.signers(set.rtype) {
             let rrsig = cache.get_or_sign(key, set, now, self.validity)?;
             f(&rrsig);
@@ -244,7 +209,7 @@ mod tests {
     }
 
     fn signer(keys: Vec<Arc<ZoneKey>>) -> Result<ZoneSigner, PolicyError> {
-        ZoneSigner::new(&apex(), keys, 300, 7 * 86_400, Arc::default())
+        ZoneSigner::new(&apex(), keys, 300, 7 * 86_400)
     }
 
     fn tags(keys: &[Arc<ZoneKey>]) -> Vec<u16> {

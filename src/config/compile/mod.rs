@@ -9,6 +9,7 @@
 //!                                         ─► checks.rs   [check.*]
 //!                                         ─► maps.rs     [map.*], geo = {...}
 //!                                         ─► services.rs [region.*], [service.*]
+//!                                         ─► dnssec.rs   [dnssec] (reads the key files)
 //! ```
 //!
 //! `context.rs` holds what they share; defaults come from [`crate::config::defaults`].
@@ -16,6 +17,7 @@
 mod admin;
 mod checks;
 mod context;
+mod dnssec;
 mod main;
 mod maps;
 mod rdata;
@@ -92,6 +94,7 @@ pub fn load_all(path: &Path, now_unix: u64) -> Result<Config, ConfigErrors> {
         };
         let zone = compile_zone(
             &zsrc,
+            &base,
             parsed,
             now_unix,
             &mut cfg.checks,

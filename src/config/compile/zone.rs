@@ -1,8 +1,11 @@
 //! One zone file (SPEC section 3) into a [`Zone`]: origin and SOA here, each other table in
 //! its own module, then the empty non-terminals.
 
+use std::path::Path;
+
 use super::checks::compile_checks;
 use super::context::ZoneCtx;
+use super::dnssec::compile_dnssec;
 use super::maps::parse_maps;
 use super::records::compile_records;
 use super::services::{ServiceInputs, compile_regions, compile_services};
@@ -14,9 +17,11 @@ use crate::dns::name::Name;
 use crate::error::ConfigError;
 
 /// Compiles one zone file; `None` when it has errors (all recorded in `errors`). Checked
-/// endpoints are appended to `checks_out`, warnings to `warnings`.
+/// endpoints are appended to `checks_out`, warnings to `warnings`. `base` is the main config's
+/// folder (key paths are relative to it).
 pub(super) fn compile_zone(
     src: &Source<'_>,
+    base: &Path,
     file: ZoneFile,
     now_unix: u64,
     checks_out: &mut Vec<CheckedEndpoint>,
@@ -63,6 +68,7 @@ pub(super) fn compile_zone(
     };
     let services = compile_services(&mut cx, &file.service, &inputs, &mut nodes, checks_out);
     let has_wildcards = add_empty_non_terminals(&mut nodes, &origin);
+    let dnssec = compile_dnssec(&mut cx, base, file.dnssec.as_ref(), zone_ttl);
     if cx.errors.len() > before {
         return None;
     }
@@ -73,6 +79,7 @@ pub(super) fn compile_zone(
         nodes,
         has_wildcards,
         services,
+        dnssec,
     })
 }
 
