@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::config::Config;
-use crate::config::model::zone_label;
+use crate::config::model::{RegionId, ServiceId, ZoneId, zone_label};
 use crate::dns::wire::rcode;
 use crate::steer::Reason;
 
@@ -201,11 +201,11 @@ pub type QueryRow<'a> = (&'a str, &'static str, &'static str, &'static str, u64)
 pub type SteerRow<'a> = (&'a str, &'a str, &'a str, Reason, u64);
 
 impl SnapshotCounters {
-    /// Counts one answered query. `zone` is the zone's index in the snapshot's config (`None`
-    /// outside every zone).
-    pub fn count_query(&self, zone: Option<usize>, qtype: u16, rc: u16, tcp: bool) {
+    /// Counts one answered query. `zone` is a zone of the snapshot's config (`None` outside
+    /// every zone).
+    pub fn count_query(&self, zone: Option<ZoneId>, qtype: u16, rc: u16, tcp: bool) {
         let zone = zone
-            .and_then(|z| self.zones.get(z))
+            .and_then(|z| self.zones.get(z.index()))
             .unwrap_or(&self.outside);
         let slot = ZoneCounters::slot(qtype_slot(qtype), rcode_slot(rc), tcp);
         if let Some(c) = zone.queries.get(slot) {
@@ -217,16 +217,16 @@ impl SnapshotCounters {
     /// fallback and NODATA.
     pub fn count_steered(
         &self,
-        zone: usize,
-        service: usize,
-        region: Option<usize>,
+        zone: ZoneId,
+        service: ServiceId,
+        region: Option<RegionId>,
         reason: Reason,
     ) {
         if let Some(row) = self
             .steered
-            .get(zone)
-            .and_then(|z| z.get(service))
-            .and_then(|svc| svc.get(region.map_or(0, |r| r + 1)))
+            .get(zone.index())
+            .and_then(|z| z.get(service.index()))
+            .and_then(|svc| svc.get(region.map_or(0, |r| r.index() + 1)))
         {
             row.by_reason[reason_slot(reason)].fetch_add(1, Ordering::Relaxed);
         }

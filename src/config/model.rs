@@ -18,6 +18,66 @@ use crate::geo::{ContinentCode, CountryCode};
 use crate::health::persist::endpoint_key;
 use crate::health::view::SlotId;
 
+//------------ Ids -------------------------------------------------------------------------------
+
+/// Defines an index newtype for one table of the model, and indexing of that table by it, so
+/// an id of one table (or of another snapshot's table) is not taken for another by accident.
+macro_rules! index_id {
+    ($(#[$doc:meta])* $id:ident => $table:ty) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $id(pub u32);
+
+        impl $id {
+            /// The id of the `i`-th row.
+            pub const fn from_index(i: usize) -> Self {
+                // Tables are built from config files; none comes near 2^32 rows.
+                Self(i as u32)
+            }
+
+            /// The row this id names.
+            pub const fn index(self) -> usize {
+                self.0 as usize
+            }
+        }
+
+        impl std::ops::Index<$id> for [$table] {
+            type Output = $table;
+
+            fn index(&self, id: $id) -> &$table {
+                &self[id.index()]
+            }
+        }
+
+        impl std::ops::Index<$id> for Vec<$table> {
+            type Output = $table;
+
+            fn index(&self, id: $id) -> &$table {
+                &self[id.index()]
+            }
+        }
+    };
+}
+
+index_id!(
+    /// A zone: its index in [`Config::zones`].
+    ZoneId => Zone
+);
+index_id!(
+    /// A service of a zone: its index in [`Zone::services`].
+    ServiceId => Service
+);
+index_id!(
+    /// A region as one service sees it: its index in [`Service::regions`].
+    RegionId => ServiceRegion
+);
+index_id!(
+    /// An entry of a geo map: its index in [`GeoMap::entries`].
+    MapEntryId => MapEntry
+);
+
+//------------ Config ----------------------------------------------------------------------------
+
 /// A fully validated configuration: main settings and every zone.
 #[derive(Debug)]
 pub struct Config {
@@ -158,7 +218,7 @@ pub struct Node {
     /// Static RRsets.
     pub rrsets: Vec<RRset>,
     /// A steered service at this name (answers A, AAAA, and CNAME regions).
-    pub service: Option<usize>,
+    pub service: Option<ServiceId>,
 }
 
 impl Node {
@@ -250,16 +310,16 @@ pub struct GeoMap {
     pub name: String,
     /// Every key with its tiers, in file order.
     pub entries: Vec<MapEntry>,
-    /// Index of the `default` entry.
-    pub default: usize,
+    /// The `default` entry.
+    pub default: MapEntryId,
     /// `continent:XX` keys.
-    pub continents: Vec<([u8; 2], usize)>,
+    pub continents: Vec<([u8; 2], MapEntryId)>,
     /// `country:XX` keys.
-    pub countries: Vec<([u8; 2], usize)>,
+    pub countries: Vec<([u8; 2], MapEntryId)>,
     /// `subdivision:XX-YY` keys (upper case).
-    pub subdivisions: Vec<(String, usize)>,
+    pub subdivisions: Vec<(String, MapEntryId)>,
     /// `net:CIDR` keys, longest prefix first.
-    pub nets: Vec<(IpNet, usize)>,
+    pub nets: Vec<(IpNet, MapEntryId)>,
 }
 
 impl GeoMap {
@@ -268,7 +328,7 @@ impl GeoMap {
         Self {
             name,
             entries: Vec::new(),
-            default: 0,
+            default: MapEntryId(0),
             continents: Vec::new(),
             countries: Vec::new(),
             subdivisions: Vec::new(),
@@ -278,7 +338,7 @@ impl GeoMap {
 
     /// Adds an entry and indexes it under its key (`net:` keys stay longest prefix first).
     pub fn push(&mut self, key: &MapKey, entry: MapEntry) {
-        let idx = self.entries.len();
+        let idx = MapEntryId::from_index(self.entries.len());
         self.entries.push(entry);
         match key {
             MapKey::Default => self.default = idx,
@@ -387,8 +447,8 @@ impl fmt::Display for MapKey {
 pub struct MapEntry {
     /// The key as written (`continent:EU`).
     pub key: String,
-    /// Tiers, best first; each a list of service-region indices.
-    pub tiers: Vec<Vec<usize>>,
+    /// Tiers, best first; each a list of the service's regions.
+    pub tiers: Vec<Vec<RegionId>>,
     /// Regions the tier string names that this service does not define (ignored).
     pub missing: Vec<String>,
 }

@@ -17,7 +17,7 @@ use super::wire::{
     ClientSubnet, MAX_UDP_PAYLOAD, OptOut, Owner, Query, QueryError, ResponseWriter, Section,
     TSIG_BADKEY, TsigAt, class, parse_query, rcode, read_name, rtype,
 };
-use crate::config::model::{Node, RRset, Service, Zone};
+use crate::config::model::{Node, RRset, RegionId, Service, ServiceId, Zone, ZoneId};
 use crate::state::Snapshot;
 use crate::steer::{self, AnswerKind, ClientAddr, ClientSource, Reason};
 
@@ -60,11 +60,11 @@ pub struct QueryContext {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Steered {
     /// Zone index in the snapshot.
-    pub zone: usize,
+    pub zone: ZoneId,
     /// Service index in the zone.
-    pub service: usize,
+    pub service: ServiceId,
     /// Region index in the service, if one was chosen.
-    pub region: Option<usize>,
+    pub region: Option<RegionId>,
     /// Why.
     pub reason: Reason,
     /// ECS scope returned: the longest over every steered step.
@@ -79,7 +79,7 @@ pub struct AnswerInfo {
     /// Question type (0 if the question did not parse).
     pub qtype: u16,
     /// Zone index, when the name was in a zone.
-    pub zone: Option<usize>,
+    pub zone: Option<ZoneId>,
     /// The steering decision, if any.
     pub steered: Option<Steered>,
     /// The response was truncated (TC=1).
@@ -328,13 +328,13 @@ fn client_addr(ecs: Option<ClientSubnet>, source: IpAddr) -> ClientAddr {
 }
 
 /// The zone with the longest origin that holds `qname`.
-fn find_zone(zones: &[Zone], qname: &[u8]) -> Option<usize> {
-    let mut best: Option<usize> = None;
+fn find_zone(zones: &[Zone], qname: &[u8]) -> Option<ZoneId> {
+    let mut best: Option<ZoneId> = None;
     for (i, z) in zones.iter().enumerate() {
         if wire_is_at_or_below(qname, z.origin.as_wire())
             && best.is_none_or(|b| zones[b].origin.as_wire().len() < z.origin.as_wire().len())
         {
-            best = Some(i);
+            best = Some(ZoneId::from_index(i));
         }
     }
     best
@@ -486,7 +486,7 @@ fn lookup<'z>(zone: &'z Zone, name: &[u8]) -> Lookup<'z> {
 struct Resolver<'a> {
     snap: &'a Snapshot,
     zone: &'a Zone,
-    zone_index: usize,
+    zone_index: ZoneId,
     client: ClientAddr,
     cx: &'a QueryContext,
     info: &'a mut AnswerInfo,
@@ -608,7 +608,7 @@ impl Resolver<'_> {
     /// `None` after writing addresses (or nothing: NODATA, the caller adds the SOA).
     fn steered<'s>(
         &mut self,
-        service_index: usize,
+        service_index: ServiceId,
         service: &'s Service,
         qtype: u16,
         owner: Owner<'_>,
@@ -656,7 +656,7 @@ impl Resolver<'_> {
     /// Steers `service` for the client and records the decision: the first steered step of
     /// the answer names the service and region (metrics, query log); the scope is the longest
     /// over every steered step, since the answer as a whole holds only where each step does.
-    fn decide(&mut self, service_index: usize, service: &Service) -> steer::Decision {
+    fn decide(&mut self, service_index: ServiceId, service: &Service) -> steer::Decision {
         let snap = self.snap;
         let geo = if service.map.uses_geo() {
             snap.geo.as_ref().map(|g| g.facts(self.client.addr))
@@ -684,7 +684,7 @@ impl Resolver<'_> {
     /// one and returns its target; `None` (nothing written) for any other region.
     fn steered_cname<'s>(
         &mut self,
-        service_index: usize,
+        service_index: ServiceId,
         service: &'s Service,
         owner: Owner<'_>,
         w: &mut ResponseWriter<'_>,

@@ -20,7 +20,7 @@
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::config::model::RrlSettings;
+use crate::config::model::{RrlSettings, ZoneId};
 use crate::dns::wire::ClientSubnet;
 
 /// The ceiling over all ECS prefixes of one (client prefix, name), in multiples of the rate.
@@ -49,8 +49,8 @@ pub enum Kind<'a> {
     /// prefix above 0): counted per ECS prefix (cut to the client prefix length), and against
     /// a ceiling of ten times the rate over all ECS prefixes.
     Steered(&'a [u8], ClientSubnet),
-    /// NXDOMAIN in this zone (index).
-    NxDomain(usize),
+    /// NXDOMAIN in this zone.
+    NxDomain(ZoneId),
     /// REFUSED, FORMERR and other errors.
     Error,
 }
@@ -130,7 +130,7 @@ fn key_hashes(client: IpAddr, settings: &RrlSettings, kind: Kind<'_>) -> (u64, O
             let one = mix_prefix(all ^ u64::from(cut), prefix_bits(ecs.addr, settings, cut));
             (one, Some(all))
         }
-        Kind::NxDomain(zone) => (mix(h ^ (zone as u64) ^ (2 << 60)), None),
+        Kind::NxDomain(zone) => (mix(h ^ u64::from(zone.0) ^ (2 << 60)), None),
         Kind::Error => (mix(h ^ (3 << 60)), None),
     }
 }
@@ -230,7 +230,10 @@ mod tests {
         );
         // Another prefix, another kind: own budgets.
         assert_eq!(rrl.check(&s, other, name, 100), Verdict::Send);
-        assert_eq!(rrl.check(&s, a, Kind::NxDomain(0), 100), Verdict::Send);
+        assert_eq!(
+            rrl.check(&s, a, Kind::NxDomain(ZoneId(0)), 100),
+            Verdict::Send
+        );
         // Next second: budget again.
         assert_eq!(rrl.check(&s, a, name, 101), Verdict::Send);
         // Exempt and disabled.

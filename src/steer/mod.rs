@@ -22,7 +22,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use crate::config::model::{GeoMap, RegionState, Service, ServiceRegion};
+use crate::config::model::{GeoMap, MapEntryId, RegionId, RegionState, Service, ServiceRegion};
 use crate::error::ClientAddrError;
 use crate::health::{HealthTable, Status};
 use rendezvous::SubnetKey;
@@ -137,10 +137,10 @@ impl Reason {
 /// The outcome of [`steer`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Decision {
-    /// Index of the matched entry in the service's map.
-    pub map_entry: usize,
-    /// The chosen region (index into `service.regions`); `None` for fallback and NODATA.
-    pub region: Option<usize>,
+    /// The matched entry of the service's map.
+    pub map_entry: MapEntryId,
+    /// The chosen region of the service; `None` for fallback and NODATA.
+    pub region: Option<RegionId>,
     /// The tier the region came from.
     pub tier: Option<usize>,
     /// Why.
@@ -175,8 +175,8 @@ pub fn region_healthy(region: &ServiceRegion, health: &HealthTable) -> bool {
 }
 
 /// The most specific map entry for a client: net > subdivision > country > continent >
-/// default. Returns the entry index.
-pub fn match_map(map: &GeoMap, addr: IpAddr, geo: Option<&GeoFacts>) -> usize {
+/// default.
+pub fn match_map(map: &GeoMap, addr: IpAddr, geo: Option<&GeoFacts>) -> MapEntryId {
     if let Some((_, idx)) = map.nets.iter().find(|(net, _)| net.contains(&addr)) {
         return *idx;
     }
@@ -211,14 +211,15 @@ pub fn steer(
     let tiers = &service.map.entries[map_entry].tiers;
     let key = SubnetKey::new(client.addr, client.source_prefix);
     let regions = &service.regions;
-    let pick = |tier: &[usize], ok: &dyn Fn(&ServiceRegion) -> bool| -> Option<(usize, bool)> {
-        let cands = tier.iter().copied().filter(|&i| ok(&regions[i]));
-        let count = cands.clone().count();
-        rendezvous::pick(cands, &key, |&i| (regions[i].seed, regions[i].weight))
-            .map(|i| (i, count > 1))
-    };
+    let pick =
+        |tier: &[RegionId], ok: &dyn Fn(&ServiceRegion) -> bool| -> Option<(RegionId, bool)> {
+            let cands = tier.iter().copied().filter(|&i| ok(&regions[i]));
+            let count = cands.clone().count();
+            rendezvous::pick(cands, &key, |&i| (regions[i].seed, regions[i].weight))
+                .map(|i| (i, count > 1))
+        };
 
-    let mut chosen: Option<(usize, usize, bool, Reason)> = None;
+    let mut chosen: Option<(RegionId, usize, bool, Reason)> = None;
     // 1. Active and healthy, tier by tier.
     for (t, tier) in tiers.iter().enumerate() {
         let ok = |r: &ServiceRegion| r.state == RegionState::Active && region_healthy(r, health);
@@ -286,7 +287,7 @@ pub fn steer(
 /// gets /18, not /16, so no resolver serves it to the clients of that /24.
 pub fn scope_prefix(
     map: &GeoMap,
-    entry: usize,
+    entry: MapEntryId,
     client: &ClientAddr,
     geo: Option<&GeoFacts>,
     hash_prefix: Option<u8>,

@@ -7,7 +7,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::config::compile::region_seed;
-use crate::config::model::{Endpoint, GeoMap, MapEntry, MapKey, Service, ServiceRegion};
+use crate::config::model::{Endpoint, GeoMap, MapEntry, MapKey, RegionId, Service, ServiceRegion};
 use crate::dns::name::Name;
 use crate::health::view::SlotId;
 
@@ -38,12 +38,14 @@ fn service(regions: &[(&str, RegionState, u32, &[&str])], map: &[(&str, &str)]) 
         .collect();
     let mut geo = GeoMap::new("test".into());
     for (key, tiers) in map {
-        let tiers: Vec<Vec<usize>> = crate::config::tiers::parse_tiers(tiers)
+        let tiers: Vec<Vec<RegionId>> = crate::config::tiers::parse_tiers(tiers)
             .unwrap()
             .into_iter()
             .map(|t| {
                 t.iter()
-                    .map(|n| regions.iter().position(|r| &r.name == n).unwrap())
+                    .map(|n| {
+                        RegionId::from_index(regions.iter().position(|r| &r.name == n).unwrap())
+                    })
                     .collect()
             })
             .collect();
@@ -106,7 +108,7 @@ fn geo_match_and_tiers() {
     let gb = facts("GB", "EU", "81.2.69.0/24");
     let d = steer(&s, &h, &client, Some(&gb));
     assert_eq!(s.map.entries[d.map_entry].key, "continent:EU");
-    assert!(matches!(d.region, Some(1) | Some(2)));
+    assert!(matches!(d.region, Some(RegionId(1)) | Some(RegionId(2))));
     assert_eq!(d.reason, Reason::Geo);
     assert!(d.hashed);
     // Scope: the /24 geo network, and hashing at /24.
@@ -120,7 +122,7 @@ fn geo_match_and_tiers() {
         &ClientAddr::resolver("175.192.0.1".parse().unwrap()),
         Some(&kr),
     );
-    assert_eq!(d.region, Some(0));
+    assert_eq!(d.region, Some(RegionId(0)));
     assert_eq!(d.reason, Reason::Failover);
     assert_eq!(d.scope, 10);
 
@@ -143,7 +145,7 @@ fn geo_match_and_tiers() {
         Some(&us),
     );
     assert_eq!(s.map.entries[d.map_entry].key, "default");
-    assert_eq!(d.region, Some(0));
+    assert_eq!(d.region, Some(RegionId(0)));
 }
 
 #[test]
@@ -156,11 +158,11 @@ fn health_drain_failopen_fallback_nodata() {
         h.set(SlotId(slot), Status::Down);
     }
     let d = steer(&s, &h, &c, None);
-    assert_eq!((d.region, d.reason), (Some(1), Reason::Failover));
+    assert_eq!((d.region, d.reason), (Some(RegionId(1)), Reason::Failover));
     // eu unhealthy too -> no active; ap is drain but not in this map's tiers -> fail open to us.
     h.set(SlotId(3), Status::Down);
     let d = steer(&s, &h, &c, None);
-    assert_eq!((d.region, d.reason), (Some(0), Reason::FailOpen));
+    assert_eq!((d.region, d.reason), (Some(RegionId(0)), Reason::FailOpen));
     let all: Vec<_> = endpoints(&s, &d, &h, false, 0).collect();
     assert_eq!(all.len(), 2, "fail open answers endpoints ignoring health");
     // us down by operator -> fail open has nothing in tier 1 -> fallback / nodata.
@@ -180,7 +182,7 @@ fn health_drain_failopen_fallback_nodata() {
     let kr = facts("KR", "AS", "175.192.0.0/10");
     let kc = ClientAddr::resolver("175.192.0.1".parse().unwrap());
     let d = steer(&s, &h, &kc, Some(&kr));
-    assert_eq!((d.region, d.reason), (Some(3), Reason::Drain));
+    assert_eq!((d.region, d.reason), (Some(RegionId(3)), Reason::Drain));
 }
 
 #[test]
@@ -298,7 +300,7 @@ proptest! {
         let n = 100_000u32;
         for i in 0..n {
             let d = steer(&s, &h, &subnet(i.wrapping_add(offset) & 0x00FF_FFFF), None);
-            counts[d.region.unwrap()] += 1;
+            counts[d.region.unwrap().index()] += 1;
         }
         let total = f64::from(w1 + w2 + w3);
         for (i, w) in [w1, w2, w3].into_iter().enumerate() {
@@ -320,8 +322,8 @@ proptest! {
         let h = HealthTable::new(8);
         for i in 0..20_000u32 {
             let c = subnet(i);
-            let b = steer(&before, &h, &c, None).region.unwrap();
-            let a = steer(&after, &h, &c, None).region.unwrap();
+            let b = steer(&before, &h, &c, None).region.unwrap().index();
+            let a = steer(&after, &h, &c, None).region.unwrap().index();
             if b != drained {
                 prop_assert_eq!(a, b);
             } else {
@@ -342,8 +344,8 @@ proptest! {
         let mut moved = 0u32;
         for i in 0..n {
             let c = subnet(i);
-            let b = steer(&before, &h, &c, None).region.unwrap();
-            let a = steer(&after, &h, &c, None).region.unwrap();
+            let b = steer(&before, &h, &c, None).region.unwrap().index();
+            let a = steer(&after, &h, &c, None).region.unwrap().index();
             if a != b {
                 prop_assert_eq!(a, 0, "subnets only move to the region whose weight grew");
                 moved += 1;
@@ -412,7 +414,7 @@ fn ipv6_network_scope() {
         source: ClientSource::Ecs,
     };
     let d = steer(&s, &h, &c, Some(&g));
-    assert_eq!((d.region, d.scope), (Some(1), 32));
+    assert_eq!((d.region, d.scope), (Some(RegionId(1)), 32));
 }
 
 #[test]
@@ -429,11 +431,11 @@ fn cname_region_health_follows_its_check_target() {
     let h = HealthTable::new(8);
     let c = v4(1);
     let d = steer(&s, &h, &c, None);
-    assert_eq!((d.region, d.reason), (Some(0), Reason::Geo));
+    assert_eq!((d.region, d.reason), (Some(RegionId(0)), Reason::Geo));
     assert!(matches!(answer_kind(&s, &d), AnswerKind::Cname(_)));
     h.set(SlotId(7), Status::Down);
     let d = steer(&s, &h, &c, None);
-    assert_eq!((d.region, d.reason), (Some(1), Reason::Failover));
+    assert_eq!((d.region, d.reason), (Some(RegionId(1)), Reason::Failover));
     assert_eq!(answer_kind(&s, &d), AnswerKind::Addresses);
 }
 
@@ -468,13 +470,13 @@ fn scope_longer_than_the_source_where_a_narrower_prefix_decides() {
     // /16: decided by its first address (KR, not the /24): 1.208.0.0 shares 17 bits with
     // 1.208.77.0, so the answer holds for 1.208.0.0/18.
     let d = steer(&s, &h, &ecs("1.208.0.0", 16), Some(&kr));
-    assert_eq!((d.region, d.scope), (Some(0), 18));
+    assert_eq!((d.region, d.scope), (Some(RegionId(0)), 18));
     // /18 holding the /24 (1.208.64.0/18): 1.208.64.0 shares 20 bits with it: /21.
     let d = steer(&s, &h, &ecs("1.208.64.0", 18), Some(&kr));
-    assert_eq!((d.region, d.scope), (Some(0), 21));
+    assert_eq!((d.region, d.scope), (Some(RegionId(0)), 21));
     // The /24 itself: its own answer, scope /24.
     let d = steer(&s, &h, &ecs("1.208.77.0", 24), Some(&kr));
-    assert_eq!((d.region, d.scope), (Some(1), 24));
+    assert_eq!((d.region, d.scope), (Some(RegionId(1)), 24));
     // A source /12 whose GeoIP network is the /12: scope 12 would include the /24, so 18.
     let d = steer(&s, &h, &ecs("1.208.0.0", 12), Some(&kr));
     assert_eq!(d.scope, 18);
@@ -487,7 +489,7 @@ fn scope_longer_than_the_source_where_a_narrower_prefix_decides() {
     // shorter than the source, the half of the GeoIP /12 that holds no other key
     // (1.216.0.0/13).
     let d = steer(&s, &h, &ecs("1.220.0.0", 16), Some(&kr));
-    assert_eq!((d.region, d.scope), (Some(0), 13));
+    assert_eq!((d.region, d.scope), (Some(RegionId(0)), 13));
 }
 
 /// A small GeoIP table for the scope property (non-overlapping networks).

@@ -7,7 +7,7 @@ use ipnet::IpNet;
 use toml::Spanned;
 
 use super::context::ZoneCtx;
-use crate::config::model::{GeoMap, MapEntry, MapKey, RegionState, ServiceRegion};
+use crate::config::model::{GeoMap, MapEntry, MapKey, RegionId, RegionState, ServiceRegion};
 use crate::config::schema::SpannedStr;
 use crate::config::tiers::parse_tiers;
 
@@ -130,7 +130,7 @@ pub(super) fn compile_map(
             let mut ids = Vec::new();
             for region in tier {
                 match sregions.iter().position(|r| &r.name == region) {
-                    Some(i) => ids.push(i),
+                    Some(i) => ids.push(RegionId::from_index(i)),
                     None => missing.push(region.clone()),
                 }
             }

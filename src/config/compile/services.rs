@@ -14,8 +14,8 @@ use super::maps::{RawMap, compile_map, parse_map};
 use super::records::Nodes;
 use crate::config::defaults;
 use crate::config::model::{
-    CheckKind, CheckParams, CheckedEndpoint, Endpoint, GeoMap, RegionState, Service, ServiceRegion,
-    zone_label,
+    CheckKind, CheckParams, CheckedEndpoint, Endpoint, GeoMap, RegionState, Service, ServiceId,
+    ServiceRegion, zone_label,
 };
 use crate::config::schema::{RegionEntry, ServiceEntry};
 use crate::config::tiers::parse_tiers;
@@ -295,7 +295,7 @@ pub(super) fn compile_services(
                 );
             }
         }
-        node.service = Some(services.len());
+        node.service = Some(ServiceId::from_index(services.len()));
         services.push(Service {
             key: key.clone(),
             owner,
