@@ -26,8 +26,7 @@ fn zone() -> Zone {
 fn burst(d: &Daemon, queries: &[Query]) -> (usize, usize, Duration) {
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
     // The burst ends when the daemon has been silent for a second.
-    sock.set_read_timeout(Some(Duration::from_secs(1)))
-        .unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
     let reader = sock.try_clone().unwrap();
     let replies = std::thread::spawn(move || {
         let (mut full, mut slipped) = (0, 0);
