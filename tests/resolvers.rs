@@ -51,6 +51,8 @@ default = "us"
 "continent:EU" = "eu > us"
 "country:KR" = "ap > us"
 "net:175.192.77.0/24" = "edge > ap"
+# The resolvers' own address, which decides when they send no ECS (kresd).
+"net:127.0.0.0/8" = "eu > us"
 
 [service.www]
 map = "world"
@@ -244,9 +246,9 @@ fn kresd_sends_no_ecs_so_the_resolver_address_decides() {
     let Some(kresd) = Kresd::start(&stubs(&d)) else {
         return;
     };
-    // steerdns's answer for a query from 127.0.0.1 without ECS: the default region.
+    // steerdns's answer for a query from 127.0.0.1 without ECS: the resolver's region.
     let for_resolver = ask(d.addr, Query::new(WWW, RecordType::A));
-    assert_eq!(for_resolver, vec!["127.0.20.1"]);
+    assert_eq!(for_resolver, vec!["127.0.10.1"]);
     let before = upstream_of(&d, "A", "NOERROR");
     for &(addr, prefix, qtype, _) in CLIENTS {
         let through = ask(kresd.addr, with_ecs(WWW, qtype, addr, prefix));
@@ -339,54 +341,69 @@ fn unbound_caches_per_ecs_scope() {
 
 //------------ drain through the resolver -----------------------------------------------------------
 
-#[test]
-fn drain_reaches_clients_through_unbound_within_one_ttl() {
-    const TTL: u64 = 4;
-    let d = daemon("active", TTL as u32);
-    let Some(unbound) = Unbound::start(&stubs(&d)) else {
-        return;
-    };
-    let gb = with_ecs(WWW, RecordType::A, "81.2.69.0", 24);
-    assert_eq!(ask(unbound.addr, gb.clone()), ["127.0.10.1"]);
+/// Drains eu by a reload while `resolver` holds eu's answer to `q` (TTL `TTL`): the answer
+/// through the resolver moves to us once the cached one expires, and never later than one
+/// TTL (plus the second resolvers round TTLs to) after it was cached. Returns the time from
+/// the reload to the first us answer.
+fn drain_through(d: &Daemon, resolver: std::net::SocketAddr, q: &Query, ttl: u64) -> Duration {
+    assert_eq!(ask(resolver, q.clone()), ["127.0.10.1"]);
     let cached_at = Instant::now();
 
     // Drain eu and reload; steerdns answers the next region at once.
-    d.write_zone(&zone("drain", TTL as u32));
+    d.write_zone(&zone("drain", ttl as u32));
     assert_eq!(d.reload(), Reload::Applied);
     let reloaded = Instant::now();
-    assert_eq!(ask(d.addr, gb.clone()), ["127.0.20.1"]);
+    assert_eq!(ask(d.addr, q.clone()), ["127.0.20.1"]);
 
-    // Through Unbound: the cached eu answer until its TTL runs out, then us.
-    let mut last_eu = None;
+    // Through the resolver: the cached eu answer until its TTL runs out, then us.
     let moved = loop {
         let now = Instant::now();
-        let m = udp(unbound.addr, &gb);
+        let m = udp(resolver, q);
         let got = addrs(&m);
         if got == ["127.0.20.1"] {
             break now;
         }
         assert_eq!(got, ["127.0.10.1"]);
         // The cached answer's TTL counts down from the service TTL.
-        assert!(m.answers.iter().all(|r| u64::from(r.ttl) <= TTL));
-        last_eu = Some(now);
-        // Unbound stores TTLs in whole seconds: the entry is gone one TTL (plus the
-        // rounding second) after it was stored, which was before the reload.
+        assert!(m.answers.iter().all(|r| u64::from(r.ttl) <= ttl));
+        // TTLs are kept in whole seconds: the entry is gone one TTL (plus the rounding
+        // second) after it was stored, which was before the reload.
         assert!(
-            now.duration_since(cached_at) <= Duration::from_secs(TTL + 1),
-            "eu still answered {:?} after it was cached (TTL {TTL}s)",
+            now.duration_since(cached_at) <= Duration::from_secs(ttl + 1),
+            "eu still answered {:?} after it was cached (TTL {ttl}s)",
             now.duration_since(cached_at)
         );
         std::thread::sleep(Duration::from_millis(100));
     };
-    let drain_time = moved.duration_since(reloaded);
-    eprintln!(
-        "drain reached the client through Unbound {drain_time:?} after the reload \
-         (TTL {TTL}s; cached {:?} before the reload; last eu answer {:?} after it)",
-        reloaded.duration_since(cached_at),
-        last_eu.map(|t| t.duration_since(reloaded))
-    );
     // The client then keeps getting us, now cached in its turn.
-    assert_eq!(ask(unbound.addr, gb), ["127.0.20.1"]);
+    assert_eq!(ask(resolver, q.clone()), ["127.0.20.1"]);
+    moved.duration_since(reloaded)
+}
+
+#[test]
+fn drain_reaches_clients_through_unbound_within_one_ttl() {
+    let d = daemon("active", 4);
+    let Some(unbound) = Unbound::start(&stubs(&d)) else {
+        return;
+    };
+    let gb = with_ecs(WWW, RecordType::A, "81.2.69.0", 24);
+    let took = drain_through(&d, unbound.addr, &gb, 4);
+    eprintln!("drain reached a GB client through Unbound {took:?} after the reload (TTL 4 s)");
+}
+
+#[test]
+fn drain_reaches_clients_through_kresd_within_one_ttl() {
+    // kresd keeps every answer for at least 5 s (`cache.min_ttl`, default 5), counting the
+    // TTL it returns down to 0 meanwhile: with a 4 s TTL it answered eu for 5 s. A TTL above
+    // that minimum is kept exactly.
+    let d = daemon("active", 6);
+    let Some(kresd) = Kresd::start(&stubs(&d)) else {
+        return;
+    };
+    // kresd sends no ECS: its own address (net:127.0.0.0/8) decides, for all its clients.
+    let q = Query::new(WWW, RecordType::A);
+    let took = drain_through(&d, kresd.addr, &q, 6);
+    eprintln!("drain reached kresd's clients {took:?} after the reload (TTL 6 s)");
 }
 
 //------------ negative caching ---------------------------------------------------------------------
