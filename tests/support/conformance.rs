@@ -700,6 +700,13 @@ pub(crate) fn normalise(raw: &[u8]) -> Result<Normalised, String> {
             other_options,
         }
     });
+    // With hickory-proto's DNSSEC features (a dev-dependency enables them) the decoder moves a
+    // final TSIG record out of the additional section into `signature`; put it back, so the
+    // section reads the same as on the wire whatever features are on.
+    let mut additionals = msg.additionals.clone();
+    if let Some(tsig) = msg.signature.clone() {
+        additionals.push(tsig.into_record_of_rdata());
+    }
     Ok(Normalised {
         size: raw.len(),
         rcode: rcode_name(rcode),
@@ -708,7 +715,7 @@ pub(crate) fn normalise(raw: &[u8]) -> Result<Normalised, String> {
         question,
         answer: section(&msg.answers),
         authority: section(&msg.authorities),
-        additional: section(&msg.additionals),
+        additional: section(&additionals),
         opt,
     })
 }
