@@ -272,6 +272,8 @@ fn unbound_config(dir: &Path, port: u16, stubs: &[Stub], options: &UnboundOption
     } else {
         c.push_str("    module-config: \"iterator\"\n");
     }
+    // Unbound answers `.test`, `.invalid` and the other RFC 6761 names itself (empty local
+    // zones), and "." is refused above: a transparent local zone lets each stub zone through.
     for s in stubs {
         c.push_str(&format!("    local-zone: \"{}\" transparent\n", s.zone));
     }
@@ -299,6 +301,8 @@ const ROOT_HINTS: &str = ".  3600000 NS a.root.invalid.\na.root.invalid. 3600000
 
 /// A running Knot Resolver (`kresd`) that sends the stub zones to test servers
 /// (`policy.STUB`, Knot Resolver's way to serve a zone from a given authoritative server).
+/// As 5.6 does: no ECS, no QNAME minimisation for stub zones, 0x20 on, and every answer kept
+/// at least 5 s (`cache.min_ttl`) whatever its TTL.
 pub struct Kresd {
     /// Where it answers (UDP and TCP).
     pub addr: SocketAddr,
