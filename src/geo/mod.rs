@@ -472,6 +472,14 @@ mod tests {
         s.parse().expect("test address")
     }
 
+    /// `addr` has no data in `db`: an empty hit whose network is `network`, no record.
+    fn assert_no_data(db: &GeoDb, addr: &str, network: &str) {
+        let hit = db.lookup(ip(addr));
+        assert!(hit.is_empty(), "{addr}: {hit:?}");
+        assert_eq!(hit.network.to_string(), network, "{addr}");
+        assert_eq!(db.record_json(ip(addr)), serde_json::Value::Null, "{addr}");
+    }
+
     fn geoip2() -> GeoDb {
         GeoDb::from_bytes(test_database_geoip2(), "geoip2-test.mmdb".into()).expect("opens")
     }
@@ -480,8 +488,30 @@ mod tests {
         GeoDb::from_bytes(test_database_country_code(), "cc-test.mmdb".into()).expect("opens")
     }
 
+    /// A database of `database_type` with `records` (network, record), labelled `test.mmdb`.
+    fn db_of(
+        database_type: &str,
+        ip_version: u16,
+        records: Vec<(&str, serde_json::Value)>,
+    ) -> Result<GeoDb, GeoError> {
+        let mut w = MmdbWriter::new(database_type, ip_version).expect("writer");
+        for (net, record) in records {
+            w.insert(net.parse().expect("net"), record).expect("insert");
+        }
+        GeoDb::from_bytes(w.to_bytes(), "test.mmdb".into())
+    }
+
+    /// Every (address, expected summary) of `cases` looked up in `db`.
+    fn assert_lookups(db: &GeoDb, cases: &[(&str, Summary)]) {
+        for (addr, expected) in cases {
+            assert_eq!(&summary(&db.lookup(ip(addr))), expected, "{addr}");
+        }
+    }
+
     /// (country, continent, subdivisions, network) as strings.
-    fn summary(hit: &GeoHit) -> (String, String, String, String) {
+    type Summary = (String, String, String, String);
+
+    fn summary(hit: &GeoHit) -> Summary {
         (
             hit.country.map(|c| c.to_string()).unwrap_or_default(),
             hit.continent.map(|c| c.to_string()).unwrap_or_default(),
@@ -490,7 +520,7 @@ mod tests {
         )
     }
 
-    fn s(c: &str, k: &str, sub: &str, n: &str) -> (String, String, String, String) {
+    fn s(c: &str, k: &str, sub: &str, n: &str) -> Summary {
         (c.into(), k.into(), sub.into(), n.into())
     }
 
@@ -525,9 +555,7 @@ mod tests {
             ("2001:db8::1", s("DE", "EU", "", "2001:db8::/32")),
             ("3fff:ca::53", s("US", "NA", "US-CA", "3fff:ca::/32")),
         ];
-        for (addr, expected) in cases {
-            assert_eq!(summary(&db.lookup(ip(addr))), expected, "{addr}");
-        }
+        assert_lookups(&db, &cases);
     }
 
     #[test]
@@ -549,14 +577,9 @@ mod tests {
     #[test]
     fn addresses_without_data_report_the_empty_network() {
         for db in [geoip2(), country_code()] {
-            let hit = db.lookup(ip("10.1.2.3"));
-            assert!(hit.is_empty());
             // 10 = 0b0000_1010 leaves the nearest data path (81 = 0b0101_0001) at bit 2.
-            assert_eq!(hit.network.to_string(), "0.0.0.0/2");
-            let hit = db.lookup(ip("2001:db9::1"));
-            assert!(hit.is_empty());
-            assert_eq!(hit.network.to_string(), "2001:db9::/32");
-            assert_eq!(db.record_json(ip("10.1.2.3")), serde_json::Value::Null);
+            assert_no_data(&db, "10.1.2.3", "0.0.0.0/2");
+            assert_no_data(&db, "2001:db9::1", "2001:db9::/32");
         }
     }
 
@@ -575,46 +598,43 @@ mod tests {
 
     #[test]
     fn ipv4_only_database() {
-        let mut w = MmdbWriter::new("GeoLite2-Country", 4).expect("writer");
-        w.insert(
-            "81.2.69.0/24".parse().expect("net"),
-            json!({"country": {"iso_code": "gb"}, "continent": {"code": "eu"}}),
+        let db = db_of(
+            "GeoLite2-Country",
+            4,
+            vec![(
+                "81.2.69.0/24",
+                json!({"country": {"iso_code": "gb"}, "continent": {"code": "eu"}}),
+            )],
         )
-        .expect("insert");
-        let db = GeoDb::from_bytes(w.to_bytes(), "v4.mmdb".into()).expect("opens");
-        assert_eq!(
-            summary(&db.lookup(ip("81.2.69.1"))),
-            s("GB", "EU", "", "81.2.69.0/24")
-        );
-        assert_eq!(
-            summary(&db.lookup(ip("::ffff:81.2.69.1"))),
-            s("GB", "EU", "", "::ffff:81.2.69.0/120")
+        .expect("opens");
+        assert_lookups(
+            &db,
+            &[
+                ("81.2.69.1", s("GB", "EU", "", "81.2.69.0/24")),
+                (
+                    "::ffff:81.2.69.1",
+                    s("GB", "EU", "", "::ffff:81.2.69.0/120"),
+                ),
+            ],
         );
         // No IPv6 address has data in an IPv4 database.
-        let hit = db.lookup(ip("2001:db8::1"));
-        assert!(hit.is_empty());
-        assert_eq!(hit.network.to_string(), "::/0");
-        assert_eq!(db.record_json(ip("2001:db8::1")), serde_json::Value::Null);
+        assert_no_data(&db, "2001:db8::1", "::/0");
     }
 
     #[test]
     fn ipv6_database_without_ipv4_subtree() {
-        let mut w = MmdbWriter::new("v6-only", 6).expect("writer");
-        w.insert(
-            "2001:db8::/32".parse().expect("net"),
-            json!({"country_code": "DE"}),
+        let db = db_of(
+            "v6-only",
+            6,
+            vec![("2001:db8::/32", json!({"country_code": "DE"}))],
         )
-        .expect("insert");
-        let db = GeoDb::from_bytes(w.to_bytes(), "v6.mmdb".into()).expect("opens");
-        let hit = db.lookup(ip("192.0.2.1"));
-        assert!(hit.is_empty());
-        assert_eq!(hit.network.to_string(), "0.0.0.0/0");
+        .expect("opens");
+        assert_no_data(&db, "192.0.2.1", "0.0.0.0/0");
     }
 
     #[test]
     fn odd_records_do_not_fail_lookups() {
-        let mut w = MmdbWriter::new("GeoIP2-Country", 6).expect("writer");
-        let records = [
+        let records = vec![
             (
                 "192.0.2.0/26",
                 json!({"country": {"iso_code": "GBR"}, "continent": {"code": "XX"}}),
@@ -627,60 +647,44 @@ mod tests {
             ),
             ("192.0.2.192/26", json!({"traits": {"is_anycast": true}})),
         ];
-        for (net, record) in records {
-            w.insert(net.parse().expect("net"), record).expect("insert");
-        }
-        let db = GeoDb::from_bytes(w.to_bytes(), "odd.mmdb".into()).expect("opens");
-        // Invalid codes are dropped, not guessed.
-        assert_eq!(
-            summary(&db.lookup(ip("192.0.2.1"))),
-            s("", "", "", "192.0.2.0/26")
-        );
-        // A record of the wrong shape is no data.
-        assert_eq!(
-            summary(&db.lookup(ip("192.0.2.65"))),
-            s("", "", "", "192.0.2.64/26")
-        );
-        assert_eq!(
-            summary(&db.lookup(ip("192.0.2.129"))),
-            s("FR", "EU", "FR-IDF", "192.0.2.128/26")
-        );
-        assert_eq!(
-            summary(&db.lookup(ip("192.0.2.193"))),
-            s("", "", "", "192.0.2.192/26")
+        let db = db_of("GeoIP2-Country", 6, records).expect("opens");
+        assert_lookups(
+            &db,
+            &[
+                // Invalid codes are dropped, not guessed.
+                ("192.0.2.1", s("", "", "", "192.0.2.0/26")),
+                // A record of the wrong shape is no data.
+                ("192.0.2.65", s("", "", "", "192.0.2.64/26")),
+                ("192.0.2.129", s("FR", "EU", "FR-IDF", "192.0.2.128/26")),
+                ("192.0.2.193", s("", "", "", "192.0.2.192/26")),
+            ],
         );
     }
 
     #[test]
     fn unknown_schema_is_an_error() {
-        let mut w = MmdbWriter::new("GeoLite2-ASN", 4).expect("writer");
-        w.insert(
-            "192.0.2.0/24".parse().expect("net"),
-            json!({"autonomous_system_number": 64_496}),
+        let err = db_of(
+            "GeoLite2-ASN",
+            4,
+            vec![("192.0.2.0/24", json!({"autonomous_system_number": 64_496}))],
         )
-        .expect("insert");
-        let err = GeoDb::from_bytes(w.to_bytes(), "asn.mmdb".into()).expect_err("asn db");
+        .expect_err("asn db");
         assert!(matches!(err, GeoError::UnknownSchema { .. }));
         assert_eq!(
             err.to_string(),
-            "asn.mmdb: database type \"GeoLite2-ASN\" has neither country.iso_code nor country_code"
+            "test.mmdb: database type \"GeoLite2-ASN\" has neither country.iso_code nor country_code"
         );
         // Records that are not maps at all are a foreign schema too, not damage.
-        let mut w = MmdbWriter::new("strings", 4).expect("writer");
-        w.insert("192.0.2.0/24".parse().expect("net"), json!("GB"))
-            .expect("insert");
-        let err = GeoDb::from_bytes(w.to_bytes(), "s.mmdb".into()).expect_err("string db");
+        let err = db_of("strings", 4, vec![("192.0.2.0/24", json!("GB"))]).expect_err("string db");
         assert!(matches!(err, GeoError::UnknownSchema { .. }), "{err}");
     }
 
     #[test]
     fn empty_databases_use_the_database_type() {
-        let w = MmdbWriter::new("GeoLite2-Country", 6).expect("writer");
-        let db = GeoDb::from_bytes(w.to_bytes(), "empty.mmdb".into()).expect("opens");
+        let db = db_of("GeoLite2-Country", 6, vec![]).expect("opens");
         assert_eq!(db.schema(), Schema::GeoIp2);
         assert!(db.lookup(ip("81.2.69.1")).is_empty());
-        let w = MmdbWriter::new("something", 6).expect("writer");
-        let err = GeoDb::from_bytes(w.to_bytes(), "empty.mmdb".into()).expect_err("unknown");
+        let err = db_of("something", 6, vec![]).expect_err("unknown");
         assert!(matches!(err, GeoError::UnknownSchema { .. }));
     }
 

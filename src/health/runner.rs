@@ -776,6 +776,21 @@ mod tests {
         }
     }
 
+    /// A runner over `targets` with the fake probe, no hooks and the test config.
+    fn start(
+        targets: Vec<CheckTarget>,
+        table: &Arc<HealthTable>,
+        fake: &Arc<FakeProbe>,
+    ) -> HealthRunner {
+        HealthRunner::start(
+            targets,
+            table.clone(),
+            fake.clone(),
+            HealthHooks::default(),
+            config(),
+        )
+    }
+
     /// Let spawned tasks run and time advance by `d` in small steps (paused clock).
     async fn advance(d: Duration) {
         let step = Duration::from_millis(10);
@@ -791,13 +806,7 @@ mod tests {
     async fn first_probe_at_once_then_every_interval() {
         let fake = Arc::new(FakeProbe::default());
         let table = Arc::new(HealthTable::new(1));
-        let runner = HealthRunner::start(
-            vec![target(1, 0)],
-            table,
-            fake.clone(),
-            HealthHooks::default(),
-            config(),
-        );
+        let runner = start(vec![target(1, 0)], &table, &fake);
         advance(Duration::from_millis(10)).await;
         assert_eq!(fake.calls(1), 1);
         advance(Duration::from_millis(1000)).await;
@@ -895,13 +904,7 @@ mod tests {
         let fake = Arc::new(FakeProbe::default());
         fake.set_failing(1, true);
         let table = Arc::new(HealthTable::new(2));
-        let mut runner = HealthRunner::start(
-            vec![target(1, 0), target(2, 1)],
-            table.clone(),
-            fake.clone(),
-            HealthHooks::default(),
-            config(),
-        );
+        let mut runner = start(vec![target(1, 0), target(2, 1)], &table, &fake);
         advance(Duration::from_millis(2500)).await;
         assert_eq!(table.get(SlotId(0)), Status::Down);
         assert_eq!(fake.calls(1), 3);
@@ -958,13 +961,7 @@ mod tests {
         let fake = Arc::new(FakeProbe::default());
         fake.set_failing(1, true);
         let table = Arc::new(HealthTable::new(1));
-        let mut runner = HealthRunner::start(
-            vec![target(1, 0)],
-            table.clone(),
-            fake.clone(),
-            HealthHooks::default(),
-            config(),
-        );
+        let mut runner = start(vec![target(1, 0)], &table, &fake);
         advance(Duration::from_millis(2500)).await;
         assert_eq!(table.get(SlotId(0)), Status::Down);
         let new_table = Arc::new(HealthTable::new(1));
@@ -1029,13 +1026,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn dropping_the_runner_stops_probes() {
         let fake = Arc::new(FakeProbe::default());
-        let runner = HealthRunner::start(
-            vec![target(1, 0)],
-            Arc::new(HealthTable::new(1)),
-            fake.clone(),
-            HealthHooks::default(),
-            config(),
-        );
+        let runner = start(vec![target(1, 0)], &Arc::new(HealthTable::new(1)), &fake);
         advance(Duration::from_millis(10)).await;
         drop(runner);
         let calls = fake.calls(1);
