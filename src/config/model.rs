@@ -13,6 +13,7 @@ use ipnet::IpNet;
 
 pub use super::schema::{CheckKind, LogFormat, RegionState};
 use crate::dns::name::Name;
+use crate::dns::rdata::Rdata;
 use crate::error::MapKeyError;
 use crate::geo::{ContinentCode, CountryCode};
 use crate::health::persist::endpoint_key;
@@ -196,7 +197,7 @@ pub fn zone_label(origin: &Name) -> String {
 #[derive(Debug)]
 pub struct Soa {
     /// Encoded RDATA.
-    pub rdata: Box<[u8]>,
+    pub rdata: Rdata,
     /// TTL of the SOA record itself (the zone's `ttl`).
     pub ttl: u32,
     /// Negative-caching TTL (`minimum`).
@@ -239,8 +240,8 @@ pub struct RRset {
     pub rtype: u16,
     /// TTL.
     pub ttl: u32,
-    /// Encoded RDATA of each record (names uncompressed).
-    pub rdatas: Vec<Box<[u8]>>,
+    /// Encoded RDATA of each record (names uncompressed, with their places).
+    pub rdatas: Vec<Rdata>,
     /// Target names for CNAME/NS/MX/SRV/PTR records (for chasing and additional data).
     pub targets: Vec<Name>,
 }

@@ -14,8 +14,8 @@ use std::net::IpAddr;
 use super::name::MAX_NAME_LEN;
 use super::name::{Name, wire_is_at_or_below, wire_parent};
 use super::wire::{
-    ClientSubnet, MAX_UDP_PAYLOAD, OptOut, Owner, Query, QueryError, ResponseWriter, Section,
-    TSIG_BADKEY, TsigAt, class, parse_query, rcode, read_name, rtype,
+    ClientSubnet, MAX_UDP_PAYLOAD, OptOut, Overflow, Owner, Query, QueryError, ResponseWriter,
+    Section, TSIG_BADKEY, TsigAt, class, parse_query, rcode, read_name, rtype,
 };
 use crate::config::model::{Node, RRset, RegionId, Service, ServiceId, Zone, ZoneId};
 use crate::state::Snapshot;
@@ -439,7 +439,7 @@ fn write_steered_cname(
     service: &Service,
     target: &Name,
 ) {
-    w.push(
+    w.push_name(
         Section::Answer,
         owner,
         rtype::CNAME,
@@ -517,7 +517,7 @@ impl Resolver<'_> {
                 && qtype != rtype::CNAME
                 && qtype != rtype::ANY
             {
-                w.push(
+                w.push_rdata(
                     Section::Answer,
                     owner,
                     rtype::CNAME,
@@ -577,7 +577,7 @@ impl Resolver<'_> {
                     }
                     _ if at_apex => {
                         let soa = &zone.soa;
-                        w.push(Section::Answer, owner, rtype::SOA, soa.ttl, &soa.rdata);
+                        w.push_rdata(Section::Answer, owner, rtype::SOA, soa.ttl, &soa.rdata);
                     }
                     _ => match node.service {
                         Some(service_index) => {
@@ -591,7 +591,7 @@ impl Resolver<'_> {
             }
             if at_apex && qtype == rtype::SOA {
                 let soa = &zone.soa;
-                w.push(Section::Answer, owner, rtype::SOA, soa.ttl, &soa.rdata);
+                w.push_rdata(Section::Answer, owner, rtype::SOA, soa.ttl, &soa.rdata);
                 return rcode::NOERROR;
             }
             match node.rrset(qtype) {
@@ -701,9 +701,14 @@ impl Resolver<'_> {
 
     /// An RRset in the answer section, with A/AAAA of its in-zone targets for NS, MX and SRV.
     fn push_answer(&self, set: &RRset, owner: Owner<'_>, w: &mut ResponseWriter<'_>) {
-        for rd in &set.rdatas {
-            w.push(Section::Answer, owner, set.rtype, set.ttl, rd);
-        }
+        w.push_rrset(
+            Section::Answer,
+            Overflow::Truncate,
+            owner,
+            set.rtype,
+            set.ttl,
+            &set.rdatas,
+        );
         if matches!(set.rtype, rtype::NS | rtype::MX | rtype::SRV) {
             self.additional(&set.targets, w);
         }
@@ -712,7 +717,7 @@ impl Resolver<'_> {
     /// The SOA in the authority section, with the negative-caching TTL (RFC 2308 3).
     fn push_soa(&self, w: &mut ResponseWriter<'_>) {
         let soa = &self.zone.soa;
-        w.push(
+        w.push_rdata(
             Section::Authority,
             Owner::Name(self.zone.origin.as_wire()),
             rtype::SOA,
@@ -721,7 +726,8 @@ impl Resolver<'_> {
         );
     }
 
-    /// A and AAAA records of in-zone targets of NS/MX/SRV answers.
+    /// A and AAAA RRsets of in-zone targets of NS/MX/SRV answers, each whole or not at all;
+    /// what does not fit is left out without TC (RFC 2181 9).
     fn additional(&self, targets: &[Name], w: &mut ResponseWriter<'_>) {
         for target in targets {
             if !target.is_at_or_below(&self.zone.origin) {
@@ -732,15 +738,14 @@ impl Resolver<'_> {
             };
             for t in [rtype::A, rtype::AAAA] {
                 if let Some(set) = node.rrset(t) {
-                    for rd in &set.rdatas {
-                        w.push(
-                            Section::Additional,
-                            Owner::Name(target.as_wire()),
-                            t,
-                            set.ttl,
-                            rd,
-                        );
-                    }
+                    w.push_rrset(
+                        Section::Additional,
+                        Overflow::Omit,
+                        Owner::Name(target.as_wire()),
+                        t,
+                        set.ttl,
+                        &set.rdatas,
+                    );
                 }
             }
         }

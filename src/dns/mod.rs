@@ -1,4 +1,7 @@
 //! Answering DNS queries: wire parsing, zone lookup, and the pure query → response function.
 pub mod answer;
+pub mod codes;
+pub mod compress;
 pub mod name;
+pub mod rdata;
 pub mod wire;

@@ -7,71 +7,11 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use super::compress::{Compressor, CompressorMark};
 use super::name::MAX_NAME_LEN;
+use super::rdata::Rdata;
 
-/// Record type codes used by the answer path.
-pub mod rtype {
-    /// IPv4 address.
-    pub const A: u16 = 1;
-    /// Name server.
-    pub const NS: u16 = 2;
-    /// Canonical name.
-    pub const CNAME: u16 = 5;
-    /// Start of authority.
-    pub const SOA: u16 = 6;
-    /// Mail exchange.
-    pub const MX: u16 = 15;
-    /// Text.
-    pub const TXT: u16 = 16;
-    /// IPv6 address.
-    pub const AAAA: u16 = 28;
-    /// Service locator.
-    pub const SRV: u16 = 33;
-    /// Delegation signer.
-    pub const DS: u16 = 43;
-    /// EDNS pseudo-record.
-    pub const OPT: u16 = 41;
-    /// Transaction signature (RFC 8945).
-    pub const TSIG: u16 = 250;
-    /// Incremental zone transfer.
-    pub const IXFR: u16 = 251;
-    /// Zone transfer.
-    pub const AXFR: u16 = 252;
-    /// Any type.
-    pub const ANY: u16 = 255;
-}
-
-/// Class codes.
-pub mod class {
-    /// Internet.
-    pub const IN: u16 = 1;
-    /// CHAOS.
-    pub const CH: u16 = 3;
-    /// Any class.
-    pub const ANY: u16 = 255;
-}
-
-/// Response codes (the low 4 bits go in the header, the rest in the OPT record).
-pub mod rcode {
-    /// No error.
-    pub const NOERROR: u16 = 0;
-    /// Format error.
-    pub const FORMERR: u16 = 1;
-    /// Server failure.
-    pub const SERVFAIL: u16 = 2;
-    /// Name does not exist.
-    pub const NXDOMAIN: u16 = 3;
-    /// Not implemented.
-    pub const NOTIMP: u16 = 4;
-    /// Refused.
-    pub const REFUSED: u16 = 5;
-    /// Not authoritative; with TSIG, not authorized (RFC 8945 5.2).
-    pub const NOTAUTH: u16 = 9;
-    /// Bad EDNS version.
-    pub const BADVERS: u16 = 16;
-    /// Bad or missing server cookie (RFC 7873 8).
-    pub const BADCOOKIE: u16 = 23;
-}
+pub use super::codes::{class, rcode, rtype};
 
 /// EDNS option codes.
 const OPT_NSID: u16 = 3;
@@ -606,20 +546,59 @@ pub enum Section {
     Additional,
 }
 
+/// What to do when a record set does not fit the size limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overflow {
+    /// Truncate: drop every record, set TC (answer and authority data, and glue a referral
+    /// needs, RFC 9471).
+    Truncate,
+    /// Leave the set out, whole; TC stays clear (additional data, RFC 2181 9).
+    Omit,
+}
+
+impl Section {
+    /// The usual overflow rule of the section: additional data may be left out, the rest
+    /// truncates.
+    pub fn overflow(self) -> Overflow {
+        match self {
+            Self::Additional => Overflow::Omit,
+            Self::Answer | Self::Authority => Overflow::Truncate,
+        }
+    }
+}
+
 /// How to write a record's owner name.
 #[derive(Debug, Clone, Copy)]
 pub enum Owner<'n> {
     /// The question name (a compression pointer to offset 12).
     Question,
-    /// Another name, written in full.
+    /// Another name (uncompressed wire form, any case), compressed against the message.
     Name(&'n [u8]),
+    /// A name already in the message at this offset (below 0x4000): a pointer to it.
+    At(u16),
 }
 
-/// Appends a response to a buffer, with a size limit for UDP.
+/// A point in a response to return to: records written after it can be taken back whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mark {
+    len: usize,
+    counts: [u16; 3],
+    names: CompressorMark,
+    question_known: bool,
+}
+
+/// Appends a response to a buffer, with a size limit for UDP and name compression.
 ///
-/// Answer and authority records that do not fit make the response truncated (TC=1 and every
-/// section emptied, per RFC 2181 9 the client retries over TCP); additional records that do
-/// not fit are left out.
+/// Every record goes through one path: written (names compressed, RFC 1035 4.1.4), then
+/// checked against the limit. A set that does not fit is taken back whole (never a partial
+/// RRset, RFC 2181 5.1), then, by its [`Overflow`] rule, either left out or the response
+/// truncated (TC=1 and every section emptied: the client retries over TCP).
+///
+/// Records can be appended with computed RDATA ([`push`](Self::push)), with RDATA whose
+/// names compress ([`push_rdata`](Self::push_rdata), [`push_name`](Self::push_name)), or
+/// as whole RRsets ([`push_rrset`](Self::push_rrset)); [`mark`](Self::mark),
+/// [`fits`](Self::fits) and [`rollback`](Self::rollback) group any records (an RRset and its
+/// signatures) into one all-or-nothing unit.
 #[derive(Debug)]
 pub struct ResponseWriter<'b> {
     buf: &'b mut Vec<u8>,
@@ -627,6 +606,10 @@ pub struct ResponseWriter<'b> {
     counts: [u16; 3],
     truncated: bool,
     question_end: usize,
+    names: Compressor,
+    /// Whether the question name is in `names` yet (added at the first compressed name, so
+    /// answers that compress nothing pay nothing).
+    question_known: bool,
 }
 
 impl<'b> ResponseWriter<'b> {
@@ -659,12 +642,19 @@ impl<'b> ResponseWriter<'b> {
             counts: [0; 3],
             truncated: false,
             question_end,
+            names: Compressor::new(),
+            question_known: false,
         }
     }
 
     /// Sets the AA bit.
     pub fn set_authoritative(&mut self) {
         self.buf[2] |= 0x04;
+    }
+
+    /// Clears the AA bit (a referral).
+    pub fn clear_authoritative(&mut self) {
+        self.buf[2] &= !0x04;
     }
 
     /// Sets the header rcode (low 4 bits).
@@ -682,7 +672,49 @@ impl<'b> ResponseWriter<'b> {
         self.counts[section as usize]
     }
 
-    /// Appends one record. Returns false if it did not fit.
+    /// Size of the message so far.
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Whether nothing but the header and question is written.
+    pub fn is_empty(&self) -> bool {
+        self.buf.len() == self.question_end
+    }
+
+    /// The current point, to return to with [`rollback`](Self::rollback).
+    pub fn mark(&self) -> Mark {
+        Mark {
+            len: self.buf.len(),
+            counts: self.counts,
+            names: self.names.mark(),
+            question_known: self.question_known,
+        }
+    }
+
+    /// Takes back every record written after `mark`.
+    pub fn rollback(&mut self, mark: Mark) {
+        self.buf.truncate(mark.len);
+        self.counts = mark.counts;
+        self.names.rollback(mark.names);
+        self.question_known = mark.question_known;
+    }
+
+    /// The size check, in one place: whether what was written since `mark` fits the limit.
+    /// If not, it is taken back and, for [`Overflow::Truncate`], the response truncated.
+    pub fn fits(&mut self, mark: Mark, overflow: Overflow) -> bool {
+        if self.buf.len() <= self.limit {
+            return true;
+        }
+        self.rollback(mark);
+        if overflow == Overflow::Truncate {
+            self.truncate();
+        }
+        false
+    }
+
+    /// Appends one record with computed RDATA (no compressible names in it). Returns false
+    /// if it did not fit (see [`fits`](Self::fits)).
     pub fn push(
         &mut self,
         section: Section,
@@ -694,7 +726,7 @@ impl<'b> ResponseWriter<'b> {
         self.push_class(section, owner, rtype, class::IN, ttl, rdata)
     }
 
-    /// Appends one record of any class. Returns false if it did not fit.
+    /// Appends one record of any class, RDATA as given. Returns false if it did not fit.
     pub fn push_class(
         &mut self,
         section: Section,
@@ -707,35 +739,174 @@ impl<'b> ResponseWriter<'b> {
         if self.truncated {
             return false;
         }
-        let owner_len = match owner {
-            Owner::Question => 2,
-            Owner::Name(n) => n.len(),
-        };
-        let size = owner_len + 10 + rdata.len();
-        if self.buf.len() + size > self.limit {
-            if section != Section::Additional {
-                self.truncate();
-            }
+        let mark = self.mark();
+        let rdlen_at = self.write_head(section, owner, rtype, rclass, ttl);
+        self.buf.extend_from_slice(rdata);
+        self.end_record(rdlen_at);
+        self.fits(mark, section.overflow())
+    }
+
+    /// Appends one record whose RDATA may hold compressible names. Returns false if it did
+    /// not fit.
+    pub fn push_rdata(
+        &mut self,
+        section: Section,
+        owner: Owner<'_>,
+        rtype: u16,
+        ttl: u32,
+        rdata: &Rdata,
+    ) -> bool {
+        if self.truncated {
             return false;
         }
+        let mark = self.mark();
+        self.write_record(section, owner, rtype, ttl, rdata);
+        self.fits(mark, section.overflow())
+    }
+
+    /// Appends one record whose RDATA is one compressible name (CNAME, NS, PTR; `name` in
+    /// uncompressed wire form). Returns false if it did not fit.
+    pub fn push_name(
+        &mut self,
+        section: Section,
+        owner: Owner<'_>,
+        rtype: u16,
+        ttl: u32,
+        name: &[u8],
+    ) -> bool {
+        if self.truncated {
+            return false;
+        }
+        let mark = self.mark();
+        let rdlen_at = self.write_head(section, owner, rtype, class::IN, ttl);
+        self.write_name(name);
+        self.end_record(rdlen_at);
+        self.fits(mark, section.overflow())
+    }
+
+    /// Appends a whole RRset, or none of it (RFC 2181 5.1). Returns false if it did not fit;
+    /// then `overflow` says whether the response was truncated.
+    pub fn push_rrset(
+        &mut self,
+        section: Section,
+        overflow: Overflow,
+        owner: Owner<'_>,
+        rtype: u16,
+        ttl: u32,
+        rdatas: &[Rdata],
+    ) -> bool {
+        if self.truncated {
+            return false;
+        }
+        let mark = self.mark();
+        let owner_at = self.buf.len();
+        let mut owner = owner;
+        for (i, rdata) in rdatas.iter().enumerate() {
+            self.write_record(section, owner, rtype, ttl, rdata);
+            if i == 0 {
+                // Later records of the set point at the first one's owner: its first two
+                // octets when it was written as a pointer, else its start.
+                owner = self.same_owner(owner, owner_at);
+            }
+        }
+        self.fits(mark, overflow)
+    }
+
+    /// The owner for the records after the first of a set whose first owner was written at
+    /// `owner_at`: a pointer to it (or to where its pointer led).
+    fn same_owner<'n>(&self, owner: Owner<'n>, owner_at: usize) -> Owner<'n> {
+        let Owner::Name(_) = owner else {
+            return owner;
+        };
+        let b = self.buf[owner_at];
+        let target = if b >= 0xC0 {
+            usize::from(b & 0x3F) << 8 | usize::from(self.buf[owner_at + 1])
+        } else {
+            owner_at
+        };
+        // Past pointer range (a large TCP message) the name is written again, compressed
+        // as well as the table allows.
+        u16::try_from(target)
+            .ok()
+            .filter(|&t| t <= 0x3FFF)
+            .map_or(owner, Owner::At)
+    }
+
+    /// Writes owner, type, class, TTL and a placeholder RDLENGTH; returns where RDLENGTH is.
+    fn write_head(
+        &mut self,
+        section: Section,
+        owner: Owner<'_>,
+        rtype: u16,
+        rclass: u16,
+        ttl: u32,
+    ) -> usize {
         match owner {
             Owner::Question => self.buf.extend_from_slice(&[0xC0, 12]),
-            Owner::Name(n) => self.buf.extend_from_slice(n),
+            Owner::Name(n) => self.write_name(n),
+            Owner::At(t) => self.buf.extend_from_slice(&(0xC000 | t).to_be_bytes()),
         }
         self.buf.extend_from_slice(&rtype.to_be_bytes());
         self.buf.extend_from_slice(&rclass.to_be_bytes());
         self.buf.extend_from_slice(&ttl.to_be_bytes());
-        self.buf
-            .extend_from_slice(&(rdata.len() as u16).to_be_bytes());
-        self.buf.extend_from_slice(rdata);
+        let rdlen_at = self.buf.len();
+        self.buf.extend_from_slice(&[0, 0]);
+        debug_assert!(
+            self.counts[section as usize + 1..].iter().all(|&c| c == 0),
+            "records are written section by section: answer, authority, additional"
+        );
         self.counts[section as usize] += 1;
-        true
+        rdlen_at
+    }
+
+    /// Writes a name, compressed against the question and every name written so far.
+    fn write_name(&mut self, name: &[u8]) {
+        if !self.question_known {
+            self.question_known = true;
+            // The question name, uncompressed at 12 (its type and class end the section).
+            if self.question_end > 12 + 4 {
+                self.names
+                    .remember(&self.buf[12..self.question_end - 4], 12);
+            }
+        }
+        self.names.write(self.buf, name);
+    }
+
+    /// Fills in RDLENGTH for the record whose RDLENGTH is at `rdlen_at`.
+    fn end_record(&mut self, rdlen_at: usize) {
+        let rdlen = (self.buf.len() - rdlen_at - 2) as u16;
+        self.buf[rdlen_at..rdlen_at + 2].copy_from_slice(&rdlen.to_be_bytes());
+    }
+
+    /// Writes one record, compressing the names the RDATA marks as compressible.
+    fn write_record(
+        &mut self,
+        section: Section,
+        owner: Owner<'_>,
+        rtype: u16,
+        ttl: u32,
+        rdata: &Rdata,
+    ) {
+        let rdlen_at = self.write_head(section, owner, rtype, class::IN, ttl);
+        let bytes = rdata.bytes();
+        let mut at = 0;
+        for &name_at in rdata.names() {
+            let name_at = usize::from(name_at);
+            self.buf.extend_from_slice(&bytes[at..name_at]);
+            let name_len = wire_name_len(&bytes[name_at..]);
+            self.write_name(&bytes[name_at..name_at + name_len]);
+            at = name_at + name_len;
+        }
+        self.buf.extend_from_slice(&bytes[at..]);
+        self.end_record(rdlen_at);
     }
 
     /// Drops every record written and sets TC.
     pub fn truncate(&mut self) {
         self.buf.truncate(self.question_end);
         self.counts = [0; 3];
+        self.names.clear();
+        self.question_known = false;
         self.truncated = true;
         self.buf[2] |= 0x02;
     }
@@ -801,6 +972,19 @@ impl<'b> ResponseWriter<'b> {
         self.buf[8..10].copy_from_slice(&self.counts[1].to_be_bytes());
         self.buf[10..12].copy_from_slice(&arcount.to_be_bytes());
     }
+}
+
+/// Length of the uncompressed wire name at the start of `bytes` (RDATA built at load time,
+/// so well-formed; a malformed one counts to the end of `bytes`).
+fn wire_name_len(bytes: &[u8]) -> usize {
+    let mut i = 0;
+    while let Some(&len) = bytes.get(i) {
+        i += 1 + usize::from(len);
+        if len == 0 {
+            return i;
+        }
+    }
+    bytes.len()
 }
 
 /// The OPT record of a response.
@@ -1170,5 +1354,200 @@ mod tests {
         w.finish(None);
         assert_eq!(buf[2] & 0x02, 0x02);
         assert_eq!(&buf[6..8], &[0, 0]);
+    }
+
+    fn header() -> Header {
+        Header {
+            id: 7,
+            opcode: 0,
+            rd: false,
+            cd: false,
+        }
+    }
+
+    fn name(text: &str) -> crate::dns::name::Name {
+        crate::dns::name::Name::parse_absolute(text).unwrap()
+    }
+
+    /// Decodes a response with hickory-proto (an independent parser) into presentation
+    /// lines per section.
+    fn decode(buf: &[u8]) -> [Vec<String>; 3] {
+        let m = hickory_proto::op::Message::from_vec(buf).expect("response parses");
+        let lines = |rs: &[hickory_proto::rr::Record]| -> Vec<String> {
+            rs.iter()
+                .map(|r| format!("{} {} {}", r.name, r.record_type(), r.data))
+                .collect()
+        };
+        [
+            lines(&m.answers),
+            lines(&m.authorities),
+            lines(&m.additionals),
+        ]
+    }
+
+    #[test]
+    fn names_compress_and_decode() {
+        let question = b"\x03WwW\x07example\x04test\x00\x00\x0f\x00\x01";
+        let mut buf = Vec::new();
+        let mut w = ResponseWriter::new(&mut buf, header(), Some(question), 1232);
+        let mx: Vec<Rdata> = ["10 mx1.example.test.", "20 mx2.Example.Test."]
+            .iter()
+            .map(|t| {
+                crate::dns::rdata::encode(rtype::MX, t, &name("example.test."))
+                    .unwrap()
+                    .rdata
+            })
+            .collect();
+        assert!(w.push_rrset(
+            Section::Answer,
+            Overflow::Truncate,
+            Owner::Question,
+            rtype::MX,
+            300,
+            &mx
+        ));
+        let soa = Rdata::soa(
+            &name("ns1.example.test."),
+            &name("hostmaster.example.test."),
+            [1, 2, 3, 4, 5],
+        );
+        assert!(w.push_rdata(
+            Section::Authority,
+            Owner::Name(name("example.test.").as_wire()),
+            rtype::SOA,
+            60,
+            &soa
+        ));
+        let mx1 = name("mx1.example.test.");
+        let a = [
+            Rdata::plain(vec![192, 0, 2, 1]),
+            Rdata::plain(vec![192, 0, 2, 2]),
+        ];
+        assert!(w.push_rrset(
+            Section::Additional,
+            Overflow::Omit,
+            Owner::Name(mx1.as_wire()),
+            rtype::A,
+            300,
+            &a
+        ));
+        w.finish(None);
+        let [answer, authority, additional] = decode(&buf);
+        assert_eq!(
+            answer,
+            [
+                "WwW.example.test. MX 10 mx1.example.test.",
+                // Names compare case-insensitively: the pointer leads to the question's case.
+                "WwW.example.test. MX 20 mx2.example.test."
+            ]
+        );
+        assert_eq!(
+            authority,
+            ["example.test. SOA ns1.example.test. hostmaster.example.test. 1 2 3 4 5"]
+        );
+        assert_eq!(
+            additional,
+            [
+                "mx1.example.test. A 192.0.2.1",
+                "mx1.example.test. A 192.0.2.2"
+            ]
+        );
+        // Header 12 + question 22; MX: owner pointer 2 + 10 + 2 + "mx1" label 4 + pointer 2
+        // (x2); SOA: owner pointer 2 + 10 + "ns1" 4 + pointer 2 + "hostmaster" 11 +
+        // pointer 2 + 20; A: owner pointer 2 + 10 + 4 (x2).
+        assert_eq!(buf.len(), 12 + 22 + 2 * 20 + 51 + 2 * 16);
+    }
+
+    #[test]
+    fn additional_rrsets_are_whole_or_absent() {
+        let question = b"\x01a\x00\x00\x01\x00\x01";
+        let mut buf = Vec::new();
+        // Header 12 + question 7 + one A (16) = 35; a second RRset of two A (16 + 16) does
+        // not fit 60, a single A (16) still does.
+        let mut w = ResponseWriter::new(&mut buf, header(), Some(question), 60);
+        assert!(w.push(
+            Section::Answer,
+            Owner::Question,
+            rtype::A,
+            60,
+            &[1, 2, 3, 4]
+        ));
+        let two = [
+            Rdata::plain(vec![1, 1, 1, 1]),
+            Rdata::plain(vec![2, 2, 2, 2]),
+        ];
+        assert!(!w.push_rrset(
+            Section::Additional,
+            Overflow::Omit,
+            Owner::Question,
+            rtype::A,
+            60,
+            &two
+        ));
+        assert!(
+            !w.is_truncated(),
+            "leaving out additional data does not set TC"
+        );
+        assert_eq!(w.len(), 35, "no partial RRset left behind");
+        assert!(w.push_rrset(
+            Section::Additional,
+            Overflow::Omit,
+            Owner::Question,
+            rtype::A,
+            60,
+            &two[..1]
+        ));
+        w.finish(None);
+        assert_eq!(buf[2] & 0x02, 0, "TC clear");
+        assert_eq!(&buf[6..12], &[0, 1, 0, 0, 0, 1]);
+        // Glue a referral needs truncates instead.
+        let mut buf = Vec::new();
+        let mut w = ResponseWriter::new(&mut buf, header(), Some(question), 40);
+        assert!(!w.push_rrset(
+            Section::Additional,
+            Overflow::Truncate,
+            Owner::Question,
+            rtype::A,
+            60,
+            &two
+        ));
+        assert!(w.is_truncated());
+    }
+
+    #[test]
+    fn rollback_restores_compression_state() {
+        let question = b"\x01a\x04test\x00\x00\x01\x00\x01";
+        let mut buf = Vec::new();
+        let mut w = ResponseWriter::new(&mut buf, header(), Some(question), 1232);
+        let mark = w.mark();
+        w.push_name(
+            Section::Answer,
+            Owner::Question,
+            rtype::CNAME,
+            60,
+            name("b.other.").as_wire(),
+        );
+        w.rollback(mark);
+        assert_eq!(w.count(Section::Answer), 0);
+        // "b.other." is forgotten, "test." (from the question) is still known.
+        w.push_name(
+            Section::Answer,
+            Owner::Question,
+            rtype::NS,
+            60,
+            name("x.other.").as_wire(),
+        );
+        w.push_name(
+            Section::Answer,
+            Owner::Question,
+            rtype::NS,
+            60,
+            name("ns.test.").as_wire(),
+        );
+        w.finish(None);
+        let [answer, _, _] = decode(&buf);
+        assert_eq!(answer, ["a.test. NS x.other.", "a.test. NS ns.test."]);
+        // Header, question, CNAME with x.other. in full, NS with "ns" and a pointer.
+        assert_eq!(buf.len(), 12 + 12 + (12 + 9) + (12 + 3 + 2));
     }
 }

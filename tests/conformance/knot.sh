@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Start and stop a throw-away Knot DNS (knotd) on a loopback port, serving
-# tests/conformance/gslb.example.test.zone. Sourced by tests/conformance/regen.sh
+# tests/conformance/*.zone (one zone per file, named after its origin). Sourced by tests/conformance/regen.sh
 # and .ci/run; not meant to be run on its own.
 #
 #   source tests/conformance/knot.sh
@@ -12,8 +12,11 @@
 # Only loopback is used; every wait is bounded.
 
 KNOT_CONFORMANCE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-KNOT_ZONE_FILE="$KNOT_CONFORMANCE_DIR/gslb.example.test.zone"
-KNOT_ZONE="gslb.example.test"
+# Every zone file here, named <origin>.zone.
+KNOT_ZONES=""
+for f in "$KNOT_CONFORMANCE_DIR"/*.zone; do
+    KNOT_ZONES="$KNOT_ZONES $(basename "$f" .zone)"
+done
 KNOT_ADDR=""
 KNOT_PID=""
 KNOT_DIR=""
@@ -125,9 +128,11 @@ template:
     semantic-checks: on
 
 zone:
-  - domain: $KNOT_ZONE
-    file: "$KNOT_ZONE_FILE"
 EOF
+    local z
+    for z in $KNOT_ZONES; do
+        printf '  - domain: %s\n    file: "%s"\n' "$z" "$KNOT_CONFORMANCE_DIR/$z.zone" >>"$conf"
+    done
     "$knotd" -c "$conf" >"$KNOT_DIR/knotd.log" 2>&1 &
     KNOT_PID=$!
     local i
@@ -138,13 +143,20 @@ EOF
             KNOT_PID=""
             return 1
         fi
-        if "$knotc" -c "$conf" -t 1 zone-status "$KNOT_ZONE" 2>/dev/null | grep -q "serial: [0-9]"; then
-            echo "knotd $KNOT_VERSION (pid $KNOT_PID) serves $KNOT_ZONE on $KNOT_ADDR" >&2
+        local loaded=0 count=0
+        for z in $KNOT_ZONES; do
+            count=$((count + 1))
+            if "$knotc" -c "$conf" -t 1 zone-status "$z" 2>/dev/null | grep -q "serial: [0-9]"; then
+                loaded=$((loaded + 1))
+            fi
+        done
+        if [ "$loaded" = "$count" ]; then
+            echo "knotd $KNOT_VERSION (pid $KNOT_PID) serves$KNOT_ZONES on $KNOT_ADDR" >&2
             return 0
         fi
         sleep 0.1
     done
-    echo "error: knotd did not load $KNOT_ZONE within 10 s:" >&2
+    echo "error: knotd did not load$KNOT_ZONES within 10 s:" >&2
     cat "$KNOT_DIR/knotd.log" >&2
     knot_stop
     return 1

@@ -226,9 +226,13 @@ impl TestQuery {
     }
 }
 
-/// The zone every query is about (tests/conformance/gslb.example.test.zone and
+/// The zone most queries are about (tests/conformance/gslb.example.test.zone and
 /// zones/gslb.example.test.toml).
 pub(crate) const ZONE: &str = "gslb.example.test.";
+
+/// The harness's second zone: large NS and MX sets, wildcards, zone cuts
+/// (tests/conformance/conformance.example.test.{zone,toml}).
+pub(crate) const ZONE2: &str = "conformance.example.test.";
 
 /// The conformance suite: static data of the example zone, negative answers,
 /// zone boundaries, transports, EDNS and header flags. Steered names are not
@@ -241,7 +245,7 @@ pub(crate) fn queries() -> Vec<TestQuery> {
             format!("{label}.{ZONE}")
         }
     };
-    vec![
+    let first = vec![
         // Apex.
         TestQuery::new("apex-soa", &n(""), "SOA"),
         TestQuery::new("apex-ns", &n(""), "NS"),
@@ -348,7 +352,51 @@ pub(crate) fn queries() -> Vec<TestQuery> {
         TestQuery::new("tsig-unknown-key-tcp", &n(""), "SOA")
             .tsig()
             .tcp(),
-    ]
+    ];
+    let c = |label: &str| {
+        if label.is_empty() {
+            ZONE2.to_owned()
+        } else {
+            format!("{label}.{ZONE2}")
+        }
+    };
+    let second = [
+        // 13 name servers with A and AAAA: the additional section fills up.
+        TestQuery::new("c-apex-ns", &c(""), "NS"),
+        TestQuery::new("c-apex-ns-512", &c(""), "NS").edns(|e| e.udp_size = 512),
+        TestQuery::new("c-apex-ns-no-edns", &c(""), "NS").no_edns(),
+        TestQuery::new("c-apex-ns-tcp", &c(""), "NS").tcp(),
+        // 20 mail exchangers with A and AAAA: whole RRsets until 1232 octets.
+        TestQuery::new("c-apex-mx", &c(""), "MX"),
+        TestQuery::new("c-apex-mx-512", &c(""), "MX").edns(|e| e.udp_size = 512),
+        TestQuery::new("c-apex-mx-no-edns", &c(""), "MX").no_edns(),
+        TestQuery::new("c-apex-mx-tcp", &c(""), "MX").tcp(),
+        TestQuery::new("c-apex-soa", &c(""), "SOA"),
+        TestQuery::new("c-apex-any", &c(""), "ANY"),
+        TestQuery::new("c-ns01-a", &c("ns01"), "A"),
+        TestQuery::new("c-ns13-aaaa", &c("ns13"), "AAAA"),
+        TestQuery::new("c-nx", &c("nope"), "A"),
+        TestQuery::new("c-nx-deep", &c("a.b.c.nope"), "AAAA"),
+        // Wildcards.
+        TestQuery::new("c-wild-a", &c("x.wild"), "A"),
+        TestQuery::new("c-wild-mx", &c("x.wild"), "MX"),
+        TestQuery::new(
+            "c-wild-txt-mixed-case",
+            "X.WiLd.CoNfOrMaNcE.eXaMpLe.TeSt.",
+            "TXT",
+        ),
+        TestQuery::new("c-wild-aaaa-nodata", &c("x.wild"), "AAAA"),
+        TestQuery::new("c-wild-deeper", &c("a.b.wild"), "A"),
+        TestQuery::new("c-wild-host-exists", &c("host.wild"), "A"),
+        TestQuery::new("c-wild-host-nodata", &c("host.wild"), "MX"),
+        TestQuery::new("c-wild-below-host", &c("x.host.wild"), "A"),
+        TestQuery::new("c-wild-cname", &c("y.cname"), "A"),
+        TestQuery::new("c-wild-cname-mx", &c("y.cname"), "MX"),
+        TestQuery::new("c-wild-cname-cname", &c("y.cname"), "CNAME"),
+    ];
+    let mut all = first;
+    all.extend(second);
+    all
 }
 
 //------------ Wire ------------
@@ -1072,6 +1120,59 @@ pub(crate) fn compare_all(
                     .stale
                     .push(format!("{} {}: {}", k.query, f.name(), k.reason));
             }
+        }
+    }
+    report
+}
+
+//------------ Sizes ------------
+
+/// Reply sizes of steerdns against the reference.
+#[derive(Debug, Default)]
+pub(crate) struct SizeReport {
+    /// A Markdown table: query, reference size, steerdns size, difference.
+    pub(crate) table: String,
+    /// Replies larger than the reference's and not listed as known.
+    pub(crate) failures: Vec<String>,
+    /// Known-larger entries whose reply is no longer larger.
+    pub(crate) stale: Vec<String>,
+}
+
+/// Compares the size of every reply with the reference's (same query id).
+pub(crate) fn compare_sizes(
+    expected: &[Capture],
+    actual: &[Capture],
+    known_larger: &[(&str, &str)],
+) -> SizeReport {
+    let mut report = SizeReport::default();
+    let reference: BTreeMap<&str, &Capture> =
+        expected.iter().map(|c| (c.query.id.as_str(), c)).collect();
+    report
+        .table
+        .push_str("| query | reference | steerdns | difference |\n|---|---|---|---|\n");
+    for cap in actual {
+        let id = cap.query.id.as_str();
+        let (Some(Outcome::Reply(e)), Outcome::Reply(a)) =
+            (reference.get(id).map(|c| &c.response), &cap.response)
+        else {
+            continue;
+        };
+        let diff = a.size as i64 - e.size as i64;
+        let _ = writeln!(
+            report.table,
+            "| {id} | {} | {} | {diff:+} |",
+            e.size, a.size
+        );
+        let known = known_larger.iter().find(|(q, _)| *q == id);
+        match (diff > 0, known) {
+            (true, None) => report.failures.push(format!(
+                "{}: {} octets, reference {}",
+                cap.query.describe(),
+                a.size,
+                e.size
+            )),
+            (false, Some((q, _))) => report.stale.push((*q).to_owned()),
+            _ => {}
         }
     }
     report

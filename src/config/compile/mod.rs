@@ -20,7 +20,6 @@ mod context;
 mod dnssec;
 mod main;
 mod maps;
-mod rdata;
 mod records;
 mod services;
 mod zone;

@@ -1,37 +1,36 @@
 //! `[[record]]` tables: static RRsets per owner name, and the CNAME rules (RFC 1034 3.6.2).
 
 use std::collections::HashMap;
-use std::str::FromStr;
 
-use hickory_proto::rr::RecordType;
 use toml::Spanned;
 
 use super::context::ZoneCtx;
-use super::rdata::encode_rdata;
 use crate::config::model::{Node, RRset};
 use crate::config::schema::RecordEntry;
+use crate::dns::codes::rtype as rr;
 use crate::dns::name::Name;
+use crate::dns::rdata;
 
 /// Every owner name of a zone with what is at it.
 pub(super) type Nodes = rustc_hash::FxHashMap<Name, Node>;
 
 /// Record types a zone may hold as static data.
-const STATIC_TYPES: &[RecordType] = &[
-    RecordType::A,
-    RecordType::AAAA,
-    RecordType::NS,
-    RecordType::CNAME,
-    RecordType::MX,
-    RecordType::TXT,
-    RecordType::SRV,
-    RecordType::CAA,
-    RecordType::PTR,
-    RecordType::HINFO,
-    RecordType::NAPTR,
-    RecordType::SSHFP,
-    RecordType::TLSA,
-    RecordType::SVCB,
-    RecordType::HTTPS,
+const STATIC_TYPES: &[u16] = &[
+    rr::A,
+    rr::AAAA,
+    rr::NS,
+    rr::CNAME,
+    rr::MX,
+    rr::TXT,
+    rr::SRV,
+    257, // CAA
+    rr::PTR,
+    13, // HINFO
+    35, // NAPTR
+    44, // SSHFP
+    52, // TLSA
+    64, // SVCB
+    65, // HTTPS
 ];
 
 /// The zone's static records by owner (the apex always exists); `zone_ttl` is the TTL of
@@ -51,9 +50,9 @@ pub(super) fn compile_records(
         let Some(owner) = cx.owner(&rec.name) else {
             continue;
         };
-        let rtype = match RecordType::from_str(&rec.rtype.get_ref().to_ascii_uppercase()) {
-            Ok(t) if STATIC_TYPES.contains(&t) => t,
-            Ok(RecordType::SOA) => {
+        let code = match rdata::parse_type(rec.rtype.get_ref()) {
+            Some(t) if STATIC_TYPES.contains(&t) => t,
+            Some(rr::SOA) => {
                 cx.err(
                     rec.rtype.span(),
                     "SOA goes in the [soa] table, not in [[record]]",
@@ -66,7 +65,7 @@ pub(super) fn compile_records(
                     rec.rtype.get_ref(),
                     STATIC_TYPES
                         .iter()
-                        .map(|t| t.to_string())
+                        .map(|&t| rdata::type_name(t))
                         .collect::<Vec<_>>()
                         .join(" ")
                 );
@@ -79,7 +78,7 @@ pub(super) fn compile_records(
             continue;
         }
         let ttl = rec.ttl.unwrap_or(zone_ttl);
-        let code = u16::from(rtype);
+        let rtype = rdata::type_name(code);
         let node = nodes.entry(owner.clone()).or_default();
         let existing = node.rrsets.iter().position(|r| r.rtype == code);
         let idx = match existing {
@@ -105,11 +104,11 @@ pub(super) fn compile_records(
             }
         };
         for item in rec.data.get_ref() {
-            match encode_rdata(rtype, item.get_ref(), &origin) {
-                Ok((bytes, target)) => {
+            match rdata::encode(code, item.get_ref(), &origin) {
+                Ok(rdata::Encoded { rdata, target }) => {
                     let set = &mut node.rrsets[idx];
-                    if !set.rdatas.iter().any(|r| **r == *bytes) {
-                        set.rdatas.push(bytes.into());
+                    if !set.rdatas.iter().any(|r| r.bytes() == rdata.bytes()) {
+                        set.rdatas.push(rdata);
                         if let Some(t) = target {
                             set.targets.push(t);
                         }
@@ -123,7 +122,7 @@ pub(super) fn compile_records(
         }
     }
     // CNAME rules.
-    let cname = u16::from(RecordType::CNAME);
+    let cname = rr::CNAME;
     for (owner, node) in &nodes {
         if let Some(set) = node.rrset(cname) {
             let line = record_lines

@@ -6,7 +6,6 @@ use std::net::IpAddr;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use hickory_proto::rr::RecordType;
 use toml::Spanned;
 
 use super::context::ZoneCtx;
@@ -19,6 +18,8 @@ use crate::config::model::{
 };
 use crate::config::schema::{RegionEntry, ServiceEntry};
 use crate::config::tiers::parse_tiers;
+use crate::dns::codes::rtype;
+use crate::dns::rdata;
 use crate::health::view::SlotId;
 
 /// Every `[region.NAME]` with its state.
@@ -260,11 +261,14 @@ pub(super) fn compile_services(
         };
         // A service owns A, AAAA and CNAME at its name.
         let node = nodes.entry(owner.clone()).or_default();
-        for t in [RecordType::A, RecordType::AAAA, RecordType::CNAME] {
-            if node.rrset(u16::from(t)).is_some() {
+        for t in [rtype::A, rtype::AAAA, rtype::CNAME] {
+            if node.rrset(t).is_some() {
                 cx.err(
                     span.clone(),
-                    format!("{owner} is a service and also has static {t} records"),
+                    format!(
+                        "{owner} is a service and also has static {} records",
+                        rdata::type_name(t)
+                    ),
                 );
             }
         }
@@ -274,11 +278,8 @@ pub(super) fn compile_services(
             let mut others: Vec<String> = node
                 .rrsets
                 .iter()
-                .filter(|set| {
-                    ![RecordType::A, RecordType::AAAA, RecordType::CNAME]
-                        .contains(&RecordType::from(set.rtype))
-                })
-                .map(|set| RecordType::from(set.rtype).to_string())
+                .filter(|set| ![rtype::A, rtype::AAAA, rtype::CNAME].contains(&set.rtype))
+                .map(|set| rdata::type_name(set.rtype))
                 .collect();
             if owner == cx.origin {
                 others.insert(0, "SOA".into());

@@ -14,6 +14,7 @@ use crate::config::model::{CheckedEndpoint, Node, Soa, Zone};
 use crate::config::schema::{Serial, ZoneFile};
 use crate::config::source::Source;
 use crate::dns::name::Name;
+use crate::dns::rdata::Rdata;
 use crate::error::ConfigError;
 
 /// Compiles one zone file; `None` when it has errors (all recorded in `errors`). Checked
@@ -107,16 +108,12 @@ fn compile_soa(
     let minimum = cx.seconds(&soa.minimum, defaults::SOA_MINIMUM);
     let mname = cx.absolute_name(&soa.mname, "mname");
     let rname = cx.absolute_name(&soa.rname, "rname");
-    let mut rdata = Vec::new();
-    if let (Some(m), Some(r)) = (&mname, &rname) {
-        rdata.extend_from_slice(m.as_wire());
-        rdata.extend_from_slice(r.as_wire());
-        for v in [serial, refresh, retry, expire, minimum] {
-            rdata.extend_from_slice(&v.to_be_bytes());
-        }
-    }
+    let rdata = match (&mname, &rname) {
+        (Some(m), Some(r)) => Rdata::soa(m, r, [serial, refresh, retry, expire, minimum]),
+        _ => Rdata::plain(Vec::new()),
+    };
     Soa {
-        rdata: rdata.into(),
+        rdata,
         ttl: zone_ttl,
         minimum,
         serial,
