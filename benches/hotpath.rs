@@ -3,7 +3,9 @@
 //! (a) `dns::wire::parse_query` on a typical query with EDNS and ECS;
 //! (b) `steer::steer` for the example's `www` service (GeoIP facts computed beforehand, and
 //!     with the GeoIP lookup included);
-//! (c) the whole `dns::answer::answer` for a static A, a steered A with ECS, an NXDOMAIN;
+//! (c) the whole `dns::answer::answer` for a static A, a steered A with ECS, an NXDOMAIN,
+//!     and answers whose names compress (apex NS with additional addresses, MX, SOA, a
+//!     CNAME chain);
 //! (d) `GeoDb::lookup` on the shipped database (one address, and 4096 addresses cycled).
 //!
 //! Everything is built from the repository's `steerdns.toml` (example zone, shipped GeoIP
@@ -132,6 +134,15 @@ fn benches(c: &mut Criterion) {
             query("www.gslb.example.test.", 1, None),
         ),
         ("answer/NXDOMAIN", query("nope.gslb.example.test.", 1, None)),
+        // Compression at work: NS and MX names in RDATA and additional owners, the SOA's
+        // two names, a CNAME chain.
+        ("answer/apex NS", query("gslb.example.test.", 2, None)),
+        ("answer/apex MX", query("gslb.example.test.", 15, None)),
+        ("answer/apex SOA", query("gslb.example.test.", 6, None)),
+        (
+            "answer/CNAME chain",
+            query("alias.gslb.example.test.", 1, None),
+        ),
     ] {
         // Sanity: it answers.
         out.clear();
