@@ -11,8 +11,8 @@ use std::str::FromStr;
 use hickory_proto::rr::{RData, RecordType};
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder, NameEncoding};
 
-use super::name::{Name, NameError};
 use super::codes::rtype;
+use super::name::{Name, NameError};
 
 /// Record data in uncompressed wire form, with where its compressible names start.
 #[derive(Debug, Clone, PartialEq, Eq)]
