@@ -1,6 +1,7 @@
 //! Wiring: runs a command. `serve` starts the health runner, the admin listener and the DNS
-//! listeners around one snapshot store, then waits for signals (SIGHUP: [`reload::reload`];
-//! SIGTERM/SIGINT: shut down). The one-shot commands are in [`crate::commands`].
+//! listeners around one snapshot store, then waits for reload triggers (SIGHUP and
+//! `POST /v1/reload`: [`Serving::reload`]) and for SIGTERM/SIGINT (shut down). The one-shot
+//! commands are in [`crate::commands`].
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -8,21 +9,25 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
-use crate::admin::AdminServer;
+use crate::admin::{AdminContext, AdminServer};
 use crate::cli::Command;
 use crate::commands;
-use crate::config::{self, Config};
+use crate::config::Config;
 use crate::error::{AppError, render_chain};
 use crate::health::Prober;
 use crate::health::runner::{
     HealthHooks, HealthRunner, ProbeEvent, RunnerConfig, suggested_concurrency,
 };
+use crate::logging::LogControl;
 use crate::metrics::{Metrics, MetricsObserver};
-use crate::reload;
+use crate::reload::{self, ReloadHandle, Serving, Trigger};
 use crate::server::ListenerShared;
 use crate::server::listeners::Listeners;
 use crate::state::{Snapshot, Store, now_unix};
 use crate::steer::GeoLookup;
+
+/// How many `POST /v1/reload` requests may wait while a reload runs.
+const RELOAD_QUEUE: usize = 8;
 
 /// Runs a command.
 pub fn run(command: Command) -> Result<ExitCode, AppError> {
@@ -37,7 +42,11 @@ pub fn run(command: Command) -> Result<ExitCode, AppError> {
             server,
             json,
         } => commands::explain::run(&config, &name, &qtype, &client, server.as_deref(), json),
-        Command::Reload { config } => commands::send_reload::run(&config),
+        Command::Reload { config, server } => {
+            commands::send_reload::run(&config, server.as_deref())
+        }
+        Command::Completions { shell } => commands::docs::completions(shell),
+        Command::Man => commands::docs::man(),
         Command::Geoip { ip, config } => commands::geoip::run(&config, ip),
         Command::Keygen {
             zone,
@@ -49,36 +58,30 @@ pub fn run(command: Command) -> Result<ExitCode, AppError> {
     }
 }
 
-fn init_logging(cfg: &Config) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("STEERDNS_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
-    let _ = match cfg.log.format {
-        config::schema::LogFormat::Json => builder.json().try_init(),
-        config::schema::LogFormat::Text => builder.try_init(),
-    };
-}
-
 fn serve(path: &Path) -> Result<ExitCode, AppError> {
     let (cfg, geo) = reload::load(path, now_unix())?;
-    init_logging(&cfg);
+    let log = LogControl::init(cfg.log.format);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .thread_name("steerdns-io")
         .build()
         .map_err(AppError::Runtime)?;
-    runtime.block_on(serve_async(path.to_path_buf(), cfg, geo))
+    runtime.block_on(serve_async(path.to_path_buf(), cfg, geo, log))
 }
 
 async fn serve_async(
     path: PathBuf,
     cfg: Config,
     geo: Option<Arc<dyn GeoLookup>>,
+    log: LogControl,
 ) -> Result<ExitCode, AppError> {
+    // Signals first: a SIGHUP that arrives once the pid file names this process must find
+    // the handler in place, not kill the process (its default action).
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hup = signal(SignalKind::hangup()).map_err(AppError::Signal)?;
+    let mut term = signal(SignalKind::terminate()).map_err(AppError::Signal)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(AppError::Signal)?;
     let pid_file = cfg.server.pid_file.clone();
     let listen = cfg.server.listen.clone();
     let workers = match cfg.server.workers {
@@ -108,7 +111,7 @@ async fn serve_async(
         state_file: Some(state_file),
         ..RunnerConfig::default()
     };
-    let mut runner = HealthRunner::start(
+    let runner = HealthRunner::start(
         targets,
         snapshot.health.clone(),
         Arc::new(prober),
@@ -124,17 +127,19 @@ async fn serve_async(
         observer,
         rrl: Arc::default(),
     };
+    let (reloads, mut reload_requests) = ReloadHandle::new(RELOAD_QUEUE);
+    let admin_context = AdminContext {
+        store: store.clone(),
+        metrics: metrics.clone(),
+        reloads: Some(reloads.clone()),
+    };
     let admin_addr = store.load().config.metrics_listen;
-    let _admin = match admin_addr {
+    let admin = match admin_addr {
         Some(addr) => {
-            let ctx = crate::admin::AdminContext {
-                store: store.clone(),
-                metrics: metrics.clone(),
-            };
-            let a = AdminServer::start(addr, ctx)
+            let a = AdminServer::start(addr, admin_context.clone())
                 .await
                 .map_err(|source| AppError::Admin { addr, source })?;
-            tracing::info!(addr = %a.addr, "admin listening (/metrics /healthz /v1/explain)");
+            tracing::info!(addr = %a.addr, "admin listening (/metrics /healthz /v1/*)");
             Some(a)
         }
         None => None,
@@ -144,28 +149,43 @@ async fn serve_async(
     for addr in &listen {
         listeners.open(*addr).await?;
     }
-    if let Err(e) = std::fs::write(&pid_file, format!("{}\n", std::process::id())) {
+    if let Err(e) = reload::write_pid_file(&pid_file) {
         tracing::warn!(path = %pid_file.display(), error = %render_chain(&e), "cannot write pid file");
     }
     reload::release_free_memory();
     tracing::info!(config = %path.display(), generation = 1, "serving");
 
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut hup = signal(SignalKind::hangup()).map_err(AppError::Signal)?;
-    let mut term = signal(SignalKind::terminate()).map_err(AppError::Signal)?;
-    let mut int = signal(SignalKind::interrupt()).map_err(AppError::Signal)?;
+    let mut serving = Serving {
+        path,
+        store,
+        metrics,
+        runner,
+        listeners,
+        admin,
+        admin_context,
+        log,
+        pid_file,
+        reloads,
+        seq: 0,
+    };
     loop {
         tokio::select! {
             _ = hup.recv() => {
-                reload::reload(&path, &store, &mut runner, &mut listeners, &metrics).await;
+                serving.reload(Trigger::Sighup).await;
+            }
+            Some(reply) = reload_requests.recv() => {
+                let report = serving.reload(Trigger::Api).await;
+                // The client may have gone; the report is kept for GET /v1/reload anyway.
+                let _ = reply.send(report);
             }
             _ = term.recv() => break,
             _ = int.recv() => break,
         }
     }
     tracing::info!("shutting down");
-    listeners.close_all();
-    runner.shutdown().await;
-    let _ = std::fs::remove_file(&pid_file);
+    drop(serving.admin.take());
+    serving.listeners.close_all();
+    serving.runner.shutdown().await;
+    let _ = std::fs::remove_file(&serving.pid_file);
     Ok(ExitCode::SUCCESS)
 }

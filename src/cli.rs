@@ -1,4 +1,5 @@
-//! Command line (SPEC section 1).
+//! Command line (SPEC section 1). `steerdns completions SHELL` and `steerdns man` are built
+//! from these definitions, so the help, the completions and the man page never disagree.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -8,8 +9,17 @@ use clap::{Parser, Subcommand};
 use crate::dnssec::algorithm::Algorithm;
 
 /// steerdns: authoritative DNS for global traffic steering.
+///
+/// For every steered name it answers with the endpoints of the region that should serve the
+/// asking client: chosen from the client's location (GeoIP of the EDNS Client Subnet, else of
+/// the resolver), per-region weights, operator states (drain, down) and background health
+/// checks.
+///
+/// Exit codes: 0 success; 1 refused or invalid (a failed check, a rejected reload, a file
+/// the config names that cannot be read); 2 usage errors, an unreadable main config, or no
+/// daemon reachable; 3 (reload) applied with warnings.
 #[derive(Debug, Parser)]
-#[command(name = "steerdns", version, about)]
+#[command(name = "steerdns", version, about, long_about)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -20,18 +30,40 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the daemon in the foreground.
+    ///
+    /// Serves DNS over UDP and TCP on every `[server] listen` address and the admin HTTP
+    /// listener on `[metrics] listen` (/metrics, /healthz, /v1/*), probes the health checks,
+    /// and writes its pid to `[server] pid_file`. SIGHUP (or `steerdns reload`) reloads every
+    /// file; SIGTERM or SIGINT stops it. Logs go to stderr (`[log] format`, filtered by the
+    /// STEERDNS_LOG environment variable, default "info").
+    #[command(after_long_help = "Example:\n  steerdns serve -c /etc/steerdns/steerdns.toml")]
     Serve {
         /// Main config file.
         #[arg(short, long, default_value = "steerdns.toml")]
         config: PathBuf,
     },
     /// Validate config, zones and GeoIP database; print every error; exit 1 on any.
+    ///
+    /// Runs exactly the loading `serve` and a reload run, so "check passes" means "a reload
+    /// will be applied". Every problem is printed as `file:line: message` (all of them, not
+    /// just the first); warnings go to stderr and do not fail the check.
+    #[command(after_long_help = "Example:\n  steerdns check -c /etc/steerdns/steerdns.toml")]
     Check {
         /// Main config file.
         #[arg(short, long, default_value = "steerdns.toml")]
         config: PathBuf,
     },
     /// Show how a steered name is decided for a client.
+    ///
+    /// Prints every step: the client address and where it came from, the GeoIP record and
+    /// network, the matched map key, each tier with each region's state, health and weight,
+    /// the pick and its reason, the endpoints, the TTL and the ECS scope. Offline (from the
+    /// files, health as last saved) unless `--server` names a running daemon's admin
+    /// listener, which answers with live health.
+    #[command(after_long_help = "Examples:\n  \
+        steerdns explain www.gslb.example.test --client 81.2.69.160\n  \
+        steerdns explain www.gslb.example.test -t AAAA --client 81.2.69.0/24 --json\n  \
+        steerdns explain www.gslb.example.test --client 81.2.69.0/24 --server 127.0.0.1:9153")]
     Explain {
         /// Steered name, e.g. www.gslb.example.test.
         name: String,
@@ -45,20 +77,41 @@ pub enum Command {
         /// Main config file.
         #[arg(short, long, default_value = "steerdns.toml")]
         config: PathBuf,
-        /// Ask a running daemon's admin address (e.g. 127.0.0.1:9153) for live health.
-        #[arg(long)]
+        /// Ask a running daemon's admin listener for live health: a URL
+        /// (http://127.0.0.1:9153) or HOST:PORT. The config's [metrics] token_file, when set,
+        /// is sent as a Bearer token.
+        #[arg(long, value_name = "URL|HOST:PORT")]
         server: Option<String>,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
     },
-    /// Send SIGHUP to the running daemon (found through its pid file).
+    /// Ask the running daemon to reload; print its outcome.
+    ///
+    /// Sends POST /v1/reload to the daemon's admin listener (`[metrics] listen` of the
+    /// config, or `--server`) and prints what the daemon did: "reload applied: generation N"
+    /// (exit 0), applied with warnings such as a setting that needs a restart or a listen
+    /// address that could not be bound (exit 3), or rejected with every `file:line` problem
+    /// (exit 1; the previous configuration keeps serving). When the admin listener cannot be
+    /// reached, it signals the process named in `[server] pid_file` with SIGHUP, but only
+    /// after checking that it is a running `steerdns serve`, and reads the outcome from the
+    /// admin listener. Exit 2 when no daemon can be reached.
+    #[command(after_long_help = "Example:\n  steerdns reload -c /etc/steerdns/steerdns.toml")]
     Reload {
         /// Main config file.
         #[arg(short, long, default_value = "steerdns.toml")]
         config: PathBuf,
+        /// The daemon's admin listener, as a URL or HOST:PORT (default: the config's
+        /// [metrics] listen). With it, nothing is ever signalled.
+        #[arg(long, value_name = "URL|HOST:PORT")]
+        server: Option<String>,
     },
     /// Show what the GeoIP database says about an address.
+    ///
+    /// Reads only the main config's `[geoip] database` (a broken zone file does not stop
+    /// it) and prints the record (country, continent, subdivisions) and the network it
+    /// covers.
+    #[command(after_long_help = "Example:\n  steerdns geoip 81.2.69.160")]
     Geoip {
         /// Address to look up.
         ip: IpAddr,
@@ -68,6 +121,14 @@ pub enum Command {
     },
     /// Generate a DNSSEC key for a zone (file mode 0600); print its DNSKEY and the DS for the
     /// parent zone.
+    ///
+    /// Writes a new key file (never over an existing one) named after the zone, algorithm and
+    /// key tag, and prints the DNSKEY record the zone will serve and, for a key-signing key
+    /// (the default, used alone as a combined signing key), the DS record to give the parent
+    /// zone. List the file in the zone's `[dnssec] keys`, then reload.
+    #[command(after_long_help = "Examples:\n  \
+        steerdns keygen gslb.example.test. -d keys\n  \
+        steerdns keygen gslb.example.test. -a ed25519 --publish-only -d keys")]
     Keygen {
         /// Zone apex, e.g. gslb.example.test.
         zone: String,
@@ -84,6 +145,20 @@ pub enum Command {
         #[arg(short, long, default_value = ".")]
         dir: PathBuf,
     },
+    /// Print shell completions.
+    ///
+    /// Write them where your shell looks for completions.
+    #[command(after_long_help = "Examples:\n  \
+        steerdns completions bash > /etc/bash_completion.d/steerdns\n  \
+        steerdns completions zsh > \"${fpath[1]}/_steerdns\"\n  \
+        steerdns completions fish > ~/.config/fish/completions/steerdns.fish")]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    #[command(after_long_help = "Example:\n  steerdns man > /usr/local/share/man/man1/steerdns.1")]
+    Man,
 }
 
 /// `-a` values: a mnemonic or number, any case.

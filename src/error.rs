@@ -217,6 +217,9 @@ fn continent_list() -> String {
 /// and fail the same way.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
+    /// The main config file cannot be read (exit 2: nothing to validate).
+    #[error(transparent)]
+    MainUnreadable(ConfigError),
     /// The config or a zone file has problems.
     #[error(transparent)]
     Config(#[from] ConfigErrors),
@@ -229,6 +232,7 @@ impl LoadError {
     /// Every problem, one line each with its cause chain (`file:line: message`).
     pub fn problems(&self) -> Vec<String> {
         match self {
+            Self::MainUnreadable(e) => vec![render_chain(e)],
             Self::Config(errors) => errors.0.iter().map(|e| render_chain(e)).collect(),
             Self::Geo(e) => vec![render_chain(e)],
         }
@@ -426,8 +430,9 @@ pub enum PolicyError {
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     /// The configuration cannot be served. Its problems are not a cause in the chain but a
-    /// list, printed one per line ([`AppError::problems`]) before this summary.
-    #[error("configuration has {} error(s)", .0.problems().len())]
+    /// list, printed one per line ([`AppError::problems`]) before this summary; an unreadable
+    /// main config is its own one-line message.
+    #[error("{}", load_summary(.0))]
     Load(LoadError),
     /// The GeoIP database cannot be used (`steerdns geoip`).
     #[error(transparent)]
@@ -530,7 +535,7 @@ pub enum AppError {
         source: std::io::Error,
     },
     /// The pid file does not hold a number.
-    #[error("pid file {path} does not hold a pid")]
+    #[error("pid file {path} does not hold a pid; nothing signalled")]
     NotAPid {
         /// The pid file.
         path: PathBuf,
@@ -538,6 +543,51 @@ pub enum AppError {
         #[source]
         source: std::num::ParseIntError,
     },
+    /// The pid file holds a number below 1 (0 or -1 would signal a process group, or every
+    /// process).
+    #[error("pid file {path} holds {pid}, which is not a process id; nothing signalled")]
+    BadPid {
+        /// The pid file.
+        path: PathBuf,
+        /// The number it holds.
+        pid: i64,
+    },
+    /// The pid file names a process that is not a steerdns daemon (or none).
+    #[error("pid {pid} (from {path}) is not a steerdns daemon: {reason}; nothing signalled")]
+    NotDaemon {
+        /// The pid.
+        pid: i32,
+        /// The pid file.
+        path: PathBuf,
+        /// What was found instead.
+        reason: String,
+    },
+    /// The daemon was signalled, but its outcome cannot be read: the admin listener is off.
+    #[error(
+        "sent SIGHUP to steerdns (pid {pid}); its outcome cannot be read because [metrics] listen is off (see the daemon's log)"
+    )]
+    OutcomeUnknown {
+        /// The pid.
+        pid: i32,
+    },
+    /// `--server` is not a URL or host:port.
+    #[error("--server {given:?} is not a URL or host:port")]
+    ServerUrl {
+        /// What was given.
+        given: String,
+        /// Why it does not parse.
+        #[source]
+        source: <reqwest::Url as std::str::FromStr>::Err,
+    },
+    /// `--server` names a scheme other than http or https, or no host.
+    #[error("--server {0:?}: use http://HOST:PORT, https://HOST:PORT or HOST:PORT")]
+    ServerScheme(String),
+    /// Writing the output failed (other than a closed pipe, which ends quietly).
+    #[error("cannot write the output")]
+    Output(#[source] std::io::Error),
+    /// Standard output was closed by the reader (`| head`): not an error to report.
+    #[error("output closed")]
+    ClosedPipe,
     /// The daemon cannot be signalled.
     #[error("cannot signal pid {pid} (from {path})")]
     Kill {
@@ -550,12 +600,16 @@ pub enum AppError {
         source: std::io::Error,
     },
     /// The daemon was signalled but reported no reload outcome in time.
-    #[error("sent SIGHUP to pid {pid}, but {admin} reported no reload outcome within 10 s")]
+    #[error(
+        "sent SIGHUP to steerdns (pid {pid}), but {url} reported no reload outcome within {seconds} s"
+    )]
     NoOutcome {
         /// The pid.
         pid: i32,
-        /// The admin address asked.
-        admin: SocketAddr,
+        /// The admin URL asked.
+        url: String,
+        /// How long it waited.
+        seconds: u64,
     },
 }
 
@@ -564,9 +618,39 @@ impl AppError {
     /// summary); empty for other errors.
     pub fn problems(&self) -> Vec<String> {
         match self {
+            Self::Load(LoadError::MainUnreadable(_)) => Vec::new(),
             Self::Load(e) => e.problems(),
             _ => Vec::new(),
         }
+    }
+
+    /// The exit code (SPEC section 1): 2 when the main config cannot be read or no daemon can
+    /// be reached (or its answer read), 0 for a closed output pipe, 1 for everything that was
+    /// refused or invalid.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::ClosedPipe => 0,
+            Self::Load(LoadError::MainUnreadable(_))
+            | Self::Unreachable { .. }
+            | Self::Unreadable { .. }
+            | Self::PidFile { .. }
+            | Self::NotAPid { .. }
+            | Self::BadPid { .. }
+            | Self::NotDaemon { .. }
+            | Self::Kill { .. }
+            | Self::NoOutcome { .. }
+            | Self::OutcomeUnknown { .. }
+            | Self::ServerUrl { .. }
+            | Self::ServerScheme(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
+fn load_summary(e: &LoadError) -> String {
+    match e {
+        LoadError::MainUnreadable(e) => render_chain(e),
+        _ => format!("configuration has {} error(s)", e.problems().len()),
     }
 }
 

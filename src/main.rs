@@ -9,9 +9,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match steerdns::app::run(cli.command) {
         Ok(code) => code,
+        // A closed output pipe (`| head`) ends quietly.
+        Err(steerdns::error::AppError::ClosedPipe) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("{}", steerdns::error::render_report(&e));
-            ExitCode::from(1)
+            steerdns::commands::output::eprintln(&steerdns::error::render_report(&e));
+            ExitCode::from(e.exit_code())
         }
     }
 }

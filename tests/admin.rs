@@ -79,6 +79,28 @@ fn untrusted_clients_need_the_token_trusted_ones_do_not() {
     let r = Http::get(EXPLAIN).from("127.0.0.1").send(d.metrics);
     assert_eq!(r.status, 200, "{r:?}");
 
+    // A POST that changes something: refused without the token, run with it.
+    let r = Http::post("/v1/reload").from("127.0.0.2").send(d.metrics);
+    assert_eq!(r.status, 401, "{r:?}");
+    let r = Http::post("/v1/reload")
+        .from("127.0.0.2")
+        .bearer("wrong")
+        .send(d.metrics);
+    assert_eq!(r.status, 401, "{r:?}");
+    assert_eq!(
+        d.metric("steerdns_reloads_total{result=\"ok\"}"),
+        0.0,
+        "no reload ran"
+    );
+    let r = Http::post("/v1/reload")
+        .from("127.0.0.2")
+        .bearer("s3cret")
+        .send(d.metrics);
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.json()["outcome"], "applied");
+    assert_eq!(r.json()["generation"], 2);
+    assert_eq!(d.metric("steerdns_reloads_total{result=\"ok\"}"), 1.0);
+
     // Scrapers and liveness probes need nothing.
     for path in ["/metrics", "/healthz"] {
         let r = Http::get(path).from("127.0.0.2").send(d.metrics);
@@ -141,4 +163,64 @@ fn an_unreadable_token_file_is_a_config_error_with_its_line_and_reason() {
             && err.contains("missing-token: cannot read: No such file or directory"),
         "{err}"
     );
+}
+
+#[test]
+fn explain_server_takes_a_url_or_host_port_and_sends_the_configs_token() {
+    // Only 127.0.0.2 is trusted, so the command line (from 127.0.0.1) needs the token, which
+    // it reads from the config's [metrics] token_file.
+    let d = Setup::new()
+        .zone(&zone())
+        .file("token", b"s3cret\n")
+        .config("[metrics]\ntrusted = [\"127.0.0.2/32\"]\ntoken_file = \"token\"")
+        .start();
+    let explain = |config: &str, server: &str| {
+        run(
+            &[
+                "explain",
+                "www.admin.test.",
+                "--client",
+                "192.0.2.1",
+                "-c",
+                config,
+                "--server",
+                server,
+            ],
+            d.dir.path(),
+        )
+    };
+    for server in [
+        d.metrics.to_string(),
+        format!("http://{}", d.metrics),
+        format!("http://{}/", d.metrics),
+    ] {
+        let (code, out, err) = explain("steerdns.toml", &server);
+        assert_eq!(code, 0, "{server}: {err}");
+        assert!(out.contains("(health: live, from"), "{out}");
+        assert!(!out.contains("http://http://"), "{out}");
+    }
+    // A config without the token: refused, and the daemon's reason is shown (exit 1).
+    std::fs::write(
+        d.dir.path().join("no-token.toml"),
+        "[metrics]\nlisten = \"\"\n",
+    )
+    .unwrap();
+    let (code, _, err) = explain("no-token.toml", &d.metrics.to_string());
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("401 Unauthorized") && err.contains("a token is required"),
+        "{err}"
+    );
+    // Nothing listening: the cause of the failure, exit 2 (no daemon reachable).
+    let closed = free_port();
+    let (code, _, err) = explain("steerdns.toml", &format!("127.0.0.1:{closed}"));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!(
+            "cannot reach http://127.0.0.1:{closed}/v1/explain"
+        )) && err.contains("Connection refused"),
+        "{err}"
+    );
+    let (code, _, err) = explain("steerdns.toml", "ftp://127.0.0.1:1");
+    assert_eq!(code, 2, "a usage error: {err}");
 }

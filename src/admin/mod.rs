@@ -9,6 +9,8 @@
 //!   GET  /metrics      Prometheus text (open)
 //!   GET  /healthz      "ok generation N" (open)
 //!   GET  /v1/explain   ?name=&type=&client=: the decision trace as JSON, with live health
+//!   GET  /v1/reload    the last reload's report (JSON; `"outcome": "none"` before the first)
+//!   POST /v1/reload    runs a reload and answers its report
 //! ```
 //!
 //! A new endpoint is one more arm in [`route`]; the access rule covers it without more code.
@@ -31,6 +33,7 @@ use tokio::sync::watch;
 
 use crate::error::render_chain;
 use crate::metrics::{self, Metrics};
+use crate::reload::outcome::{ReloadHandle, ReloadReport};
 use crate::state::Store;
 use crate::steer::ClientAddr;
 
@@ -43,6 +46,9 @@ pub struct AdminContext {
     pub store: Store,
     /// Process-wide metrics.
     pub metrics: Arc<Metrics>,
+    /// Reloads: request one, read the last report. `None` where no daemon loop runs reloads
+    /// (then `/v1/reload` answers 503).
+    pub reloads: Option<ReloadHandle>,
 }
 
 impl std::fmt::Debug for AdminContext {
@@ -177,15 +183,65 @@ async fn route(req: Request<Incoming>, ctx: &AdminContext) -> Reply {
             reply(StatusCode::OK, "text/plain", format!("ok generation {g}\n"))
         }
         (&Method::GET, "/v1/explain") => explain(req.uri().query().unwrap_or(""), &ctx.store),
-        (_, "/metrics" | "/healthz" | "/v1/explain") => {
-            let mut r = json_error(StatusCode::METHOD_NOT_ALLOWED, "GET only");
-            r.headers_mut().insert(
-                hyper::header::ALLOW,
-                hyper::header::HeaderValue::from_static("GET"),
-            );
-            r
-        }
+        (&Method::GET, "/v1/reload") => last_reload(ctx),
+        (&Method::POST, "/v1/reload") => run_reload(ctx).await,
+        (_, "/metrics" | "/healthz" | "/v1/explain") => method_not_allowed("GET"),
+        (_, "/v1/reload") => method_not_allowed("GET, POST"),
         _ => json_error(StatusCode::NOT_FOUND, "not found"),
+    }
+}
+
+fn method_not_allowed(allow: &'static str) -> Reply {
+    let mut r = json_error(StatusCode::METHOD_NOT_ALLOWED, &format!("allowed: {allow}"));
+    r.headers_mut().insert(
+        hyper::header::ALLOW,
+        hyper::header::HeaderValue::from_static(allow),
+    );
+    r
+}
+
+fn report_reply(report: &ReloadReport) -> Reply {
+    match serde_json::to_string_pretty(report) {
+        Ok(body) => reply(StatusCode::OK, "application/json", body + "\n"),
+        Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, &render_chain(&e)),
+    }
+}
+
+/// `GET /v1/reload`: the last reload's report.
+fn last_reload(ctx: &AdminContext) -> Reply {
+    let Some(reloads) = &ctx.reloads else {
+        return json_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "reloads are not handled here",
+        );
+    };
+    match reloads.last() {
+        Some(report) => report_reply(&report),
+        None => reply(
+            StatusCode::OK,
+            "application/json",
+            serde_json::json!({
+                "seq": 0,
+                "outcome": "none",
+                "generation": ctx.store.load().generation,
+            })
+            .to_string()
+                + "\n",
+        ),
+    }
+}
+
+/// `POST /v1/reload`: runs a reload (queued behind one in progress) and answers its report.
+async fn run_reload(ctx: &AdminContext) -> Reply {
+    let Some(reloads) = &ctx.reloads else {
+        return json_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "reloads are not handled here",
+        );
+    };
+    match reloads.request().await {
+        Ok(report) => report_reply(&report),
+        Err(e) => json_error(StatusCode::SERVICE_UNAVAILABLE, &render_chain(&e)),
     }
 }
 

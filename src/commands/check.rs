@@ -3,7 +3,8 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::error::AppError;
+use super::output;
+use crate::error::{AppError, render_chain};
 use crate::reload;
 use crate::state::now_unix;
 
@@ -12,16 +13,16 @@ use crate::state::now_unix;
 pub fn run(path: &Path) -> Result<ExitCode, AppError> {
     let (cfg, _) = reload::load(path, now_unix())?;
     for w in &cfg.warnings {
-        eprintln!("{w}");
+        output::eprintln(&render_chain(w));
     }
     let services: usize = cfg.zones.iter().map(|z| z.services.len()).sum();
-    println!(
+    output::println(&format!(
         "{}: ok: {} zone(s), {} service(s), {} checked endpoint(s)",
         path.display(),
         cfg.zones.len(),
         services,
         cfg.checks.len()
-    );
+    ))?;
     for zone in &cfg.zones {
         if let Some(signer) = &zone.dnssec {
             let keys: Vec<String> = signer
@@ -41,7 +42,7 @@ pub fn run(path: &Path) -> Result<ExitCode, AppError> {
                     )
                 })
                 .collect();
-            println!("{}: signed: {}", zone.origin, keys.join(", "));
+            output::println(&format!("{}: signed: {}", zone.origin, keys.join(", ")))?;
         }
     }
     Ok(ExitCode::SUCCESS)

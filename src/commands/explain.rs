@@ -3,11 +3,17 @@
 
 use std::path::Path;
 use std::process::ExitCode;
+use std::time::Duration;
 
+use super::output;
+use super::remote::{self, AdminClient};
 use crate::error::AppError;
 use crate::reload;
 use crate::state::{Snapshot, now_unix};
 use crate::steer::ClientAddr;
+
+/// How long `--server` may take to answer.
+const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Explains the decision for `name` offline (health as last saved), or asks a running daemon
 /// with `server`.
@@ -26,7 +32,7 @@ pub fn run(
     };
     let client: ClientAddr = client.parse()?;
     if let Some(server) = server {
-        return explain_remote(server, name, qtype, &client, json);
+        return explain_remote(path, server, name, qtype, &client, json);
     }
     let (cfg, geo) = reload::load(path, now_unix())?;
     let snap = Snapshot::new(0, cfg, geo, now_unix(), None);
@@ -40,79 +46,53 @@ pub fn run(
     }
     let trace = crate::explain::explain_name(&snap, name, want_v6, &client)?;
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&trace).map_err(AppError::Json)?
-        );
+        output::println(&serde_json::to_string_pretty(&trace).map_err(AppError::Json)?)?;
     } else {
-        print!("{}", trace.render_text());
+        output::print(&trace.render_text())?;
         if saved.is_empty() {
-            println!("(health: offline view, every endpoint up; use --server for live health)");
+            output::println(
+                "(health: offline view, every endpoint up; use --server for live health)",
+            )?;
         } else {
-            println!(
+            output::println(&format!(
                 "(health: as last saved in {}; use --server for live health)",
                 snap.config.health_state_file.display()
-            );
+            ))?;
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn explain_remote(
+    path: &Path,
     server: &str,
     name: &str,
     qtype: &str,
     client: &ClientAddr,
     json: bool,
 ) -> Result<ExitCode, AppError> {
+    let base = remote::admin_url(server)?;
+    // The token of the config's admin listener, when the config can be read and sets one.
+    let token_file = crate::config::compile::daemon_contact_of(path)
+        .ok()
+        .and_then(|c| c.token_file);
+    let http = AdminClient::new(base, remote::token_from(token_file.as_deref()), TIMEOUT)?;
     let client_text = client.to_string();
     let query: String = form_urlencoded::Serializer::new(String::new())
         .append_pair("name", name)
         .append_pair("type", qtype)
         .append_pair("client", &client_text)
         .finish();
-    let url = format!("http://{server}/v1/explain?{query}");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(AppError::Runtime)?;
-    let (status, body) = runtime.block_on(async {
-        let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(5))
-            .build()
-            .map_err(AppError::HttpClient)?;
-        let resp = http
-            .get(&url)
-            .send()
-            .await
-            .map_err(|source| AppError::Unreachable {
-                url: url.clone(),
-                source,
-            })?;
-        let status = resp.status();
-        let body = resp.text().await.map_err(|source| AppError::Unreadable {
-            url: url.clone(),
-            source,
-        })?;
-        Ok::<_, AppError>((status, body))
-    })?;
-    if !status.is_success() {
-        return Err(AppError::Status {
-            url,
-            status: status.to_string(),
-            body: body.trim().to_string(),
-        });
-    }
+    let answer = http.get(&format!("/v1/explain?{query}"))?;
+    let url = answer.url.clone();
+    let body = answer.success()?;
     if json {
-        print!("{body}");
+        output::print(&body)?;
     } else {
-        let trace: crate::steer::trace::Trace =
-            serde_json::from_str(&body).map_err(|source| AppError::UnexpectedJson {
-                url: url.clone(),
-                source,
-            })?;
-        print!("{}", trace.render_text());
-        println!("(health: live, from {server})");
+        let trace: crate::steer::trace::Trace = serde_json::from_str(&body)
+            .map_err(|source| AppError::UnexpectedJson { url, source })?;
+        output::print(&trace.render_text())?;
+        output::println(&format!("(health: live, from {server})"))?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -4,6 +4,7 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::process::ExitCode;
 
+use super::output;
 use crate::config;
 use crate::error::AppError;
 
@@ -13,6 +14,6 @@ pub fn run(path: &Path, ip: IpAddr) -> Result<ExitCode, AppError> {
     let db_path = config::compile::geoip_path_of(path)?
         .ok_or_else(|| AppError::NoGeoip(path.to_path_buf()))?;
     let db = crate::geo::GeoDb::open(&db_path)?;
-    print!("{}", db.describe(ip));
+    output::print(&db.describe(ip))?;
     Ok(ExitCode::SUCCESS)
 }

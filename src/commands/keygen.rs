@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use super::output;
 use crate::dns::name::Name;
 use crate::dnssec::algorithm::Algorithm;
 use crate::dnssec::key::{FLAGS_KSK, FLAGS_ZSK, ZoneKey};
@@ -26,20 +27,23 @@ pub fn run(
     let key = ZoneKey::generate(&apex, algorithm, flags, publish_only, now_unix())?;
     let path = dir.join(key.file_name());
     key.write_new(&path)?;
-    println!(
-        "; wrote {} (mode 0600): list it in [dnssec] keys of the zone file of {apex}",
+    let mut text = format!(
+        "; wrote {} (mode 0600): list it in [dnssec] keys of the zone file of {apex}\n",
         path.display()
     );
     if publish_only {
-        println!("; publish_only: in the DNSKEY RRset, signs nothing until that line says false");
+        text.push_str(
+            "; publish_only: in the DNSKEY RRset, signs nothing until that line says false\n",
+        );
     }
-    println!("; DNSKEY, served at the zone apex:");
-    println!("{}", key.dnskey_text());
+    text.push_str("; DNSKEY, served at the zone apex:\n");
+    text.push_str(&format!("{}\n", key.dnskey_text()));
     if key.is_sep() {
-        println!("; DS for the parent zone (SHA-256):");
-        println!("{}", key.ds_text());
+        text.push_str("; DS for the parent zone (SHA-256):\n");
+        text.push_str(&format!("{}\n", key.ds_text()));
     } else {
-        println!("; a zone-signing key: the parent needs no DS for it");
+        text.push_str("; a zone-signing key: the parent needs no DS for it\n");
     }
+    output::print(&text)?;
     Ok(ExitCode::SUCCESS)
 }

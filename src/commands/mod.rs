@@ -1,9 +1,13 @@
-//! The one-shot commands (SPEC section 1): `check`, `explain`, `geoip`, `keygen`, and the
-//! client side of `reload`. Each reads what it needs, prints its result, and returns the exit code; errors go
+//! The one-shot commands (SPEC section 1): `check`, `explain`, `geoip`, `keygen`, the client
+//! side of `reload`, `completions` and `man`. Each reads what it needs, prints its result, and returns the exit code; errors go
 //! back to `main`, which prints them.
 
 pub mod check;
+pub mod daemon_pid;
+pub mod docs;
 pub mod explain;
 pub mod geoip;
 pub mod keygen;
+pub mod output;
+pub mod remote;
 pub mod send_reload;

@@ -1,101 +1,121 @@
-//! `steerdns reload`: the client side. Signals the daemon and reports what it did, read from
-//! the daemon's reload counters.
+//! `steerdns reload`: the client side (SPEC section 6). Asks the daemon over its admin
+//! listener (`POST /v1/reload`) and prints the outcome it answers; exit 0 applied, 3 applied
+//! with warnings, 1 rejected, 2 no daemon reachable.
+//!
+//! ```text
+//!  config (main file only) ─► [metrics] listen, token_file, [server] pid_file
+//!  POST /v1/reload ── answered ─────────────────────────────► print the report, exit code
+//!        │ cannot connect (and no --server given)
+//!        ▼
+//!  pid file ─► verified steerdns daemon? ── no ─► exit 2, nothing signalled
+//!        │ yes
+//!        ▼
+//!  SIGHUP ─► GET /v1/reload until a report newer than the signal ─► print, exit code
+//! ```
+//!
+//! The fallback covers a daemon whose admin listener is moving (`[metrics] listen` changed in
+//! the file: the reload binds the new address, where the outcome is then read).
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
+use super::daemon_pid;
+use super::output;
+use super::remote::{self, AdminClient};
 use crate::config;
-use crate::error::{AppError, render_chain};
-use crate::state::now_unix;
+use crate::error::{AppError, LoadError, render_chain};
+use crate::reload::outcome::ReloadReport;
+use crate::state::now_unix_ms;
 
-/// Sends SIGHUP to the daemon of `path` (through its pid file) and, when its admin listener
-/// is on, waits for the outcome and prints it.
-pub fn run(path: &Path) -> Result<ExitCode, AppError> {
-    let pid_file = config::compile::pid_file_of(path)?;
-    let text = std::fs::read_to_string(&pid_file).map_err(|source| AppError::PidFile {
-        path: pid_file.clone(),
-        source,
+/// How long a reload may take (reading every zone and the GeoIP database).
+const RELOAD_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long to wait for the outcome of a signalled reload.
+const SIGNALLED_WAIT: Duration = Duration::from_secs(30);
+
+/// Asks the daemon of `path` (or the admin listener `server`) for a reload and prints what it
+/// did.
+pub fn run(path: &Path, server: Option<&str>) -> Result<ExitCode, AppError> {
+    let contact = config::compile::daemon_contact_of(path).map_err(|e| {
+        if e.cause.is_some() && e.line.is_none() {
+            AppError::Load(LoadError::MainUnreadable(e))
+        } else {
+            AppError::from(e)
+        }
     })?;
-    let pid: i32 = text.trim().parse().map_err(|source| AppError::NotAPid {
-        path: pid_file.clone(),
-        source,
-    })?;
-    // The outcome is read from the daemon's own counters, when its admin listener is on.
-    let admin = config::compile::metrics_listen_of(path).ok().flatten();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(AppError::Runtime)?;
-    let before = admin.and_then(|a| runtime.block_on(reload_counts(a)));
-    // SAFETY: kill(2) with a plain pid and signal number has no memory-safety preconditions.
-    let rc = unsafe { libc::kill(pid, libc::SIGHUP) };
-    if rc != 0 {
-        return Err(AppError::Kill {
-            pid,
-            path: pid_file,
-            source: std::io::Error::last_os_error(),
-        });
-    }
-    let (Some(admin), Some(before)) = (admin, before) else {
-        println!("sent SIGHUP to steerdns (pid {pid}); the daemon logs the outcome");
-        return Ok(ExitCode::SUCCESS);
+    let token = remote::token_from(contact.token_file.as_deref());
+    let base = match server {
+        Some(s) => Some(remote::admin_url(s)?),
+        None => contact
+            .admin
+            .map(|a| remote::admin_url(&a.to_string()))
+            .transpose()?,
     };
-    for _ in 0..100 {
-        std::thread::sleep(std::time::Duration::from_millis(100));
-        let Some(now) = runtime.block_on(reload_counts(admin)) else {
+    let client = match &base {
+        Some(base) => Some(AdminClient::new(base.clone(), token, RELOAD_TIMEOUT)?),
+        None => None,
+    };
+    if let Some(client) = &client {
+        match client.post("/v1/reload") {
+            Ok(answer) => return finish(&answer.url.clone(), &answer.success()?),
+            // Asked for that server: do not go looking for another daemon.
+            Err(e @ AppError::Unreachable { .. }) if server.is_some() => return Err(e),
+            Err(AppError::Unreachable { url, source }) => {
+                output::eprintln(&format!(
+                    "steerdns: {url}: {}; signalling the daemon named in {} instead",
+                    render_chain(&source),
+                    contact.pid_file.display()
+                ));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+
+    let pid = daemon_pid::verified_pid(&contact.pid_file, Path::new("/proc"))?;
+    let signalled_ms = now_unix_ms();
+    daemon_pid::hang_up(pid, &contact.pid_file)?;
+    let Some(client) = client else {
+        return Err(AppError::OutcomeUnknown { pid });
+    };
+    let url = client.url("/v1/reload");
+    let started = Instant::now();
+    while started.elapsed() < SIGNALLED_WAIT {
+        std::thread::sleep(Duration::from_millis(100));
+        let Ok(answer) = client.get("/v1/reload") else {
             continue;
         };
-        if now.ok > before.ok {
-            println!("reload applied: generation {} (pid {pid})", now.generation);
-            return Ok(ExitCode::SUCCESS);
-        }
-        if now.error > before.error {
-            eprintln!("reload rejected; the previous configuration keeps serving. Problems:");
-            // The same checks the daemon ran, so the operator sees every file:line here too.
-            if let Err(errors) = config::load(path, now_unix()) {
-                for e in &errors.0 {
-                    eprintln!("{}", render_chain(e));
-                }
-            }
-            return Ok(ExitCode::from(1));
+        let Ok(body) = answer.success() else { continue };
+        let newer = serde_json::from_str::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| {
+                v.get("finished_unix_ms")
+                    .and_then(serde_json::Value::as_u64)
+            })
+            .is_some_and(|ms| ms >= signalled_ms);
+        if newer {
+            return finish(&url, &body);
         }
     }
-    Err(AppError::NoOutcome { pid, admin })
-}
-
-/// Reload counters and generation, read from a daemon's `/metrics`.
-#[derive(Debug, Clone, Copy)]
-struct ReloadCounts {
-    ok: u64,
-    error: u64,
-    generation: u64,
-}
-
-async fn reload_counts(admin: SocketAddr) -> Option<ReloadCounts> {
-    let http = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(2))
-        .build()
-        .ok()?;
-    let text = http
-        .get(format!("http://{admin}/metrics"))
-        .send()
-        .await
-        .ok()?
-        .text()
-        .await
-        .ok()?;
-    let value = |series: &str| {
-        text.lines()
-            .find_map(|l| {
-                l.strip_prefix(series)
-                    .and_then(|v| v.trim().parse::<f64>().ok())
-            })
-            .map(|v| v as u64)
-    };
-    Some(ReloadCounts {
-        ok: value("steerdns_reloads_total{result=\"ok\"}")?,
-        error: value("steerdns_reloads_total{result=\"error\"}")?,
-        generation: value("steerdns_config_generation")?,
+    Err(AppError::NoOutcome {
+        pid,
+        url,
+        seconds: SIGNALLED_WAIT.as_secs(),
     })
+}
+
+/// Prints a report (applied to stdout, rejected to stderr) and returns its exit code.
+fn finish(url: &str, body: &str) -> Result<ExitCode, AppError> {
+    let report: ReloadReport =
+        serde_json::from_str(body).map_err(|source| AppError::UnexpectedJson {
+            url: url.to_string(),
+            source,
+        })?;
+    let text = report.outcome.render_text();
+    let code = report.outcome.exit_code();
+    if code == 1 {
+        output::eprintln(text.trim_end());
+    } else {
+        output::print(&text)?;
+    }
+    Ok(ExitCode::from(code))
 }

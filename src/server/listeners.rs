@@ -15,6 +15,16 @@ pub struct Listeners {
     by_addr: Vec<(SocketAddr, UdpListener, TcpListener)>,
 }
 
+impl std::fmt::Debug for Listeners {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let addrs: Vec<SocketAddr> = self.by_addr.iter().map(|(a, _, _)| *a).collect();
+        f.debug_struct("Listeners")
+            .field("workers", &self.workers)
+            .field("addrs", &addrs)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Listeners {
     /// No listener yet; `workers` UDP threads per address.
     pub fn new(workers: usize, shared: ListenerShared) -> Self {
@@ -47,8 +57,9 @@ impl Listeners {
     }
 
     /// After a reload: closes addresses no longer listed and opens new ones; the others are
-    /// untouched, so their queries and connections are not disturbed.
-    pub async fn rebind(&mut self, wanted: &[SocketAddr]) {
+    /// untouched, so their queries and connections are not disturbed. Returns the addresses
+    /// that could not be bound (the others serve regardless).
+    pub async fn rebind(&mut self, wanted: &[SocketAddr]) -> Vec<ListenError> {
         let (keep, gone): (Vec<_>, Vec<_>) = std::mem::take(&mut self.by_addr)
             .into_iter()
             .partition(|(a, _, _)| wanted.contains(a));
@@ -58,14 +69,17 @@ impl Listeners {
             u.shutdown();
             tracing::info!(%addr, "stopped listening (removed from [server] listen)");
         }
+        let mut failed = Vec::new();
         for addr in wanted {
             if self.by_addr.iter().any(|(a, _, _)| a == addr) {
                 continue;
             }
             if let Err(e) = self.open(*addr).await {
                 tracing::error!(error = %crate::error::render_chain(&e), "new listen address could not be bound; the others keep serving");
+                failed.push(e);
             }
         }
+        failed
     }
 
     /// Stops every listener.

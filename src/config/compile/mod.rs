@@ -142,16 +142,6 @@ pub fn geoip_path_of(path: &Path) -> Result<Option<PathBuf>, ConfigError> {
         .map(|d| resolve(&base, d.get_ref())))
 }
 
-/// Reads only the main file and returns the admin listener address (`None` when off or
-/// unparsable; the daemon reports the latter itself).
-pub fn metrics_listen_of(path: &Path) -> Result<Option<SocketAddr>, ConfigError> {
-    let (main, _) = main_only(path)?;
-    Ok(match &main.metrics.listen {
-        None => Some(defaults::METRICS_LISTEN),
-        Some(v) => SocketAddr::from_str(v.get_ref()).ok(),
-    })
-}
-
 fn main_only(path: &Path) -> Result<(MainFile, PathBuf), ConfigError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigError::unreadable(path.to_path_buf(), e))?;
@@ -163,14 +153,38 @@ fn main_only(path: &Path) -> Result<(MainFile, PathBuf), ConfigError> {
     ))
 }
 
-/// Reads only the main file and returns the pid file path (for `steerdns reload`, which must
-/// work even when a zone file is broken: the daemon reports that itself).
-pub fn pid_file_of(path: &Path) -> Result<PathBuf, ConfigError> {
+/// How a one-shot command reaches the daemon of a config: its admin listener, the token it
+/// expects, and its pid file. Read from the main file alone, so `steerdns reload` works even
+/// when a zone file is broken (the daemon reports that itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DaemonContact {
+    /// `[metrics] listen`; `None` when off (or unparsable: the daemon reports that itself).
+    pub admin: Option<SocketAddr>,
+    /// `[metrics] token_file`, resolved.
+    pub token_file: Option<PathBuf>,
+    /// `[server] pid_file`, resolved.
+    pub pid_file: PathBuf,
+}
+
+/// Reads only the main file and returns how to reach its daemon.
+pub fn daemon_contact_of(path: &Path) -> Result<DaemonContact, ConfigError> {
     let (main, base) = main_only(path)?;
     let pid = main
         .server
         .pid_file
         .as_ref()
         .map_or(defaults::PID_FILE, |p| p.get_ref());
-    Ok(resolve(&base, pid))
+    Ok(DaemonContact {
+        admin: match &main.metrics.listen {
+            None => Some(defaults::METRICS_LISTEN),
+            Some(v) => SocketAddr::from_str(v.get_ref()).ok(),
+        },
+        token_file: main
+            .metrics
+            .token_file
+            .as_ref()
+            .filter(|f| !f.get_ref().is_empty())
+            .map(|f| resolve(&base, f.get_ref())),
+        pid_file: resolve(&base, pid),
+    })
 }
