@@ -111,7 +111,10 @@ fn run_into_closed_pipe(args: &[&str]) -> (i32, String) {
 
 #[test]
 fn a_closed_pipe_ends_every_command_quietly() {
+    let keys = tempfile::tempdir().unwrap();
+    let keys = keys.path().to_str().unwrap();
     for args in [
+        &["keygen", "gslb.example.test.", "-d", keys][..],
         &[
             "explain",
             "www.gslb.example.test",
@@ -203,6 +206,7 @@ fn completions_man_page_version_and_long_help() {
         ("explain", "--server"),
         ("reload", "exit 3"),
         ("geoip", "network"),
+        ("keygen", "DS"),
     ] {
         let (code, help, _) = run(&[command, "--help"], dir.path());
         assert_eq!(code, 0);
