@@ -283,6 +283,10 @@ pub struct ServiceRegion {
     pub state: RegionState,
     /// Weight inside a tier.
     pub weight: u32,
+    /// A canary (SPEC 4, rule 4a): it serves exactly the subnets it wins by rendezvous among
+    /// every region of its tier with weight > 0, whatever their state or health, and never
+    /// more (except when failing open).
+    pub canary: bool,
     /// Endpoints (empty for a CNAME region).
     pub endpoints: Vec<Endpoint>,
     /// Answer with this CNAME instead of endpoints.

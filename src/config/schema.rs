@@ -291,6 +291,9 @@ pub enum RegionState {
 pub struct RegionEntry {
     /// Default active.
     pub state: Option<RegionState>,
+    /// A canary region (SPEC 4, rule 4a): in every service, it never serves more than its
+    /// configured share of its tier. Default false.
+    pub canary: Option<bool>,
 }
 
 /// `[service.NAME]`.
@@ -334,4 +337,6 @@ pub struct ServiceRegionEntry {
     pub target: Option<SpannedStr>,
     /// Overrides the service's `min_up`.
     pub min_up: Option<Spanned<u32>>,
+    /// Overrides the region's `canary` for this service (SPEC 4, rule 4a).
+    pub canary: Option<bool>,
 }

@@ -5,7 +5,8 @@
 //!                        │ tiers of regions
 //!                        ▼
 //!   tier walk: first tier with an active, healthy region ─► weighted rendezvous pick
-//!        else: drained healthy regions, in tier order
+//!              (a canary keeps exactly its own subnets: [`tier`], rule 4a)
+//!        else: drained healthy regions, in tier order (canary cap too)
 //!        else: fail open: first tier's regions that are not down, health ignored
 //!        else: the service's fallback addresses
 //!        else: NODATA
@@ -16,6 +17,7 @@
 //! answer is written ([`endpoints`]), from a counter the caller supplies.
 
 pub mod rendezvous;
+pub mod tier;
 pub mod trace;
 
 use std::net::IpAddr;
@@ -26,6 +28,7 @@ use crate::config::model::{GeoMap, MapEntryId, RegionId, RegionState, Service, S
 use crate::error::ClientAddrError;
 use crate::health::{HealthTable, Status};
 use rendezvous::SubnetKey;
+pub use tier::Cap;
 
 /// Where the client address came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,8 +150,11 @@ pub struct Decision {
     pub reason: Reason,
     /// ECS scope prefix: how far around the client the same answer holds (SPEC 4.6).
     pub scope: u8,
-    /// Whether the weighted pick had more than one candidate (the answer varies by subnet).
+    /// Whether the weighted pick had more than one candidate, or the canary cap decided by
+    /// the subnet (the answer varies by subnet).
     pub hashed: bool,
+    /// The first tier where the canary cap (rule 4a) mattered, and what it did.
+    pub cap: Option<(usize, Cap)>,
 }
 
 impl Decision {
@@ -211,51 +217,47 @@ pub fn steer(
     let tiers = &service.map.entries[map_entry].tiers;
     let key = SubnetKey::new(client.addr, client.source_prefix);
     let regions = &service.regions;
-    let pick =
-        |tier: &[RegionId], ok: &dyn Fn(&ServiceRegion) -> bool| -> Option<(RegionId, bool)> {
-            let cands = tier.iter().copied().filter(|&i| ok(&regions[i]));
-            let count = cands.clone().count();
-            rendezvous::pick(cands, &key, |&i| (regions[i].seed, regions[i].weight))
-                .map(|i| (i, count > 1))
-        };
-
-    let mut chosen: Option<(RegionId, usize, bool, Reason)> = None;
-    // 1. Active and healthy, tier by tier.
-    for (t, tier) in tiers.iter().enumerate() {
-        let ok = |r: &ServiceRegion| r.state == RegionState::Active && region_healthy(r, health);
-        if let Some((region, hashed)) = pick(tier, &ok) {
-            let reason = if t == 0 {
-                Reason::Geo
-            } else {
-                Reason::Failover
-            };
-            chosen = Some((region, t, hashed, reason));
-            break;
-        }
-    }
-    // 2. Draining but healthy, tier by tier.
-    if chosen.is_none() {
+    let weight = |i: RegionId| f64::from(regions[i].weight);
+    // Whether the outcome of any tier looked at depends on the subnet (the ECS scope).
+    let mut hashed = false;
+    let mut cap = None;
+    let mut chosen: Option<(RegionId, usize, Reason)> = None;
+    // 1. Active and healthy, tier by tier; 2. draining but healthy, tier by tier. Both with
+    // the canary cap (rule 4a).
+    'walk: for state in [RegionState::Active, RegionState::Drain] {
+        let ok = |r: &ServiceRegion| r.state == state && region_healthy(r, health);
         for (t, tier) in tiers.iter().enumerate() {
-            let ok = |r: &ServiceRegion| r.state == RegionState::Drain && region_healthy(r, health);
-            if let Some((region, hashed)) = pick(tier, &ok) {
-                chosen = Some((region, t, hashed, Reason::Drain));
-                break;
+            let p = tier::pick(regions, tier, &key, weight, ok, true);
+            hashed |= p.hashed;
+            if p.cap.is_some() && cap.is_none() {
+                cap = p.cap.map(|c| (t, c));
+            }
+            if let Some(region) = p.region {
+                let reason = match (state, t) {
+                    (RegionState::Active, 0) => Reason::Geo,
+                    (RegionState::Active, _) => Reason::Failover,
+                    _ => Reason::Drain,
+                };
+                chosen = Some((region, t, reason));
+                break 'walk;
             }
         }
     }
-    // 3. Fail open: the first tier, anything not down, health ignored.
+    // 3. Fail open: the first tier, anything not down, health ignored, no cap.
     if chosen.is_none()
         && let Some(first) = tiers.first()
     {
         let ok = |r: &ServiceRegion| r.state != RegionState::Down;
-        if let Some((region, hashed)) = pick(first, &ok) {
-            chosen = Some((region, 0, hashed, Reason::FailOpen));
+        let p = tier::pick(regions, first, &key, weight, ok, false);
+        if let Some(region) = p.region {
+            hashed |= p.hashed;
+            chosen = Some((region, 0, Reason::FailOpen));
         }
     }
-    let (region, tier, hashed, reason) = match chosen {
-        Some((r, t, h, reason)) => (Some(r), Some(t), h, reason),
-        None if !service.fallback.is_empty() => (None, None, false, Reason::Fallback),
-        None => (None, None, false, Reason::NoData),
+    let (region, tier, reason) = match chosen {
+        Some((r, t, reason)) => (Some(r), Some(t), reason),
+        None if !service.fallback.is_empty() => (None, None, Reason::Fallback),
+        None => (None, None, Reason::NoData),
     };
     let scope = scope_prefix(
         &service.map,
@@ -271,6 +273,7 @@ pub fn steer(
         reason,
         scope,
         hashed,
+        cap,
     }
 }
 

@@ -76,11 +76,15 @@ fn mix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-/// Score of one candidate (lower wins). `weight` must be positive.
-fn score(key: &SubnetKey, seed: u64, weight: u32) -> f64 {
+/// Score of one candidate (lower wins). `weight` must be positive; an infinite weight scores
+/// 0, which no finite weight beats (a rollout's 100% step).
+///
+/// For a fixed subnet the score only falls as the weight grows, while the other candidates'
+/// scores stay as they are: raising one region's weight can only add subnets to it.
+pub fn score(key: &SubnetKey, seed: u64, weight: f64) -> f64 {
     // 53 random bits -> u in (0, 1].
     let u = ((key.hash_with(seed) >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
-    -u.ln() / f64::from(weight)
+    -u.ln() / weight
 }
 
 /// Picks one of `candidates` (items with a seed and a weight) for `key`.
@@ -100,7 +104,7 @@ pub fn pick<T>(
         if weight == 0 {
             continue;
         }
-        let s = score(key, seed, weight);
+        let s = score(key, seed, f64::from(weight));
         if best.as_ref().is_none_or(|(b, _)| s < *b) {
             best = Some((s, c));
         }

@@ -34,6 +34,7 @@ fn service(regions: &[(&str, RegionState, u32, &[&str])], map: &[(&str, &str)]) 
             cname_slot: None,
             min_up: 1,
             seed: region_seed(name),
+            canary: false,
         })
         .collect();
     let mut geo = GeoMap::new("test".into());
@@ -601,6 +602,210 @@ proptest! {
                     "{}/{} (scope {}) vs {}/{}", Ipv4Addr::from(client), source, d.scope,
                     Ipv4Addr::from(inside), prefix
                 );
+            }
+        }
+    }
+}
+
+//------------ Canary cap (rule 4a) ----------------------------------------------------------------
+
+/// The example's EU tier with `canary` flagged as a canary.
+fn canary_example() -> Service {
+    let mut s = example();
+    s.regions[2].canary = true;
+    s
+}
+
+/// The `i`th /24 of 81.0.0.0/8, one GB network in the GeoIP data.
+fn eu_client(i: u32) -> (ClientAddr, GeoFacts) {
+    let addr = Ipv4Addr::from((81u32 << 24) | ((i & 0xFFFF) << 8));
+    (
+        ClientAddr::resolver(IpAddr::V4(addr)),
+        facts("GB", "EU", "81.0.0.0/8"),
+    )
+}
+
+#[test]
+fn canary_flag_changes_nothing_while_the_tier_is_up() {
+    let plain = example();
+    let capped = canary_example();
+    let h = HealthTable::new(16);
+    for i in 0..20_000 {
+        let (c, g) = eu_client(i);
+        let a = steer(&plain, &h, &c, Some(&g));
+        let b = steer(&capped, &h, &c, Some(&g));
+        assert_eq!((a.region, a.reason, a.scope), (b.region, b.reason, b.scope));
+    }
+}
+
+#[test]
+fn canary_keeps_its_share_when_the_rest_of_its_tier_cannot_serve() {
+    let plain = example();
+    let mut drained = canary_example();
+    drained.regions[1].state = Drain;
+    let h = HealthTable::new(16);
+    let n = 20_000u32;
+    let mut canary = 0;
+    for i in 0..n {
+        let (c, g) = eu_client(i);
+        let before = steer(&plain, &h, &c, Some(&g));
+        let after = steer(&drained, &h, &c, Some(&g));
+        if before.region == Some(RegionId(2)) {
+            assert_eq!(
+                (after.region, after.reason),
+                (Some(RegionId(2)), Reason::Geo)
+            );
+            assert_eq!(after.cap, Some((0, Cap::Own)));
+            canary += 1;
+        } else {
+            // Not the canary's: the next tier, not the canary.
+            assert_eq!(
+                (after.region, after.reason),
+                (Some(RegionId(0)), Reason::Failover)
+            );
+            assert_eq!(after.cap, Some((0, Cap::NotCanary)));
+        }
+        // The answer depends on the subnet's hash: the scope is the hashing prefix.
+        assert_eq!(after.scope, 24);
+    }
+    let share = f64::from(canary) / f64::from(n);
+    assert!((share - 0.05).abs() < 0.01, "canary share {share}");
+
+    // The same when eu fails its health checks instead of being drained.
+    let capped = canary_example();
+    h.set(SlotId(3), Status::Down);
+    for i in 0..2_000 {
+        let (c, g) = eu_client(i);
+        let before = steer(&plain, &HealthTable::new(16), &c, Some(&g));
+        let after = steer(&capped, &h, &c, Some(&g));
+        let want = if before.region == Some(RegionId(2)) {
+            2
+        } else {
+            0
+        };
+        assert_eq!(after.region, Some(RegionId(want)));
+    }
+}
+
+#[test]
+fn canary_out_returns_its_subnets_to_the_rest_of_its_tier() {
+    let plain = example();
+    let capped = canary_example();
+    let h = HealthTable::new(16);
+    h.set(SlotId(4), Status::Down); // the canary's one endpoint
+    for i in 0..5_000 {
+        let (c, g) = eu_client(i);
+        let before = steer(&plain, &HealthTable::new(16), &c, Some(&g));
+        let after = steer(&capped, &h, &c, Some(&g));
+        assert_eq!(
+            (after.region, after.reason),
+            (Some(RegionId(1)), Reason::Geo)
+        );
+        if before.region == Some(RegionId(2)) {
+            assert_eq!(after.cap, Some((0, Cap::Returned)));
+        } else {
+            assert_eq!(
+                after.cap, None,
+                "no canary could serve: the cap changed nothing"
+            );
+        }
+        // Every subnet of the network gets eu: the scope is the GeoIP network's.
+        assert!(!after.hashed);
+        assert_eq!(after.scope, 8, "{i} {after:?}");
+    }
+}
+
+#[test]
+fn only_fail_open_hands_a_canary_more_than_its_share() {
+    let mut s = canary_example();
+    s.regions[1].state = Down; // eu
+    let h = HealthTable::new(16);
+    for slot in 0..3 {
+        h.set(SlotId(slot), Status::Down); // us unhealthy
+    }
+    for i in 0..2_000 {
+        let (c, g) = eu_client(i);
+        let d = steer(&s, &h, &c, Some(&g));
+        assert_eq!(d.region, Some(RegionId(2)));
+        let own = steer(&canary_example(), &HealthTable::new(16), &c, Some(&g)).region
+            == Some(RegionId(2));
+        let want = if own { Reason::Geo } else { Reason::FailOpen };
+        assert_eq!(d.reason, want);
+    }
+}
+
+#[test]
+fn canary_cap_in_the_drain_pass() {
+    // eu draining, us unhealthy: no active region can serve the canary's others, so the
+    // draining eu serves them; the canary keeps its own.
+    let mut s = canary_example();
+    s.regions[1].state = Drain;
+    let h = HealthTable::new(16);
+    for slot in 0..3 {
+        h.set(SlotId(slot), Status::Down);
+    }
+    for i in 0..2_000 {
+        let (c, g) = eu_client(i);
+        let own = steer(&canary_example(), &HealthTable::new(16), &c, Some(&g)).region
+            == Some(RegionId(2));
+        let d = steer(&s, &h, &c, Some(&g));
+        if own {
+            assert_eq!((d.region, d.reason), (Some(RegionId(2)), Reason::Geo));
+        } else {
+            assert_eq!((d.region, d.reason), (Some(RegionId(1)), Reason::Drain));
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Rule 4a over random states, health and weights: a canary serves only subnets it wins
+    /// among every weighted region of its tier, unless failing open; a subnet that is not the
+    /// canary's is served as if the canary had weight 0.
+    #[test]
+    fn canary_never_exceeds_its_share(
+        states in proptest::collection::vec(0u8..3, 4),
+        health in proptest::collection::vec(any::<bool>(), 4),
+        ws in proptest::collection::vec(0u32..200, 4),
+        offset in any::<u32>(),
+    ) {
+        let st = |x: u8| match x { 0 => Active, 1 => Drain, _ => Down };
+        let regions: Vec<(&str, RegionState, u32, &[&str])> = vec![
+            ("a", st(states[0]), ws[0], &["10.0.0.1"][..]),
+            ("b", st(states[1]), ws[1], &["10.0.0.2"][..]),
+            ("can", st(states[2]), ws[2], &["10.0.0.3"][..]),
+            ("c", st(states[3]), ws[3], &["10.0.0.4"][..]),
+        ];
+        let map = [("default", "a, b, can > c")];
+        let mut s = service(&regions, &map);
+        s.regions[2].canary = true;
+        // The same service with the canary at weight 0 and everything up, and with the
+        // canary's configured weight and everything up and active: the owners.
+        let mut zero = service(&regions, &map);
+        zero.regions[2].weight = 0;
+        let owners = service(
+            &regions.iter().map(|(n, _, w, e)| (*n, Active, *w, *e)).collect::<Vec<_>>(),
+            &[("default", "a, b, can")],
+        );
+        let h = HealthTable::new(8);
+        for (i, up) in health.iter().enumerate() {
+            h.set(SlotId(i as u32), if *up { Status::Up } else { Status::Down });
+        }
+        let all_up = HealthTable::new(8);
+        let weighted = ws[..3].iter().filter(|w| **w > 0).count();
+        for i in 0..3000u32 {
+            let c = subnet(i.wrapping_add(offset) & 0x00FF_FFFF);
+            let d = steer(&s, &h, &c, None);
+            let own = weighted > 0 && steer(&owners, &all_up, &c, None).region == Some(RegionId(2));
+            if d.region == Some(RegionId(2)) && d.reason != Reason::FailOpen {
+                prop_assert!(own, "subnet {i}: canary serves a subnet it does not own");
+            }
+            if !own && d.reason != Reason::FailOpen {
+                let z = steer(&zero, &h, &c, None);
+                if z.region != Some(RegionId(2)) {
+                    prop_assert_eq!((d.region, d.reason), (z.region, z.reason), "subnet {}", i);
+                }
             }
         }
     }

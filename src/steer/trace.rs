@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use super::{AnswerKind, ClientAddr, ClientSource, Decision, GeoFacts, Reason};
+use super::{AnswerKind, Cap, ClientAddr, ClientSource, Decision, GeoFacts, Reason};
 use crate::config::model::{RegionState, Service};
 use crate::health::{HealthTable, Status};
 
@@ -33,6 +33,9 @@ pub struct RegionTrace {
     pub healthy: bool,
     /// Weight.
     pub weight: u32,
+    /// A canary: never more than its share of the tier (rule 4a).
+    #[serde(default)]
+    pub canary: bool,
     /// Endpoints up / total (0/0 for a CNAME region).
     pub endpoints_up: usize,
     /// Endpoint count.
@@ -125,6 +128,7 @@ pub fn explain(
                         state: r.state,
                         healthy: super::region_healthy(r, health),
                         weight: r.weight,
+                        canary: r.canary,
                         endpoints_up: up,
                         endpoints_total: r.endpoints.len(),
                     }
@@ -168,6 +172,34 @@ pub fn explain(
         }
         Reason::Fallback => "no region may serve: answering the fallback addresses".into(),
         Reason::NoData => "no region may serve and there is no fallback: NODATA".into(),
+    };
+    let why = match d.cap {
+        None => why,
+        Some((t, cap)) => {
+            let tier = &entry.tiers[t];
+            let names = |canary: bool| {
+                tier.iter()
+                    .map(|&i| &service.regions[i])
+                    .filter(|r| r.canary == canary)
+                    .map(|r| r.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let note = match cap {
+                Cap::Own => format!("this subnet is canary {}'s own share", names(true)),
+                Cap::Returned => format!(
+                    "this subnet is a canary's ({}), which cannot serve: the rest of tier {} takes it",
+                    names(true),
+                    t + 1
+                ),
+                Cap::NotCanary => format!(
+                    "this subnet is not canary {}'s, so it stays with {} (or goes on when they cannot serve)",
+                    names(true),
+                    names(false)
+                ),
+            };
+            format!("{why}; canary cap in tier {}: {note}", t + 1)
+        }
     };
     let want = if cx.want_v6 { "AAAA" } else { "A" };
     let why = if cname.is_none() && endpoints.is_empty() && d.region.is_some() {
@@ -248,11 +280,12 @@ impl Trace {
                 .iter()
                 .map(|r| {
                     format!(
-                        "{} [{:?}, {}, weight {}, {}/{} up]",
+                        "{} [{:?}, {}, weight {}{}, {}/{} up]",
                         r.region,
                         r.state,
                         if r.healthy { "healthy" } else { "unhealthy" },
                         r.weight,
+                        if r.canary { ", canary" } else { "" },
                         r.endpoints_up,
                         r.endpoints_total
                     )

@@ -9,6 +9,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 use crate::config::duration::{parse_duration, parse_seconds_u32};
+use crate::config::model::RegionState;
 use crate::config::schema::SpannedStr;
 use crate::config::source::Source;
 use crate::dns::name::Name;
@@ -66,6 +67,15 @@ pub(super) fn loopback_nets() -> Vec<IpNet> {
         .iter()
         .filter_map(|n| IpNet::from_str(n).ok())
         .collect()
+}
+
+/// What a `[region.NAME]` table sets for every service in the zone.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct RegionDefaults {
+    /// `state`.
+    pub(super) state: RegionState,
+    /// `canary`.
+    pub(super) canary: bool,
 }
 
 /// One zone file being compiled: its source, origin, and the errors and warnings found so

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 use ipnet::IpNet;
 use toml::Spanned;
 
-use super::context::ZoneCtx;
-use crate::config::model::{GeoMap, MapEntry, MapKey, RegionId, RegionState, ServiceRegion};
+use super::context::{RegionDefaults, ZoneCtx};
+use crate::config::model::{GeoMap, MapEntry, MapKey, RegionId, ServiceRegion};
 use crate::config::schema::SpannedStr;
 use crate::config::tiers::parse_tiers;
 
@@ -15,7 +15,7 @@ use crate::config::tiers::parse_tiers;
 pub(super) fn parse_maps(
     cx: &mut ZoneCtx<'_, '_>,
     tables: &BTreeMap<String, Spanned<BTreeMap<String, SpannedStr>>>,
-    regions: &BTreeMap<String, RegionState>,
+    regions: &BTreeMap<String, RegionDefaults>,
 ) -> HashMap<String, RawMap> {
     tables
         .iter()
@@ -60,7 +60,7 @@ pub(super) fn parse_map(
     cx: &mut ZoneCtx<'_, '_>,
     entries: &BTreeMap<String, SpannedStr>,
     span: std::ops::Range<usize>,
-    regions: &BTreeMap<String, RegionState>,
+    regions: &BTreeMap<String, RegionDefaults>,
 ) -> RawMap {
     let mut out = Vec::new();
     if !entries.contains_key("default") {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use toml::Spanned;
 
-use super::context::ZoneCtx;
+use super::context::{RegionDefaults, ZoneCtx};
 use super::maps::{RawMap, compile_map, parse_map};
 use super::records::Nodes;
 use crate::config::defaults;
@@ -22,12 +22,12 @@ use crate::dns::codes::rtype;
 use crate::dns::rdata;
 use crate::health::view::SlotId;
 
-/// Every `[region.NAME]` with its state.
+/// Every `[region.NAME]` with its state and canary flag.
 pub(super) fn compile_regions(
     cx: &mut ZoneCtx<'_, '_>,
     tables: &BTreeMap<String, Spanned<RegionEntry>>,
-) -> BTreeMap<String, RegionState> {
-    let mut regions: BTreeMap<String, RegionState> = BTreeMap::new();
+) -> BTreeMap<String, RegionDefaults> {
+    let mut regions: BTreeMap<String, RegionDefaults> = BTreeMap::new();
     for (name, entry) in tables {
         if parse_tiers(name)
             .map(|t| t.len() != 1 || t[0].len() != 1)
@@ -38,9 +38,13 @@ pub(super) fn compile_regions(
                 format!("region name {name:?} may hold only letters, digits, - _ ."),
             );
         }
+        let entry = entry.get_ref();
         regions.insert(
             name.clone(),
-            entry.get_ref().state.unwrap_or(RegionState::Active),
+            RegionDefaults {
+                state: entry.state.unwrap_or(RegionState::Active),
+                canary: entry.canary.unwrap_or(false),
+            },
         );
     }
     regions
@@ -48,8 +52,8 @@ pub(super) fn compile_regions(
 
 /// What a zone's services are compiled against.
 pub(super) struct ServiceInputs<'a> {
-    /// `[region.NAME]` states.
-    pub(super) regions: &'a BTreeMap<String, RegionState>,
+    /// `[region.NAME]` states and canary flags.
+    pub(super) regions: &'a BTreeMap<String, RegionDefaults>,
     /// `[check.NAME]` parameters.
     pub(super) checks: &'a HashMap<String, CheckParams>,
     /// Parsed named maps.
@@ -119,7 +123,7 @@ pub(super) fn compile_services(
         for (rname, rentry) in &svc.region {
             let rspan = rentry.span();
             let r = rentry.get_ref();
-            let Some(&region_state) = regions.get(rname) else {
+            let Some(&region_defaults) = regions.get(rname) else {
                 cx.err(
                     rspan,
                     format!("service {key}: region {rname:?} is not defined in [region]"),
@@ -209,8 +213,9 @@ pub(super) fn compile_services(
             }
             sregions.push(ServiceRegion {
                 name: rname.clone(),
-                state: r.state.unwrap_or(region_state),
+                state: r.state.unwrap_or(region_defaults.state),
                 weight: r.weight.unwrap_or(defaults::WEIGHT),
+                canary: r.canary.unwrap_or(region_defaults.canary),
                 endpoints,
                 cname: cname_target,
                 cname_slot,
