@@ -29,14 +29,12 @@ fn shipped_daemon() -> Daemon {
 
 /// The A answer of www for ECS `subnet/24` (one endpoint per region in Europe; us-east
 /// answers its two IPv4 endpoints), sorted and joined; for European subnets, checks that the
-/// scope is the hashing prefix (the answer depends on the subnet's hash).
+/// scope is at least the hashing prefix (the answer depends on the subnet's hash).
 fn answer(d: &Daemon, subnet: Ipv4Addr) -> String {
     let (a, scope) = answer_scope(d, subnet);
     if a == EU_WEST || a == CANARY {
-        assert_eq!(
-            scope, 24,
-            "{subnet}/24: weighted answers have the /24 scope"
-        );
+        // At least the hashing prefix; longer where a narrower GeoIP network decides.
+        assert!(scope >= 24, "{subnet}/24: weighted answer with scope {scope}");
     }
     a
 }
@@ -86,7 +84,7 @@ fn drained_eu_west_sends_the_canary_only_its_share() {
         let (now, scope) = answer_scope(&d, *subnet);
         // Either way the canary cap decided by the subnet's hash: the /24 scope, so no
         // resolver hands this answer to the canary's neighbours.
-        assert_eq!(scope, 24, "{subnet}/24 while eu-west is drained");
+        assert!(scope >= 24, "{subnet}/24 while eu-west is drained: scope {scope}");
         if was == CANARY {
             assert_eq!(now, CANARY, "{subnet}/24: the canary keeps its own subnets");
             canary += 1;
