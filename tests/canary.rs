@@ -34,7 +34,10 @@ fn answer(d: &Daemon, subnet: Ipv4Addr) -> String {
     let (a, scope) = answer_scope(d, subnet);
     if a == EU_WEST || a == CANARY {
         // At least the hashing prefix; longer where a narrower GeoIP network decides.
-        assert!(scope >= 24, "{subnet}/24: weighted answer with scope {scope}");
+        assert!(
+            scope >= 24,
+            "{subnet}/24: weighted answer with scope {scope}"
+        );
     }
     a
 }
@@ -84,7 +87,10 @@ fn drained_eu_west_sends_the_canary_only_its_share() {
         let (now, scope) = answer_scope(&d, *subnet);
         // Either way the canary cap decided by the subnet's hash: the /24 scope, so no
         // resolver hands this answer to the canary's neighbours.
-        assert!(scope >= 24, "{subnet}/24 while eu-west is drained: scope {scope}");
+        assert!(
+            scope >= 24,
+            "{subnet}/24 while eu-west is drained: scope {scope}"
+        );
         if was == CANARY {
             assert_eq!(now, CANARY, "{subnet}/24: the canary keeps its own subnets");
             canary += 1;
