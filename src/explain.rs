@@ -32,6 +32,7 @@ pub fn explain_name(
         .ok_or_else(|| ExplainError::NotSteered(qname.to_string()))?;
     let geo = snap.geo.as_ref().map(|g| g.facts(client.addr));
     let shown = qname.to_string();
+    let drain_since = snap.drain_since.for_service(zone, service);
     let (_, trace) = explain(
         service,
         &snap.health,
@@ -41,7 +42,7 @@ pub fn explain_name(
             name: &shown,
             want_v6,
             rotation: 0,
-            loaded_at_unix: snap.loaded_at_unix,
+            drain_since: &drain_since,
         },
     );
     Ok(trace)

@@ -24,6 +24,7 @@ pub mod config;
 pub mod counters;
 pub mod dns;
 pub mod dnssec;
+pub mod drain;
 pub mod error;
 pub mod explain;
 pub mod geo;

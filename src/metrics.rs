@@ -296,6 +296,15 @@ impl Collector for SteerdnsCollector {
                 ),
             ],
         )?;
+        let mut family = encoder.encode_descriptor(
+            "steerdns_build_info",
+            "Always 1; the version of the running binary as a label.",
+            None,
+            MetricType::Gauge,
+        )?;
+        let labels: &[(&str, &str)] = &[("version", env!("CARGO_PKG_VERSION"))];
+        ConstGauge::new(1i64).encode(family.encode_family(&labels)?)?;
+
         let gauge = ConstGauge::new(snap.generation as i64);
         gauge.encode(encoder.encode_descriptor(
             "steerdns_config_generation",

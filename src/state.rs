@@ -11,6 +11,7 @@ use arc_swap::ArcSwap;
 use crate::config::Config;
 use crate::counters::SnapshotCounters;
 use crate::dnssec::zone::SignatureCaches;
+use crate::drain::DrainTimes;
 use crate::health::view::HealthTable;
 use crate::steer::GeoLookup;
 
@@ -25,8 +26,11 @@ pub struct Snapshot {
     pub geo: Option<Arc<dyn GeoLookup>>,
     /// Health of every checked endpoint (`config.checks` order).
     pub health: Arc<HealthTable>,
-    /// When this snapshot's config was loaded (unix seconds), for explain's drain timing.
+    /// When this snapshot's config was loaded (unix seconds).
     pub loaded_at_unix: u64,
+    /// When each drained region began draining (carried over from `previous` by name), for
+    /// explain's drain timing.
+    pub drain_since: DrainTimes,
     /// Query and steering counters, indexed like `config` (carried across reloads by name).
     pub counters: Arc<SnapshotCounters>,
     /// DNSSEC signatures by content, key and window: handed on from snapshot to snapshot, so
@@ -36,8 +40,8 @@ pub struct Snapshot {
 
 impl Snapshot {
     /// The one way to make a snapshot: every checked endpoint up (the health runner fills in
-    /// kept and saved states before it is published), counters carried over by name from
-    /// `previous` and its signature caches kept (fresh without one).
+    /// kept and saved states before it is published), counters and drain start times carried
+    /// over by name from `previous` and its signature caches kept (fresh without one).
     pub fn new(
         generation: u64,
         config: Config,
@@ -51,12 +55,15 @@ impl Snapshot {
             previous.map(|p| p.counters.as_ref()),
         ));
         let signatures = previous.map_or_else(Arc::default, |p| Arc::clone(&p.signatures));
+        let drain_since =
+            DrainTimes::build(&config, loaded_at_unix, previous.map(|p| &p.drain_since));
         Self {
             generation,
             config,
             geo,
             health,
             loaded_at_unix,
+            drain_since,
             counters,
             signatures,
         }

@@ -106,6 +106,12 @@ fn untrusted_clients_need_the_token_trusted_ones_do_not() {
         let r = Http::get(path).from("127.0.0.2").send(d.metrics);
         assert_eq!(r.status, 200, "{path}: {r:?}");
     }
+    let r = Http::get("/metrics").from("127.0.0.2").send(d.metrics);
+    let build_info = format!(
+        "steerdns_build_info{{version=\"{}\"}} 1\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    assert!(r.body.contains(&build_info), "{}", r.body);
 }
 
 #[test]

@@ -35,7 +35,9 @@ pub fn run(
         return explain_remote(path, server, name, qtype, &client, json);
     }
     let (cfg, geo) = reload::load(path, now_unix())?;
-    let snap = Snapshot::new(0, cfg, geo, now_unix(), None);
+    let mut snap = Snapshot::new(0, cfg, geo, now_unix(), None);
+    // When a region began draining is known only to the daemon (--server).
+    snap.drain_since = crate::drain::DrainTimes::default();
     // Health as the daemon last saved it, when it has run on this machine.
     let saved =
         crate::health::persist::try_load(&snap.config.health_state_file).unwrap_or_default();

@@ -413,6 +413,7 @@ fn explain_query(
     let service = &zone.services[service];
     let geo = snap.geo.as_ref().map(|g| g.facts(client.addr));
     let name = Name::from_wire_lower(target).to_string();
+    let drain_since = snap.drain_since.for_service(zone, service);
     let (_, trace) = steer::trace::explain(
         service,
         &snap.health,
@@ -422,7 +423,7 @@ fn explain_query(
             name: &name,
             want_v6: client.addr.is_ipv6(),
             rotation: cx.rotation,
-            loaded_at_unix: snap.loaded_at_unix,
+            drain_since: &drain_since,
         },
     );
     let lines = trace.render_txt();

@@ -83,9 +83,22 @@ pub struct Trace {
     pub ttl: u32,
     /// ECS scope prefix.
     pub scope: u8,
-    /// For regions in `drain`: unix time by which resolver caches have let go of them
-    /// (config load time + TTL).
-    pub drain_clear_at: Vec<(String, u64)>,
+    /// The draining regions of the client's map entry, and when resolver caches will have
+    /// let go of them.
+    pub drain: Vec<DrainTrace>,
+}
+
+/// A draining region the client's map names, and when caches let go of it (SPEC section 7).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DrainTrace {
+    /// Region name.
+    pub region: String,
+    /// When the reload (or start) that drained it was loaded, RFC 3339; `None` offline
+    /// (unknown without the daemon).
+    pub since: Option<String>,
+    /// `since` + the service's TTL, RFC 3339: from then on no resolver holds an answer given
+    /// before the drain.
+    pub caches_clear_at: Option<String>,
 }
 
 /// Inputs for [`explain`] besides the service and the decision inputs.
@@ -97,8 +110,10 @@ pub struct ExplainContext<'a> {
     pub want_v6: bool,
     /// Endpoint rotation.
     pub rotation: u32,
-    /// When the serving config was loaded (unix seconds).
-    pub loaded_at_unix: u64,
+    /// When each region of the service began draining (unix seconds), indexed like
+    /// `service.regions`; `None` for regions not draining or when unknown (offline). May be
+    /// empty.
+    pub drain_since: &'a [Option<u64>],
 }
 
 /// Runs [`super::steer`] and records every step.
@@ -207,12 +222,21 @@ pub fn explain(
     } else {
         why
     };
-    let drain_clear_at = service
-        .regions
-        .iter()
-        .filter(|r| r.state == RegionState::Drain)
-        .map(|r| (r.name.clone(), cx.loaded_at_unix + u64::from(service.ttl)))
-        .collect();
+    // Only regions this client's map entry can send it to; each once.
+    let mut drain = Vec::new();
+    for &i in entry.tiers.iter().flatten() {
+        let r = &service.regions[i];
+        if r.state != RegionState::Drain || drain.iter().any(|d: &DrainTrace| d.region == r.name) {
+            continue;
+        }
+        let since = cx.drain_since.get(i.index()).copied().flatten();
+        drain.push(DrainTrace {
+            region: r.name.clone(),
+            since: since.map(crate::timefmt::rfc3339),
+            caches_clear_at: since
+                .map(|s| crate::timefmt::rfc3339(s.saturating_add(u64::from(service.ttl)))),
+        });
+    }
     let code = |c: Option<[u8; 2]>| c.map(|c| String::from_utf8_lossy(&c).into_owned());
     let trace = Trace {
         name: cx.name.to_string(),
@@ -243,7 +267,7 @@ pub fn explain(
         cname,
         ttl: service.ttl,
         scope: d.scope,
-        drain_clear_at,
+        drain,
     };
     (d, trace)
 }
@@ -326,8 +350,19 @@ impl Trace {
         }
         let _ = writeln!(s, "ttl:      {}", self.ttl);
         let _ = writeln!(s, "scope:    /{}", self.scope);
-        for (region, at) in &self.drain_clear_at {
-            let _ = writeln!(s, "drain:    {region}: caches let go by unix time {at}");
+        for d in &self.drain {
+            let _ = match (&d.since, &d.caches_clear_at) {
+                (Some(since), Some(clear)) => writeln!(
+                    s,
+                    "drain:    {}: draining since {since}; resolver caches let go by {clear}",
+                    d.region
+                ),
+                _ => writeln!(
+                    s,
+                    "drain:    {}: resolver caches let go {} s (the TTL) after the reload that drained it (--server shows the time)",
+                    d.region, self.ttl
+                ),
+            };
         }
         s
     }
