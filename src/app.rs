@@ -16,14 +16,15 @@ use crate::config::Config;
 use crate::error::{AppError, render_chain};
 use crate::health::Prober;
 use crate::health::runner::{
-    HealthHooks, HealthRunner, ProbeEvent, RunnerConfig, suggested_concurrency,
+    FlipEvent, HealthHooks, HealthRunner, ProbeEvent, RunnerConfig, suggested_concurrency,
 };
 use crate::logging::LogControl;
 use crate::metrics::{Metrics, MetricsObserver};
-use crate::reload::{self, ReloadHandle, Serving, Trigger};
+use crate::reload::{self, ReloadHandle, ReloadOutcome, Serving, Trigger};
 use crate::server::ListenerShared;
 use crate::server::listeners::Listeners;
-use crate::state::{Snapshot, Store, now_unix};
+use crate::state::{Snapshot, Store, now_unix, now_unix_ms};
+use crate::status::{self, StatusBoard};
 use crate::steer::GeoLookup;
 
 /// How many `POST /v1/reload` requests may wait while a reload runs.
@@ -91,12 +92,14 @@ async fn serve_async(
     let state_file = cfg.health_state_file.clone();
     let snapshot = Snapshot::new(1, cfg, geo, now_unix(), None);
     let metrics = Arc::new(Metrics::default());
+    let board = Arc::new(StatusBoard::new(now_unix_ms()));
     // Health first: the runner fills the table from the state file before anything answers.
     let targets = reload::check_targets(&snapshot.config);
     let prober = Prober::new().map_err(AppError::Probes)?;
     let probe_metrics = metrics.clone();
+    let (probe_board, flip_board) = (board.clone(), board.clone());
     let hooks = HealthHooks {
-        on_flip: None,
+        on_flip: Some(Arc::new(move |e: &FlipEvent| flip_board.on_flip(e))),
         on_probe: Some(Arc::new(move |e: &ProbeEvent<'_>| {
             probe_metrics.health_check(
                 &e.labels.zone,
@@ -104,6 +107,7 @@ async fn serve_async(
                 &e.labels.region,
                 e.outcome.passed,
             );
+            probe_board.on_probe(e);
         })),
     };
     let runner_config = RunnerConfig {
@@ -119,6 +123,7 @@ async fn serve_async(
         runner_config,
     );
     let store: Store = Arc::new(ArcSwap::from_pointee(snapshot));
+    let sampler = tokio::spawn(status::run_sampler(board.clone(), store.clone()));
     let observer = Arc::new(MetricsObserver {
         metrics: metrics.clone(),
     });
@@ -132,6 +137,7 @@ async fn serve_async(
         store: store.clone(),
         metrics: metrics.clone(),
         reloads: Some(reloads.clone()),
+        status: Some(board.clone()),
     };
     let admin_addr = store.load().config.metrics_listen;
     let admin = match admin_addr {
@@ -171,10 +177,12 @@ async fn serve_async(
     loop {
         tokio::select! {
             _ = hup.recv() => {
-                serving.reload(Trigger::Sighup).await;
+                let report = serving.reload(Trigger::Sighup).await;
+                record_reload(&board, &report.outcome);
             }
             Some(reply) = reload_requests.recv() => {
                 let report = serving.reload(Trigger::Api).await;
+                record_reload(&board, &report.outcome);
                 // The client may have gone; the report is kept for GET /v1/reload anyway.
                 let _ = reply.send(report);
             }
@@ -183,9 +191,22 @@ async fn serve_async(
         }
     }
     tracing::info!("shutting down");
+    sampler.abort();
     drop(serving.admin.take());
     serving.listeners.close_all();
     serving.runner.shutdown().await;
     let _ = std::fs::remove_file(&serving.pid_file);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Puts a reload's outcome on the status page's event list.
+fn record_reload(board: &StatusBoard, outcome: &ReloadOutcome) {
+    match outcome {
+        ReloadOutcome::Applied {
+            generation,
+            warnings,
+            ..
+        } => board.on_reload(Some(*generation), warnings),
+        ReloadOutcome::Rejected { problems, .. } => board.on_reload(None, problems),
+    }
 }

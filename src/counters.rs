@@ -232,6 +232,24 @@ impl SnapshotCounters {
         }
     }
 
+    /// Steered answers of each row of service `service` of zone `zone` (indices of the
+    /// snapshot's config), summed over reasons: row 0 answers with no region (fallback and
+    /// NODATA), then one row per region in config order. Read once a second by the status
+    /// history, never by the answer path.
+    pub fn steered_totals(&self, zone: usize, service: usize) -> impl Iterator<Item = u64> + '_ {
+        self.steered
+            .get(zone)
+            .and_then(|z| z.get(service))
+            .into_iter()
+            .flatten()
+            .map(|row| {
+                row.by_reason
+                    .iter()
+                    .map(|c| c.load(Ordering::Relaxed))
+                    .sum()
+            })
+    }
+
     /// Every non-zero query counter, zones in config order and then queries outside every
     /// zone.
     pub fn query_rows(&self) -> impl Iterator<Item = QueryRow<'_>> {

@@ -34,5 +34,6 @@ pub mod metrics;
 pub mod reload;
 pub mod server;
 pub mod state;
+pub mod status;
 pub mod steer;
 pub mod timefmt;

@@ -11,6 +11,8 @@
 //!   GET  /v1/explain   ?name=&type=&client=: the decision trace as JSON, with live health
 //!   GET  /v1/reload    the last reload's report (JSON; `"outcome": "none"` before the first)
 //!   POST /v1/reload    runs a reload and answers its report
+//!   GET  /v1/status    the status document (JSON, crate::status)
+//!   GET  /             the status page (HTML, refreshes itself from /v1/status)
 //! ```
 //!
 //! A new endpoint is one more arm in [`route`]; the access rule covers it without more code.
@@ -34,7 +36,8 @@ use tokio::sync::watch;
 use crate::error::render_chain;
 use crate::metrics::{self, Metrics};
 use crate::reload::outcome::{ReloadHandle, ReloadReport};
-use crate::state::Store;
+use crate::state::{Store, now_unix_ms};
+use crate::status::StatusBoard;
 use crate::steer::ClientAddr;
 
 use access::Verdict;
@@ -49,6 +52,9 @@ pub struct AdminContext {
     /// Reloads: request one, read the last report. `None` where no daemon loop runs reloads
     /// (then `/v1/reload` answers 503).
     pub reloads: Option<ReloadHandle>,
+    /// Events, share history and last probes for `/v1/status` and `/`; `None` where no daemon
+    /// keeps them (then both answer 503).
+    pub status: Option<Arc<StatusBoard>>,
 }
 
 impl std::fmt::Debug for AdminContext {
@@ -185,7 +191,11 @@ async fn route(req: Request<Incoming>, ctx: &AdminContext) -> Reply {
         (&Method::GET, "/v1/explain") => explain(req.uri().query().unwrap_or(""), &ctx.store),
         (&Method::GET, "/v1/reload") => last_reload(ctx),
         (&Method::POST, "/v1/reload") => run_reload(ctx).await,
-        (_, "/metrics" | "/healthz" | "/v1/explain") => method_not_allowed("GET"),
+        (&Method::GET, "/v1/status") => status_json(ctx),
+        (&Method::GET, "/") => status_page(ctx),
+        (_, "/metrics" | "/healthz" | "/v1/explain" | "/v1/status" | "/") => {
+            method_not_allowed("GET")
+        }
         (_, "/v1/reload") => method_not_allowed("GET, POST"),
         _ => json_error(StatusCode::NOT_FOUND, "not found"),
     }
@@ -243,6 +253,55 @@ async fn run_reload(ctx: &AdminContext) -> Reply {
         Ok(report) => report_reply(&report),
         Err(e) => json_error(StatusCode::SERVICE_UNAVAILABLE, &render_chain(&e)),
     }
+}
+
+/// `GET /v1/status`: the status document.
+fn status_json(ctx: &AdminContext) -> Reply {
+    let Some(board) = &ctx.status else {
+        return json_error(StatusCode::SERVICE_UNAVAILABLE, "no status kept here");
+    };
+    let snap = ctx.store.load_full();
+    let doc = crate::status::document(board, &snap, now_unix_ms());
+    match serde_json::to_string(&doc) {
+        Ok(body) => {
+            let mut r = reply(StatusCode::OK, "application/json", body + "\n");
+            r.headers_mut().insert(
+                hyper::header::CACHE_CONTROL,
+                hyper::header::HeaderValue::from_static("no-store"),
+            );
+            r
+        }
+        Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, &render_chain(&e)),
+    }
+}
+
+/// What the status page may load: nothing but itself and `/v1/status` (a browser enforces
+/// it, so a page that tried to reach anything else would fail in the browser too).
+const PAGE_POLICY: &str = "default-src 'none'; script-src 'unsafe-inline'; \
+     style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; \
+     form-action 'none'; frame-ancestors 'none'";
+
+/// `GET /`: the status page.
+fn status_page(ctx: &AdminContext) -> Reply {
+    if ctx.status.is_none() {
+        return json_error(StatusCode::SERVICE_UNAVAILABLE, "no status kept here");
+    }
+    let mut r = reply(
+        StatusCode::OK,
+        "text/html; charset=utf-8",
+        crate::status::page::PAGE.to_owned(),
+    );
+    use hyper::header::{
+        CACHE_CONTROL, CONTENT_SECURITY_POLICY, HeaderValue, X_CONTENT_TYPE_OPTIONS,
+    };
+    let headers = r.headers_mut();
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(PAGE_POLICY),
+    );
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    r
 }
 
 fn explain(query: &str, store: &Store) -> Response<Full<Bytes>> {
