@@ -4,58 +4,11 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
+use common::backend::Backend;
 use common::*;
 use hickory_proto::rr::RecordType;
-
-/// A tiny HTTP server answering every request with the current status; stops on drop.
-struct Backend {
-    status: Arc<AtomicU16>,
-    stop: Arc<AtomicBool>,
-}
-
-impl Backend {
-    fn start(addr: SocketAddr) -> Self {
-        let listener = TcpListener::bind(addr).expect("bind backend");
-        listener.set_nonblocking(true).unwrap();
-        let status = Arc::new(AtomicU16::new(200));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (st, sp) = (status.clone(), stop.clone());
-        std::thread::spawn(move || {
-            while !sp.load(Ordering::Relaxed) {
-                match listener.accept() {
-                    Ok((mut s, _)) => {
-                        s.set_nonblocking(false).ok();
-                        s.set_read_timeout(Some(Duration::from_millis(500))).ok();
-                        let mut buf = [0u8; 2048];
-                        let _ = s.read(&mut buf);
-                        let code = st.load(Ordering::Relaxed);
-                        let _ = write!(
-                            s,
-                            "HTTP/1.1 {code} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
-                        );
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
-                }
-            }
-        });
-        Self { status, stop }
-    }
-    fn set(&self, code: u16) {
-        self.status.store(code, Ordering::Relaxed);
-    }
-}
-
-impl Drop for Backend {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-}
 
 fn zone(port: u16) -> Zone {
     Zone::new("hc.test.").toml(&format!(

@@ -45,10 +45,13 @@
 //!   `run(args, cwd)` for the command line.
 //! - Other servers a test starts use [`Process`] too (output to a log file, bounded readiness
 //!   wait, SIGTERM then SIGKILL on drop); `external.rs` starts Unbound, kresd and Prometheus
-//!   with it.
+//!   with it. `chromium.rs` drives headless Chromium over the DevTools protocol (status page);
+//!   `backend.rs` is an HTTP health-check target whose status the test sets.
 // Each test binary uses a part of the harness.
 #![allow(dead_code, unused_imports)]
 
+pub mod backend;
+pub mod chromium;
 pub mod client;
 pub mod daemon;
 pub mod external;
