@@ -205,6 +205,8 @@ fn status_document_follows_traffic_health_and_reloads() {
     assert_eq!(probe["passed"], true);
     assert_eq!(probe["result"], "HTTP 200");
     assert_eq!(doc["generation"], 1);
+    assert_eq!(region(&doc, "www", "eu-canary")["canary"], true);
+    assert_eq!(region(&doc, "www", "eu-west")["canary"], false);
     assert_eq!(doc["instance"], "steerdns-example");
     assert_eq!(doc["summary"]["endpoints_checked"], 5);
 

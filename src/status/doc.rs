@@ -105,6 +105,8 @@ pub struct RegionStatus {
     pub state: RegionState,
     /// Weight inside its tier.
     pub weight: u32,
+    /// A canary region (SPEC 4, rule 4a): it never serves more than its share of its tier.
+    pub canary: bool,
     /// The CNAME it answers with, for a CNAME region.
     pub cname: Option<String>,
     /// `ok`, `degraded` or `failing` (from health checks; independent of `state`).

@@ -162,6 +162,7 @@ fn region_status(
         region: region.name.clone(),
         state: region.state,
         weight: region.weight,
+        canary: region.canary,
         cname: region.cname.as_ref().map(ToString::to_string),
         health,
         min_up: region.min_up,
