@@ -128,10 +128,6 @@ fn fifty_reloads_under_load() {
     );
     assert_eq!(lost, 0, "every query gets an answer");
     assert!(seen.len() > 5, "the client saw the reloads: {seen:?}");
-    assert!(
-        worst < Duration::from_secs(2),
-        "slowest reload took {worst:?}"
-    );
     let m = d.metrics_text();
     assert_eq!(metric(&m, "steerdns_reloads_total{result=\"ok\"}"), 25.0);
     assert_eq!(metric(&m, "steerdns_reloads_total{result=\"error\"}"), 25.0);

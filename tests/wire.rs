@@ -480,17 +480,16 @@ fn tcp_pipelining_and_connection_limit() {
     let m = ask_on(&mut idle[3], "static.wire.test.");
     assert_eq!(m.answers.len(), 2);
 
-    // Idle connections are closed after tcp_idle_timeout (2 s here).
+    // Idle connections are closed after tcp_idle_timeout (2 s here). The read timeout is a
+    // generous bound for a loaded machine, not a measurement: nothing else closes it.
     let mut lone = TcpStream::connect(d.addr);
     drop(idle);
     std::thread::sleep(Duration::from_millis(100));
     lone = lone.or_else(|_| TcpStream::connect(d.addr));
     let mut lone = lone.expect("connect");
-    lone.set_read_timeout(Some(Duration::from_secs(6)))
+    lone.set_read_timeout(Some(Duration::from_secs(20)))
         .expect("timeout");
-    let started = std::time::Instant::now();
     assert!(closed_by_server(&mut lone));
-    assert!(started.elapsed() < Duration::from_secs(6));
 }
 
 //------------ debug access, query logs, per-client limit ------------
