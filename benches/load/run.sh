@@ -3,6 +3,7 @@
 #
 #   benches/load/run.sh                 # everything (about 6 minutes)
 #   RUNS=3 DUR=5 MIXES="static steered" SERVERS="nsd steerdns" benches/load/run.sh
+#   SERVERS="steerdns steerdns+page" ...  # the cost of the status page refreshing every second
 #
 # What it does:
 #   - installs dnsperf, nsd, knot, gdnsd with apt-get when missing (needs root);
@@ -260,13 +261,32 @@ EOF
         "${PIN_S[@]}" /usr/sbin/gdnsd -c "$dir" start > "$dir/log" 2>&1 &
         VERSION[gdnsd]="gdnsd $(/usr/sbin/gdnsd -V 2>&1 | awk '/gdnsd version/ { print $3; exit }')"
         ;;
-    steerdns)
+    steerdns | steerdns+page)
         mkdir -p "$dir"
-        local wk=1
+        local wk=1 admin=""
         [ "$workers" = default ] && wk=0
-        steerdns_config "$dir" "$port" "$wk" "$ROOT/zones"
+        # steerdns+page: the same, with the admin listener on and the status page and
+        # /v1/status fetched once a second for as long as it runs (the poller runs on the
+        # blaster's core; what serving them costs shows in the server's CPU per query).
+        [ "$name" = steerdns+page ] && admin="127.0.0.1:$((port + 1000))"
+        steerdns_config "$dir" "$port" "$wk" "$ROOT/zones" "$admin"
         "${PIN_S[@]}" "$STEERDNS" serve -c "$dir/steerdns.toml" > "$dir/log" 2>&1 &
-        VERSION[steerdns]="steerdns $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
+        VERSION[$name]="$name $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
+        if [ -n "$admin" ]; then
+            local server=$!
+            "${PIN_C[@]}" bash -c 'while kill -0 '"$server"' 2>/dev/null; do
+                curl -s -o /dev/null --max-time 1 "http://'"$admin"'/"
+                curl -s -o /dev/null --max-time 1 "http://'"$admin"'/v1/status"
+                sleep 1
+            done' > /dev/null 2>&1 &
+            PIDS+=("$!")
+            # $! must name the server below.
+            PID[$name]=$server
+            PIDS+=("$server")
+            PORT[$name]="$port"
+            wait_ready "$name" || { echo "warning: $name did not start; see below" >&2; tail -5 "$dir/log" >&2; return 1; }
+            return 0
+        fi
         ;;
     esac
     PID[$name]=$!
@@ -275,7 +295,7 @@ EOF
     wait_ready "$name" || { echo "warning: $name did not start; see below" >&2; tail -5 "$dir/log" >&2; return 1; }
 }
 
-# steerdns_config DIR PORT WORKERS ZONES_DIR
+# steerdns_config DIR PORT WORKERS ZONES_DIR [ADMIN_ADDR]
 steerdns_config() {
     cat > "$1/steerdns.toml" <<EOF
 [server]
@@ -291,7 +311,7 @@ enabled = false
 [zones]
 directory = "$4"
 [metrics]
-listen = ""
+listen = "${5:-}"
 [log]
 queries = false
 EOF
