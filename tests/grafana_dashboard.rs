@@ -97,6 +97,16 @@ enum Tok {
     Other,
 }
 
+/// The index just past the string literal that starts at `i` (quote `chars[i]`).
+fn past_string(chars: &[char], mut i: usize) -> usize {
+    let quote = chars[i];
+    i += 1;
+    while i < chars.len() && chars[i] != quote {
+        i += if chars[i] == '\\' { 2 } else { 1 };
+    }
+    i + 1
+}
+
 fn tokens(expr: &str) -> Vec<Tok> {
     let chars: Vec<char> = expr.chars().collect();
     let mut out = Vec::new();
@@ -105,12 +115,7 @@ fn tokens(expr: &str) -> Vec<Tok> {
         let c = chars[i];
         match c {
             '"' | '\'' | '`' => {
-                // A string: skip to its unescaped end.
-                i += 1;
-                while i < chars.len() && chars[i] != c {
-                    i += if chars[i] == '\\' { 2 } else { 1 };
-                }
-                i += 1;
+                i = past_string(&chars, i);
                 out.push(Tok::Other);
             }
             '{' | '[' => {
@@ -118,14 +123,10 @@ fn tokens(expr: &str) -> Vec<Tok> {
                 let close = if c == '{' { '}' } else { ']' };
                 i += 1;
                 while i < chars.len() && chars[i] != close {
-                    if chars[i] == '"' || chars[i] == '\'' || chars[i] == '`' {
-                        let q = chars[i];
-                        i += 1;
-                        while i < chars.len() && chars[i] != q {
-                            i += if chars[i] == '\\' { 2 } else { 1 };
-                        }
-                    }
-                    i += 1;
+                    i = match chars[i] {
+                        '"' | '\'' | '`' => past_string(&chars, i),
+                        _ => i + 1,
+                    };
                 }
                 i += 1;
                 out.push(Tok::Other);
@@ -167,24 +168,19 @@ fn tokens(expr: &str) -> Vec<Tok> {
     out
 }
 
-/// Words that are not metric names when not followed by `(`.
-const KEYWORDS: &[&str] = &[
+/// Words before a parenthesised list of label names.
+const GROUPING: &[&str] = &[
     "by",
     "without",
     "on",
     "ignoring",
     "group_left",
     "group_right",
-    "bool",
-    "offset",
-    "and",
-    "or",
-    "unless",
-    "atan2",
-    "inf",
-    "nan",
-    "Inf",
-    "NaN",
+];
+
+/// Other words that are not metric names when not followed by `(`.
+const KEYWORDS: &[&str] = &[
+    "bool", "offset", "and", "or", "unless", "atan2", "inf", "nan",
 ];
 
 /// The metric names an expression reads.
@@ -197,21 +193,16 @@ fn metric_names(expr: &str) -> BTreeSet<String> {
             // A function call, or an aggregation with its grouping first (`sum by (x) (...)`).
             let called = matches!(toks.get(i + 1), Some(Tok::Open))
                 || matches!(toks.get(i + 1), Some(Tok::Ident(w)) if w == "by" || w == "without");
-            let grouping = [
-                "by",
-                "without",
-                "on",
-                "ignoring",
-                "group_left",
-                "group_right",
-            ]
-            .contains(&word.as_str());
+            let grouping = GROUPING.contains(&word.as_str());
             if grouping && called {
                 // A label list: skip to its `)`.
                 while i < toks.len() && toks[i] != Tok::Close {
                     i += 1;
                 }
-            } else if !called && !KEYWORDS.contains(&word.as_str()) {
+            } else if !called
+                && !grouping
+                && !KEYWORDS.contains(&word.to_ascii_lowercase().as_str())
+            {
                 names.insert(word.clone());
             }
         }
