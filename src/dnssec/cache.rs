@@ -13,10 +13,10 @@
 //!   the signature does not depend on it), the key's identity and the validity window
 //!   ([`Window`]). The cache is not part of a snapshot, so a reload that leaves an RRset and
 //!   its key as they were keeps its signature.
-//! - A hit takes a read lock on one of 16 shards, hashes the RRset once (SipHash with a key
-//!   chosen at start, so clients cannot aim at one bucket) and compares the entry's content
-//!   in full, so a hash collision is a miss, never a wrong signature. It allocates nothing
-//!   and returns the RRSIG RDATA as an `Arc<[u8]>`.
+//! - A hit hashes the RRset once (Fx with a seed chosen at start), takes a read lock on one
+//!   of 16 shards and compares the entry's content in full, so a hash collision is a miss,
+//!   never a wrong signature. It allocates nothing and returns the RRSIG RDATA as an
+//!   `Arc<[u8]>`.
 //! - Bounded: each shard holds at most `capacity / 16` entries. A full shard first drops the
 //!   entries of windows that have ended, then those not used since the last sweep (a clock
 //!   sweep: used entries get a second chance), then any, down to three quarters.
@@ -25,9 +25,11 @@
 //!   signs the entries used in the current window for the next one during the last eighth
 //!   of the window, so the change of windows costs queries nothing.
 
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::{BuildHasher as _, Hasher as _};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
+
+use rustc_hash::FxHasher;
 
 use super::key::ZoneKey;
 use super::sign::{Rrset, Window, rrsig_rdata};
@@ -35,9 +37,6 @@ use crate::error::SignError;
 
 /// Number of shards (a power of two).
 const SHARDS: usize = 16;
-
-/// Largest RRset whose order is sorted on the stack when hashing (larger ones allocate).
-const STACK_SORT: usize = 32;
 
 /// One cached signature with the content it covers.
 struct Entry {
@@ -55,24 +54,24 @@ struct Entry {
 }
 
 impl Entry {
-    fn matches<R: AsRef<[u8]>>(
-        &self,
-        key: &ZoneKey,
-        window: &Window,
-        set: &Rrset<'_, R>,
-        order: &[u16],
-    ) -> bool {
+    /// Whether the entry is for exactly this RRset, key and window. The RDATA are compared
+    /// as sets, as the signature covers them (RFC 4034 6.3: order and duplicates do not
+    /// count); the entry's are sorted and without duplicates.
+    fn matches<R: AsRef<[u8]>>(&self, key: &ZoneKey, window: &Window, set: &Rrset<'_, R>) -> bool {
         self.key.id() == key.id()
             && self.window == *window
             && self.rtype == set.rtype
             && self.ttl == set.ttl
             && *self.owner == *set.owner
-            && self.rdatas.len() == order.len()
+            && set.rdatas.iter().all(|r| {
+                self.rdatas
+                    .binary_search_by(|mine| (**mine).cmp(r.as_ref()))
+                    .is_ok()
+            })
             && self
                 .rdatas
                 .iter()
-                .zip(order)
-                .all(|(mine, &i)| **mine == *set.rdatas[usize::from(i)].as_ref())
+                .all(|mine| set.rdatas.iter().any(|r| **mine == *r.as_ref()))
     }
 }
 
@@ -95,7 +94,8 @@ pub struct CacheStats {
 pub struct SignatureCache {
     shards: Box<[RwLock<Shard>]>,
     per_shard: usize,
-    hasher: std::collections::hash_map::RandomState,
+    /// Seed of the content hash, random per cache.
+    seed: u64,
     stats: CacheStats,
 }
 
@@ -108,41 +108,12 @@ impl std::fmt::Debug for SignatureCache {
     }
 }
 
-/// The RDATA of `set` in byte order, as indices, on the stack when small.
-enum Order {
-    Stack([u16; STACK_SORT], usize),
-    Heap(Vec<u16>),
-}
-
-impl Order {
-    fn of<R: AsRef<[u8]>>(rdatas: &[R]) -> Self {
-        let cmp = |a: &u16, b: &u16| {
-            rdatas[usize::from(*a)]
-                .as_ref()
-                .cmp(rdatas[usize::from(*b)].as_ref())
-        };
-        // An RRset fits a 16-bit index: a message holds at most 65535 records.
-        let n = rdatas.len().min(usize::from(u16::MAX));
-        if n <= STACK_SORT {
-            let mut idx = [0u16; STACK_SORT];
-            for (i, slot) in (0u16..).zip(idx.iter_mut().take(n)) {
-                *slot = i;
-            }
-            idx[..n].sort_unstable_by(cmp);
-            Self::Stack(idx, n)
-        } else {
-            let mut idx: Vec<u16> = (0..n as u16).collect();
-            idx.sort_unstable_by(cmp);
-            Self::Heap(idx)
-        }
-    }
-
-    fn as_slice(&self) -> &[u16] {
-        match self {
-            Self::Stack(idx, len) => &idx[..*len],
-            Self::Heap(idx) => idx,
-        }
-    }
+/// The RDATA of an RRset, sorted and without duplicates, as an entry keeps them.
+fn sorted<R: AsRef<[u8]>>(rdatas: &[R]) -> Box<[Box<[u8]>]> {
+    let mut out: Vec<Box<[u8]>> = rdatas.iter().map(|r| r.as_ref().into()).collect();
+    out.sort_unstable();
+    out.dedup();
+    out.into()
 }
 
 impl SignatureCache {
@@ -152,7 +123,7 @@ impl SignatureCache {
         Self {
             shards: (0..SHARDS).map(|_| RwLock::new(Shard::default())).collect(),
             per_shard,
-            hasher: std::collections::hash_map::RandomState::new(),
+            seed: std::collections::hash_map::RandomState::new().hash_one(0u8),
             stats: CacheStats::default(),
         }
     }
@@ -175,23 +146,24 @@ impl SignatureCache {
         self.len() == 0
     }
 
-    fn hash<R: AsRef<[u8]>>(
-        &self,
-        key: &ZoneKey,
-        window: &Window,
-        set: &Rrset<'_, R>,
-        order: &[u16],
-    ) -> u64 {
-        let mut h = self.hasher.build_hasher();
-        key.id().hash(&mut h);
-        window.index.hash(&mut h);
-        window.step.hash(&mut h);
-        set.owner.hash(&mut h);
-        set.rtype.hash(&mut h);
-        set.ttl.hash(&mut h);
-        for &i in order {
-            set.rdatas[usize::from(i)].as_ref().hash(&mut h);
+    /// The content hash: Fx (fast; the seed is random, and every shard is small and bounded,
+    /// so even names chosen to collide cost a bounded probe, never a wrong signature). The
+    /// RDATA are combined by addition, so their order does not matter and needs no sort.
+    fn hash<R: AsRef<[u8]>>(&self, key: &ZoneKey, window: &Window, set: &Rrset<'_, R>) -> u64 {
+        let mut h = FxHasher::with_seed(self.seed as usize);
+        h.write_u64(key.id());
+        h.write_u32(window.index);
+        h.write_u32(window.step);
+        h.write(set.owner);
+        h.write_u16(set.rtype);
+        h.write_u32(set.ttl);
+        let mut rdatas = 0u64;
+        for r in set.rdatas {
+            let mut one = FxHasher::with_seed(self.seed as usize);
+            one.write(r.as_ref());
+            rdatas = rdatas.wrapping_add(one.finish());
         }
+        h.write_u64(rdatas);
         h.finish()
     }
 
@@ -209,13 +181,11 @@ impl SignatureCache {
         validity: u32,
     ) -> Result<Arc<[u8]>, SignError> {
         let window = Window::at(now, validity);
-        let order = Order::of(set.rdatas);
-        let order = order.as_slice();
-        let hash = self.hash(key, &window, set, order);
+        let hash = self.hash(key, &window, set);
         let shard = self.shard(hash);
         if let Ok(map) = shard.read()
             && let Some(entry) = map.get(&hash)
-            && entry.matches(key, &window, set, order)
+            && entry.matches(key, &window, set)
         {
             entry.used.store(true, Ordering::Relaxed);
             self.stats.hits.fetch_add(1, Ordering::Relaxed);
@@ -230,10 +200,7 @@ impl SignatureCache {
             owner: set.owner.into(),
             rtype: set.rtype,
             ttl: set.ttl,
-            rdatas: order
-                .iter()
-                .map(|&i| set.rdatas[usize::from(i)].as_ref().into())
-                .collect(),
+            rdatas: sorted(set.rdatas),
             rrsig: Arc::clone(&rrsig),
             used: AtomicBool::new(true),
         };
@@ -305,13 +272,12 @@ impl SignatureCache {
                 ttl: e.ttl,
                 rdatas: &rdatas,
             };
-            let order: Vec<u16> = (0..rdatas.len() as u16).collect();
-            let hash = self.hash(&e.key, &next, &set, &order);
+            let hash = self.hash(&e.key, &next, &set);
             let shard = self.shard(hash);
-            if shard.read().is_ok_and(|m| {
-                m.get(&hash)
-                    .is_some_and(|x| x.matches(&e.key, &next, &set, &order))
-            }) {
+            if shard
+                .read()
+                .is_ok_and(|m| m.get(&hash).is_some_and(|x| x.matches(&e.key, &next, &set)))
+            {
                 continue;
             }
             let Ok(rrsig) = rrsig_rdata(&e.key, &set, next) else {
