@@ -121,6 +121,7 @@ fn benches(c: &mut Criterion) {
         source: IpAddr::V4(Ipv4Addr::LOCALHOST),
         transport: Transport::Udp,
         rotation: 0,
+        now: 1_764_590_000,
     };
     let mut out = Vec::with_capacity(1232);
     for (label, pkt) in [

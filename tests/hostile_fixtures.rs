@@ -43,6 +43,7 @@ fn malformed_fixtures_replay() {
                     source,
                     transport,
                     rotation: 3,
+                    now: 1_764_590_000,
                 };
                 let Some(_) = answer(&snap, &packet, &cx, &mut out) else {
                     continue;
@@ -122,6 +123,7 @@ fn config_long_nsid_is_rejected_and_the_longest_allowed_fits() {
         source: IpAddr::V4(Ipv4Addr::LOCALHOST),
         transport: Transport::Udp,
         rotation: 0,
+        now: 1_764_590_000,
     };
     answer(&snap, &p, &cx, &mut out).expect("a reply");
     assert!(out.len() <= 512, "reply of {} bytes", out.len());

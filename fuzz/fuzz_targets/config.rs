@@ -95,6 +95,7 @@ fn check(snap: &Snapshot, packet: &[u8], limit: usize) {
         source: IpAddr::V4(Ipv4Addr::LOCALHOST),
         transport: Transport::Udp,
         rotation: 7,
+        now: 1_764_590_000,
     };
     let Some(_) = answer(snap, packet, &cx, &mut out) else {
         panic!("no reply to a well-formed query {packet:02x?}");

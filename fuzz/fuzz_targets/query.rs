@@ -45,6 +45,7 @@ fuzz_target!(|data: &[u8]| {
         source,
         transport,
         rotation: u32::from(control >> 3),
+        now: 1_764_590_000,
     };
     let mut out = Vec::new();
     let Some(_info) = answer(snapshot(), packet, &cx, &mut out) else {

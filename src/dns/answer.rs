@@ -8,16 +8,26 @@
 //! identity → zone (REFUSED outside every zone) → `_explain` debug query → lookup with CNAME
 //! chasing, wildcards, steering, NXDOMAIN/NODATA with the SOA → additional A/AAAA for in-zone
 //! NS/MX/SRV targets → OPT (NSID, ECS echo with scope) → truncation to the client's size.
+//!
+//! DNSSEC (`sign.rs`): with DO=1 in a signed zone every answer and authority RRset is
+//! followed by its RRSIGs, and negative answers carry one compact-denial NSEC (RFC 9824):
+//! NXDOMAIN is answered NOERROR unless the client set CO. Without DO nothing changes, but a
+//! signed zone's apex answers DNSKEY queries with its keys.
 
 use std::net::IpAddr;
 
 use super::name::MAX_NAME_LEN;
 use super::name::{Name, wire_is_at_or_below, wire_parent};
+use super::sign::Signer;
 use super::wire::{
     ClientSubnet, MAX_UDP_PAYLOAD, OptOut, Overflow, Owner, Query, QueryError, ResponseWriter,
     Section, TSIG_BADKEY, TsigAt, class, parse_query, rcode, read_name, rtype,
 };
 use crate::config::model::{Node, RRset, RegionId, Service, ServiceId, Zone, ZoneId};
+use crate::dnssec::denial;
+use crate::dnssec::sign::Rrset;
+use crate::dnssec::wire::{TypeSet, rtype as dnssec_type};
+use crate::dnssec::zone::Pool;
 use crate::state::Snapshot;
 use crate::steer::{self, AnswerKind, ClientAddr, ClientSource, Reason};
 
@@ -52,6 +62,9 @@ pub struct QueryContext {
     pub transport: Transport,
     /// Rotation counter for endpoint order (the caller increments it).
     pub rotation: u32,
+    /// The time (unix seconds, read by the server): picks the validity window of DNSSEC
+    /// signatures.
+    pub now: u32,
 }
 
 /// A steering decision made while answering, for metrics and logs. When an answer takes
@@ -208,6 +221,23 @@ pub fn answer(
         return Some(info);
     }
     w.set_authoritative();
+    // An explicit query for the NXNAME meta-type gets FORMERR (RFC 9824 3.5).
+    if q.qtype == dnssec_type::NXNAME && zone.dnssec.is_some() {
+        w.set_rcode(rcode::FORMERR);
+        info.rcode = rcode::FORMERR;
+        w.finish(opt.as_ref());
+        return Some(info);
+    }
+    let dnssec_ok = q.edns.is_some_and(|e| e.dnssec_ok);
+    let sign = if dnssec_ok {
+        Signer::new(zone, &snap.signatures, cx.now)
+    } else {
+        None
+    };
+    let compact_ok = sign.is_some() && q.edns.is_some_and(|e| e.compact_ok);
+    if let Some(o) = opt.as_mut() {
+        o.compact_ok = compact_ok;
+    }
 
     let client = client_addr(ecs, cx.source);
     if q.qtype == TXT_EXPLAIN && explain_query(snap, zone, q.qname(), &client, cx, &mut w) {
@@ -222,6 +252,7 @@ pub fn answer(
         return Some(info);
     }
 
+    let start = w.mark();
     let mut resolver = Resolver {
         snap,
         zone,
@@ -229,8 +260,20 @@ pub fn answer(
         client,
         cx,
         info: &mut info,
+        sign,
     };
-    let rc = resolver.resolve(q.qname(), q.qtype, &mut w);
+    let mut rc = resolver.resolve(q.qname(), q.qtype, &mut w);
+    if let Some(sign) = &resolver.sign {
+        if sign.failed() {
+            // Never an answer with a signature missing: a validator would call it bogus.
+            w.rollback(start);
+            rc = rcode::SERVFAIL;
+        } else if rc == rcode::NXDOMAIN && !compact_ok {
+            // Compact denial: the NSEC says the name exists with nothing but NSEC and RRSIG
+            // (and NXNAME); only a client that set CO is told NXDOMAIN (RFC 9824 3.2, 5.1).
+            rc = rcode::NOERROR;
+        }
+    }
     w.set_rcode(rc);
     info.rcode = rc;
     if let (Some(o), Some(s)) = (opt.as_mut(), info.steered)
@@ -451,15 +494,16 @@ fn write_steered_cname(
 
 /// Result of looking a name up in a zone.
 enum Lookup<'z> {
-    /// The name exists (or a wildcard matched it).
-    Found(&'z Node),
+    /// The name exists, or a wildcard matched it (`true`: the name is the client's, and
+    /// DNSSEC signs the expansion at it).
+    Found(&'z Node, bool),
     /// Nothing at or matching the name.
     NxDomain,
 }
 
 fn lookup<'z>(zone: &'z Zone, name: &[u8]) -> Lookup<'z> {
     if let Some(node) = zone.nodes.get(name) {
-        return Lookup::Found(node);
+        return Lookup::Found(node, false);
     }
     if zone.has_wildcards {
         // Closest encloser: the nearest existing ancestor; then its wildcard child (RFC 4592).
@@ -474,7 +518,7 @@ fn lookup<'z>(zone: &'z Zone, name: &[u8]) -> Lookup<'z> {
                 wild[..2].copy_from_slice(b"\x01*");
                 wild[2..2 + ancestor.len()].copy_from_slice(ancestor);
                 if let Some(node) = zone.nodes.get(&wild[..2 + ancestor.len()]) {
-                    return Lookup::Found(node);
+                    return Lookup::Found(node, true);
                 }
                 break;
             }
@@ -491,6 +535,41 @@ struct Resolver<'a> {
     client: ClientAddr,
     cx: &'a QueryContext,
     info: &'a mut AnswerInfo,
+    /// DNSSEC signing, when the query has DO=1 and the zone is signed.
+    sign: Option<Signer<'a>>,
+}
+
+/// Where a negative answer is and what exists there (for its NSEC with DNSSEC).
+#[derive(Clone, Copy)]
+enum Denial<'n> {
+    /// Nothing exists at or matches the name (NXDOMAIN).
+    NoName {
+        /// The name asked (after CNAMEs), lower case.
+        name: &'n [u8],
+        /// Its owner in the message.
+        owner: Owner<'n>,
+    },
+    /// The name exists without the asked type (NODATA).
+    NoData {
+        /// The name, lower case.
+        name: &'n [u8],
+        /// Its owner in the message.
+        owner: Owner<'n>,
+        /// The types that exist there.
+        types: TypeSet,
+        /// Matched by a wildcard (the name is the client's).
+        wildcard: bool,
+    },
+}
+
+/// The signature cache of an RRset: the client's names (wildcard expansions, NXDOMAIN
+/// proofs) apart from the zone's own.
+fn pool(wildcard: bool) -> Pool {
+    if wildcard {
+        Pool::PerName
+    } else {
+        Pool::Stable
+    }
 }
 
 impl Resolver<'_> {
@@ -505,15 +584,21 @@ impl Resolver<'_> {
             } else {
                 Owner::Name(name)
             };
-            let node = match lookup(zone, name) {
-                Lookup::Found(node) => node,
+            let (node, wildcard) = match lookup(zone, name) {
+                Lookup::Found(node, wildcard) => (node, wildcard),
                 Lookup::NxDomain => {
-                    self.push_soa(w);
+                    self.push_negative(w, Denial::NoName { name, owner });
                     return rcode::NXDOMAIN;
                 }
             };
             // Apex SOA lives outside the node's RRsets.
             let at_apex = name == zone.origin.as_wire();
+            let nodata = Denial::NoData {
+                name,
+                owner,
+                types: self.types_at(node, at_apex),
+                wildcard,
+            };
             if let Some(cname) = node.rrset(rtype::CNAME)
                 && qtype != rtype::CNAME
                 && qtype != rtype::ANY
@@ -525,6 +610,7 @@ impl Resolver<'_> {
                     cname.ttl,
                     &cname.rdatas[0],
                 );
+                self.sign_rrset(w, owner, name, cname, &cname.rdatas[..1], wildcard);
                 match cname.targets.first() {
                     Some(t) if t.is_at_or_below(&zone.origin) => {
                         name = t.as_wire();
@@ -538,7 +624,7 @@ impl Resolver<'_> {
                 && matches!(qtype, rtype::A | rtype::AAAA)
             {
                 let service = &zone.services[service_index];
-                match self.steered(service_index, service, qtype, owner, w) {
+                match self.steered(service_index, service, qtype, owner, nodata, w) {
                     Some(target) if target.is_at_or_below(&zone.origin) => {
                         name = target.as_wire();
                         first = false;
@@ -556,7 +642,7 @@ impl Resolver<'_> {
                 && zone.services[service_index].has_cname_region()
             {
                 let service = &zone.services[service_index];
-                match self.steered_cname(service_index, service, owner, w) {
+                match self.steered_cname(service_index, service, owner, name, w) {
                     Some(target)
                         if qtype != rtype::CNAME && target.is_at_or_below(&zone.origin) =>
                     {
@@ -574,30 +660,40 @@ impl Resolver<'_> {
                 let lowest = node.rrsets.iter().min_by_key(|set| set.rtype);
                 match lowest {
                     Some(set) if !(at_apex && set.rtype > rtype::SOA) => {
-                        self.push_answer(set, owner, w);
+                        self.push_answer(set, owner, name, wildcard, w);
                     }
-                    _ if at_apex => {
-                        let soa = &zone.soa;
-                        w.push_rdata(Section::Answer, owner, rtype::SOA, soa.ttl, &soa.rdata);
-                    }
+                    _ if at_apex => self.push_apex_soa(owner, w),
                     _ => match node.service {
                         Some(service_index) => {
                             let service = &zone.services[service_index];
-                            let _ = self.steered(service_index, service, rtype::A, owner, w);
+                            let _ =
+                                self.steered(service_index, service, rtype::A, owner, nodata, w);
                         }
-                        None => self.push_soa(w),
+                        None => self.push_negative(w, nodata),
                     },
                 }
                 return rcode::NOERROR;
             }
             if at_apex && qtype == rtype::SOA {
-                let soa = &zone.soa;
-                w.push_rdata(Section::Answer, owner, rtype::SOA, soa.ttl, &soa.rdata);
+                self.push_apex_soa(owner, w);
+                return rcode::NOERROR;
+            }
+            if at_apex
+                && qtype == dnssec_type::DNSKEY
+                && let Some(keys) = &zone.dnssec
+            {
+                let set = keys.dnskey_rrset(name);
+                for rd in set.rdatas {
+                    w.push(Section::Answer, owner, dnssec_type::DNSKEY, set.ttl, rd);
+                }
+                if let Some(sign) = &mut self.sign {
+                    sign.sign(w, Section::Answer, owner, &set, Pool::Stable);
+                }
                 return rcode::NOERROR;
             }
             match node.rrset(qtype) {
-                Some(set) => self.push_answer(set, owner, w),
-                None => self.push_soa(w),
+                Some(set) => self.push_answer(set, owner, name, wildcard, w),
+                None => self.push_negative(w, nodata),
             }
             return rcode::NOERROR;
         }
@@ -606,52 +702,119 @@ impl Resolver<'_> {
     }
 
     /// Writes a steered answer. Returns the CNAME target when the region answers with one;
-    /// `None` after writing addresses (or nothing: NODATA, the caller adds the SOA).
+    /// `None` after writing addresses, or NODATA (`nodata`: the name and what exists there)
+    /// with the SOA.
     fn steered<'s>(
         &mut self,
         service_index: ServiceId,
         service: &'s Service,
         qtype: u16,
         owner: Owner<'_>,
+        nodata: Denial<'_>,
         w: &mut ResponseWriter<'_>,
     ) -> Option<&'s Name> {
         let snap = self.snap;
         let decision = self.decide(service_index, service);
+        let Denial::NoData { name, wildcard, .. } = nodata else {
+            return None;
+        };
         match steer::answer_kind(service, &decision) {
             AnswerKind::Cname(target) => {
                 write_steered_cname(w, owner, service, target);
+                self.sign_steered_cname(w, owner, name, service, target, wildcard);
                 Some(target)
             }
             AnswerKind::Addresses => {
                 let want_v6 = qtype == rtype::AAAA;
-                let mut any = false;
+                let rtype = if want_v6 { rtype::AAAA } else { rtype::A };
+                let mut written = super::sign::Addresses::new();
                 for addr in
                     steer::endpoints(service, &decision, &snap.health, want_v6, self.cx.rotation)
                 {
-                    any = true;
-                    match addr {
-                        IpAddr::V4(a) => {
-                            w.push(Section::Answer, owner, rtype::A, service.ttl, &a.octets())
-                        }
-                        IpAddr::V6(a) => w.push(
-                            Section::Answer,
-                            owner,
-                            rtype::AAAA,
-                            service.ttl,
-                            &a.octets(),
-                        ),
-                    };
+                    let octets = written.push(addr);
+                    w.push(Section::Answer, owner, rtype, service.ttl, octets);
                 }
-                if !any {
-                    self.push_soa(w);
+                if written.is_empty() {
+                    self.push_negative(w, nodata);
+                } else if let Some(sign) = &mut self.sign {
+                    let set = Rrset {
+                        owner: name,
+                        rtype,
+                        ttl: service.ttl,
+                        rdatas: written.as_slice(),
+                    };
+                    sign.sign(w, Section::Answer, owner, &set, pool(wildcard));
                 }
                 None
             }
             AnswerKind::NoData => {
-                self.push_soa(w);
+                self.push_negative(w, nodata);
                 None
             }
         }
+    }
+
+    /// The RRSIGs of a steered CNAME just written at `owner` (`name`).
+    fn sign_steered_cname(
+        &mut self,
+        w: &mut ResponseWriter<'_>,
+        owner: Owner<'_>,
+        name: &[u8],
+        service: &Service,
+        target: &Name,
+        wildcard: bool,
+    ) {
+        if let Some(sign) = &mut self.sign {
+            let set = Rrset {
+                owner: name,
+                rtype: rtype::CNAME,
+                ttl: service.ttl,
+                rdatas: &[target.as_wire()],
+            };
+            sign.sign(w, Section::Answer, owner, &set, pool(wildcard));
+        }
+    }
+
+    /// The RRSIGs of static RRset `set` just written (all of `rdatas`) at `owner` (`name`).
+    fn sign_rrset(
+        &mut self,
+        w: &mut ResponseWriter<'_>,
+        owner: Owner<'_>,
+        name: &[u8],
+        set: &RRset,
+        rdatas: &[super::rdata::Rdata],
+        wildcard: bool,
+    ) {
+        if let Some(sign) = &mut self.sign {
+            let set = Rrset {
+                owner: name,
+                rtype: set.rtype,
+                ttl: set.ttl,
+                rdatas,
+            };
+            sign.sign(w, Section::Answer, owner, &set, pool(wildcard));
+        }
+    }
+
+    /// The types that exist at `node` (for a NODATA proof): its static RRsets, A and AAAA of
+    /// a steered name, and at the apex the SOA and, when signed, the DNSKEY.
+    fn types_at(&self, node: &Node, at_apex: bool) -> TypeSet {
+        let mut types = TypeSet::new();
+        if self.sign.is_none() {
+            return types;
+        }
+        for set in &node.rrsets {
+            types.insert(set.rtype);
+        }
+        if node.service.is_some() {
+            types.insert(rtype::A);
+            types.insert(rtype::AAAA);
+        }
+        if at_apex {
+            types.insert(rtype::SOA);
+            types.insert(dnssec_type::DNSKEY);
+        }
+        types
     }
 
     /// Steers `service` for the client and records the decision: the first steered step of
@@ -688,20 +851,31 @@ impl Resolver<'_> {
         service_index: ServiceId,
         service: &'s Service,
         owner: Owner<'_>,
+        name: &[u8],
         w: &mut ResponseWriter<'_>,
     ) -> Option<&'s Name> {
         let decision = self.decide(service_index, service);
         match steer::answer_kind(service, &decision) {
             AnswerKind::Cname(target) => {
                 write_steered_cname(w, owner, service, target);
+                self.sign_steered_cname(w, owner, name, service, target, false);
                 Some(target)
             }
             AnswerKind::Addresses | AnswerKind::NoData => None,
         }
     }
 
-    /// An RRset in the answer section, with A/AAAA of its in-zone targets for NS, MX and SRV.
-    fn push_answer(&self, set: &RRset, owner: Owner<'_>, w: &mut ResponseWriter<'_>) {
+    /// An RRset in the answer section (with its RRSIGs), then A/AAAA of its in-zone targets
+    /// for NS, MX and SRV. `name` is the owner in lower case, `wildcard` whether a wildcard
+    /// matched it.
+    fn push_answer(
+        &mut self,
+        set: &RRset,
+        owner: Owner<'_>,
+        name: &[u8],
+        wildcard: bool,
+        w: &mut ResponseWriter<'_>,
+    ) {
         w.push_rrset(
             Section::Answer,
             Overflow::Truncate,
@@ -710,21 +884,65 @@ impl Resolver<'_> {
             set.ttl,
             &set.rdatas,
         );
+        self.sign_rrset(w, owner, name, set, &set.rdatas, wildcard);
         if matches!(set.rtype, rtype::NS | rtype::MX | rtype::SRV) {
             self.additional(&set.targets, w);
         }
     }
 
-    /// The SOA in the authority section, with the negative-caching TTL (RFC 2308 3).
-    fn push_soa(&self, w: &mut ResponseWriter<'_>) {
+    /// The apex SOA in the answer section, with its RRSIGs.
+    fn push_apex_soa(&mut self, owner: Owner<'_>, w: &mut ResponseWriter<'_>) {
         let soa = &self.zone.soa;
+        w.push_rdata(Section::Answer, owner, rtype::SOA, soa.ttl, &soa.rdata);
+        if let Some(sign) = &mut self.sign {
+            let set = Rrset {
+                owner: self.zone.origin.as_wire(),
+                rtype: rtype::SOA,
+                ttl: soa.ttl,
+                rdatas: std::slice::from_ref(&soa.rdata),
+            };
+            sign.sign(w, Section::Answer, owner, &set, Pool::Stable);
+        }
+    }
+
+    /// A negative answer's authority section: the SOA with the negative-caching TTL (RFC 2308
+    /// 3); with DNSSEC its RRSIGs and the compact-denial NSEC that proves `denial`.
+    fn push_negative(&mut self, w: &mut ResponseWriter<'_>, denial: Denial<'_>) {
+        let soa = &self.zone.soa;
+        let apex = self.zone.origin.as_wire();
+        let ttl = soa.negative_ttl();
         w.push_rdata(
             Section::Authority,
-            Owner::Name(self.zone.origin.as_wire()),
+            Owner::Name(apex),
             rtype::SOA,
-            soa.negative_ttl(),
+            ttl,
             &soa.rdata,
         );
+        let Some(sign) = &mut self.sign else {
+            return;
+        };
+        let set = Rrset {
+            owner: apex,
+            rtype: rtype::SOA,
+            ttl,
+            rdatas: std::slice::from_ref(&soa.rdata),
+        };
+        sign.sign(w, Section::Authority, Owner::Name(apex), &set, Pool::Stable);
+        match denial {
+            Denial::NoName { name, owner } => {
+                let types = denial::nxname_types();
+                sign.deny(w, owner, name, &types, ttl, Pool::PerName);
+            }
+            Denial::NoData {
+                name,
+                owner,
+                types,
+                wildcard,
+            } => {
+                let types = denial::nodata_types(&types, self.info.qtype);
+                sign.deny(w, owner, name, &types, ttl, pool(wildcard));
+            }
+        }
     }
 
     /// A and AAAA RRsets of in-zone targets of NS/MX/SRV answers, each whole or not at all;

@@ -4,4 +4,5 @@ pub mod codes;
 pub mod compress;
 pub mod name;
 pub mod rdata;
+mod sign;
 pub mod wire;

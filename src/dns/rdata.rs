@@ -68,6 +68,13 @@ impl Rdata {
     }
 }
 
+/// The uncompressed wire form (what DNSSEC signs, RFC 4034 6.2).
+impl AsRef<[u8]> for Rdata {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
 /// Why a record's data was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RdataError {

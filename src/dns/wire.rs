@@ -47,6 +47,9 @@ pub struct Edns {
     pub version: u8,
     /// DNSSEC OK bit.
     pub dnssec_ok: bool,
+    /// Compact Answers OK bit (RFC 9824 5.1): the client takes NXDOMAIN with a compact
+    /// denial proof.
+    pub compact_ok: bool,
     /// An NSID option was present.
     pub nsid: bool,
     /// A Client Subnet option.
@@ -323,10 +326,12 @@ fn read_records(p: &[u8], mut at: usize, counts: [u16; 3]) -> Result<Records, Ba
                 // The extended rcode bits of a query are ignored.
                 let version = p[after_name + 5];
                 let dnssec_ok = p[after_name + 6] & 0x80 != 0;
+                let compact_ok = p[after_name + 6] & 0x40 != 0;
                 let mut e = Edns {
                     udp_size: cls.max(512),
                     version,
                     dnssec_ok,
+                    compact_ok,
                     nsid: false,
                     ecs: None,
                     cookie: None,
@@ -927,7 +932,8 @@ impl<'b> ResponseWriter<'b> {
             self.buf.extend_from_slice(&opt.udp_size.to_be_bytes());
             self.buf.push(ext_rcode);
             self.buf.push(0); // version 0
-            self.buf.push(if opt.dnssec_ok { 0x80 } else { 0 });
+            self.buf
+                .push(if opt.dnssec_ok { 0x80 } else { 0 } | if opt.compact_ok { 0x40 } else { 0 });
             self.buf.push(0);
             let len_at = self.buf.len();
             self.buf.extend_from_slice(&[0, 0]);
@@ -996,6 +1002,9 @@ pub struct OptOut<'a> {
     pub ext_rcode: u8,
     /// DO bit echoed.
     pub dnssec_ok: bool,
+    /// Compact Answers OK bit (RFC 9824 5.1), set in answers to queries that set it (with
+    /// DO) from a signed zone.
+    pub compact_ok: bool,
     /// NSID payload to send.
     pub nsid: Option<&'a [u8]>,
     /// ECS echo with its scope prefix.
@@ -1011,6 +1020,7 @@ impl OptOut<'_> {
             udp_size: MAX_UDP_PAYLOAD,
             ext_rcode: 0,
             dnssec_ok,
+            compact_ok: false,
             nsid: None,
             ecs: None,
             ede: None,

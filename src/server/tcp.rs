@@ -161,6 +161,8 @@ async fn serve_connection(
             source: peer.ip(),
             transport: Transport::Tcp,
             rotation,
+            // Seconds are enough: DNSSEC signatures change windows every few hours.
+            now: crate::state::now_unix() as u32,
         };
         let info = answer_guarded(&snap, &buf[..len], &cx, &mut out);
         shared.observer.observe(

@@ -140,6 +140,8 @@ fn handle(
         source: peer.ip(),
         transport: Transport::Udp,
         rotation,
+        // Seconds are enough: DNSSEC signatures change windows every few hours.
+        now: crate::state::now_unix() as u32,
     };
     let info = answer_guarded(&snap, packet, &cx, out);
     let send = match &info {

@@ -134,6 +134,10 @@ pub struct UnboundOptions {
     pub ecs: bool,
     /// Extra lines for the `server:` clause (indented by four spaces).
     pub extra: String,
+    /// DNSSEC trust anchors, one DS or DNSKEY record each in zone-file form
+    /// (`"example.test. DS 12345 13 2 AB..."`). With any, Unbound validates (the `validator`
+    /// module) and a stub zone with an anchor is the only secure island it knows.
+    pub trust_anchors: Vec<String>,
 }
 
 impl Default for UnboundOptions {
@@ -141,6 +145,7 @@ impl Default for UnboundOptions {
         Self {
             ecs: true,
             extra: String::new(),
+            trust_anchors: Vec::new(),
         }
     }
 }
@@ -260,8 +265,22 @@ fn unbound_config(dir: &Path, port: u16, stubs: &[Stub], options: &UnboundOption
     local-zone: "." refuse
 "#
     );
+    let validator = if options.trust_anchors.is_empty() {
+        ""
+    } else {
+        "validator "
+    };
+    for anchor in &options.trust_anchors {
+        c.push_str(&format!("    trust-anchor: \"{anchor}\"\n"));
+    }
+    if !validator.is_empty() {
+        // Say why an answer is bogus, in the log the test prints when it fails.
+        c.push_str("    val-log-level: 2\n");
+    }
     if options.ecs {
-        c.push_str("    module-config: \"subnetcache iterator\"\n");
+        c.push_str(&format!(
+            "    module-config: \"subnetcache {validator}iterator\"\n"
+        ));
         c.push_str("    max-client-subnet-ipv4: 24\n    max-client-subnet-ipv6: 56\n");
         let mut servers: Vec<IpAddr> = stubs.iter().map(|s| s.server.ip()).collect();
         servers.sort();
@@ -270,7 +289,7 @@ fn unbound_config(dir: &Path, port: u16, stubs: &[Stub], options: &UnboundOption
             c.push_str(&format!("    send-client-subnet: {ip}\n"));
         }
     } else {
-        c.push_str("    module-config: \"iterator\"\n");
+        c.push_str(&format!("    module-config: \"{validator}iterator\"\n"));
     }
     // Unbound answers `.test`, `.invalid` and the other RFC 6761 names itself (empty local
     // zones), and "." is refused above: a transparent local zone lets each stub zone through.
