@@ -47,7 +47,9 @@ const RCODES: &[(u16, &str)] = &[
     (rcode::NXDOMAIN, "NXDOMAIN"),
     (rcode::NOTIMP, "NOTIMP"),
     (rcode::REFUSED, "REFUSED"),
+    (rcode::NOTAUTH, "NOTAUTH"),
     (rcode::BADVERS, "BADVERS"),
+    (rcode::BADCOOKIE, "BADCOOKIE"),
 ];
 const RCODE_SLOTS: usize = RCODES.len() + 1;
 

@@ -10,6 +10,7 @@ use arc_swap::ArcSwap;
 
 use crate::config::Config;
 use crate::counters::SnapshotCounters;
+use crate::dns::cookie::CookieSecret;
 use crate::dnssec::zone::SignatureCaches;
 use crate::drain::DrainTimes;
 use crate::health::view::HealthTable;
@@ -36,6 +37,12 @@ pub struct Snapshot {
     /// DNSSEC signatures by content, key and window: handed on from snapshot to snapshot, so
     /// a reload keeps every signature whose RRset and key are unchanged.
     pub signatures: Arc<SignatureCaches>,
+    /// The DNS Cookies secret answers use: `[server] cookie_secret_file`'s, else
+    /// `random_cookie_secret`.
+    pub cookie_secret: CookieSecret,
+    /// A random secret made with the first snapshot and handed on to every later one, so
+    /// server cookies stay valid across reloads.
+    pub random_cookie_secret: CookieSecret,
 }
 
 impl Snapshot {
@@ -57,6 +64,9 @@ impl Snapshot {
         let signatures = previous.map_or_else(Arc::default, |p| Arc::clone(&p.signatures));
         let drain_since =
             DrainTimes::build(&config, loaded_at_unix, previous.map(|p| &p.drain_since));
+        let random_cookie_secret =
+            previous.map_or_else(random_cookie_secret, |p| p.random_cookie_secret);
+        let cookie_secret = config.server.cookie_secret.unwrap_or(random_cookie_secret);
         Self {
             generation,
             config,
@@ -66,8 +76,24 @@ impl Snapshot {
             drain_since,
             counters,
             signatures,
+            cookie_secret,
+            random_cookie_secret,
         }
     }
+}
+
+/// 16 random bytes from the operating system (through aws-lc-rs, already the crate that does
+/// our cryptography).
+fn random_cookie_secret() -> CookieSecret {
+    let mut bytes = [0u8; 16];
+    if aws_lc_rs::rand::fill(&mut bytes).is_err() {
+        // The system's random source failing is beyond repair here; cookies made with a
+        // fixed key only lose their RRL exemption value, answers are unaffected.
+        tracing::error!(
+            "no random bytes for the DNS Cookies secret; set [server] cookie_secret_file"
+        );
+    }
+    CookieSecret::from_bytes(bytes)
 }
 
 /// Seconds since the Unix epoch (the one clock read at the edge for `serial = "auto"` and

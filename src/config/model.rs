@@ -12,6 +12,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 pub use super::schema::{CheckKind, LogFormat, RegionState};
+use crate::dns::cookie::CookieSecret;
 use crate::dns::name::Name;
 use crate::dns::rdata::Rdata;
 use crate::error::MapKeyError;
@@ -132,6 +133,9 @@ pub struct ServerSettings {
     pub debug_from: Vec<IpNet>,
     /// Pid file path.
     pub pid_file: PathBuf,
+    /// DNS Cookies server secret from `cookie_secret_file`; `None`: a random one made at
+    /// start (kept across reloads).
+    pub cookie_secret: Option<CookieSecret>,
 }
 
 /// `[rrl]`, with defaults applied.

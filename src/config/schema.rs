@@ -58,6 +58,9 @@ pub struct ServerSection {
     pub debug_from: Option<Vec<SpannedStr>>,
     /// Where `serve` writes its pid. Default `steerdns.pid` beside the config.
     pub pid_file: Option<SpannedStr>,
+    /// DNS Cookies server secret: a file holding 16 bytes as 32 hex digits, so instances can
+    /// share it. Default "" (a random secret made at start).
+    pub cookie_secret_file: Option<SpannedStr>,
 }
 
 /// `[health]`.

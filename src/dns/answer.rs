@@ -16,12 +16,14 @@
 
 use std::net::IpAddr;
 
+use super::cookie::{self, CookieStatus};
 use super::name::MAX_NAME_LEN;
 use super::name::{Name, wire_is_at_or_below, wire_parent};
 use super::sign::Signer;
 use super::wire::{
-    ClientSubnet, MAX_UDP_PAYLOAD, OptOut, Overflow, Owner, Query, QueryError, ResponseWriter,
-    Section, TSIG_BADKEY, TsigAt, class, parse_query, rcode, read_name, rtype,
+    ClientSubnet, CookieOut, Edns, Keepalive, MAX_UDP_PAYLOAD, OptOut, Overflow, Owner, Query,
+    QueryError, ResponseWriter, Section, TSIG_BADKEY, TsigAt, class, parse_query, rcode, read_name,
+    rtype,
 };
 use crate::config::model::{Node, RRset, RegionId, Service, ServiceId, Zone, ZoneId};
 use crate::dnssec::denial;
@@ -62,8 +64,8 @@ pub struct QueryContext {
     pub transport: Transport,
     /// Rotation counter for endpoint order (the caller increments it).
     pub rotation: u32,
-    /// The time (unix seconds, read by the server): picks the validity window of DNSSEC
-    /// signatures.
+    /// Unix time in seconds (modulo 2^32), read by the server: picks the validity window of
+    /// DNSSEC signatures and dates DNS Cookies (RFC 9018).
     pub now: u32,
 }
 
@@ -101,6 +103,8 @@ pub struct AnswerInfo {
     pub ecs: Option<ClientSubnet>,
     /// End of the echoed question in the response (12 when there is none).
     pub question_end: usize,
+    /// What the query's DNS Cookie proved (a valid server cookie exempts it from RRL).
+    pub cookie: CookieStatus,
 }
 
 /// [`answer`], but a bug that panics costs one dropped query (logged), not a worker.
@@ -137,7 +141,11 @@ pub fn answer(
             let question = question_end.and_then(|end| packet.get(12..end));
             let mut w = ResponseWriter::new(out, header, question, 512);
             w.set_rcode(rcode);
-            let opt = edns.map(|_| OptOut::plain(false));
+            let (cookie, status) = cookie_reply(snap, packet, cx, edns);
+            let opt = edns.map(|_| OptOut {
+                cookie,
+                ..OptOut::plain(false)
+            });
             w.finish(opt.as_ref());
             return Some(AnswerInfo {
                 rcode,
@@ -147,6 +155,7 @@ pub fn answer(
                 truncated: false,
                 ecs: None,
                 question_end: 12 + question.map_or(0, <[u8]>::len),
+                cookie: status,
             });
         }
     };
@@ -161,6 +170,15 @@ pub fn answer(
             .map_or(512, |e| usize::from(e.udp_size.min(MAX_UDP_PAYLOAD))),
     };
     let ecs = q.edns.and_then(|e| e.ecs);
+    let (cookie, cookie_status) = cookie_reply(snap, packet, cx, q.edns);
+    // edns-tcp-keepalive (RFC 7828 3.3.2): over TCP, when asked, our idle timeout in units of
+    // 100 ms; over UDP the option is ignored.
+    let keepalive = match (cx.transport, q.edns.and_then(|e| e.keepalive)) {
+        (Transport::Tcp, Some(Keepalive::Empty)) => {
+            Some(u16::try_from(cfg.server.tcp_idle_timeout.as_millis() / 100).unwrap_or(u16::MAX))
+        }
+        _ => None,
+    };
     let mut opt = q.edns.map(|e| OptOut {
         nsid: if e.nsid {
             cfg.server.nsid.as_deref()
@@ -168,6 +186,8 @@ pub fn answer(
             None
         },
         ecs: e.ecs.map(|c| (c, 0)),
+        cookie,
+        keepalive,
         ..OptOut::plain(e.dnssec_ok)
     });
     let limit = size_limit.saturating_sub(opt.as_ref().map_or(0, OptOut::wire_len));
@@ -179,8 +199,23 @@ pub fn answer(
         truncated: false,
         ecs,
         question_end: 12 + q.question_bytes().len(),
+        cookie: cookie_status,
     };
     let mut w = ResponseWriter::new(out, q.header(), Some(q.question_bytes()), limit);
+
+    // A client must send edns-tcp-keepalive empty (RFC 7828 3.2.1): FORMERR over TCP.
+    if cx.transport == Transport::Tcp
+        && q.edns.and_then(|e| e.keepalive) == Some(Keepalive::WithTimeout)
+    {
+        info.rcode = rcode::FORMERR;
+        w.set_rcode(rcode::FORMERR);
+        if let Some(o) = opt.as_mut() {
+            o.ecs = None;
+            o.keepalive = None;
+        }
+        w.finish(opt.as_ref());
+        return Some(info);
+    }
 
     // EDNS version other than 0: BADVERS (RFC 6891 6.1.3).
     if let Some(e) = q.edns
@@ -288,6 +323,55 @@ pub fn answer(
 
 const TXT_EXPLAIN: u16 = rtype::TXT;
 
+/// The COOKIE option for a reply to a query with this OPT record, and what the query's
+/// cookie proved (RFC 7873 5.2, RFC 9018).
+fn cookie_reply(
+    snap: &Snapshot,
+    packet: &[u8],
+    cx: &QueryContext,
+    edns: Option<Edns>,
+) -> (Option<CookieOut>, CookieStatus) {
+    let Some(at) = edns.and_then(|e| e.cookie) else {
+        return (None, CookieStatus::None);
+    };
+    let client = *at.client(packet);
+    let checked = cookie::check(
+        &snap.cookie_secret,
+        &client,
+        at.server(packet),
+        cx.source,
+        cx.now,
+    );
+    let out = CookieOut {
+        client,
+        server: checked.reply,
+    };
+    (Some(out), checked.status)
+}
+
+/// Writes a BADCOOKIE reply to `packet` into `out` (RFC 7873 5.2.3): header, question and an
+/// OPT record with a fresh server cookie, nothing else. For a UDP query whose server cookie
+/// is invalid and that would get no answer (rate limited), so a real client learns a valid
+/// cookie at once. Returns false when `packet` carries no such cookie.
+pub fn bad_cookie(snap: &Snapshot, packet: &[u8], cx: &QueryContext, out: &mut Vec<u8>) -> bool {
+    let Ok(q) = parse_query(packet) else {
+        return false;
+    };
+    let (cookie, status) = cookie_reply(snap, packet, cx, q.edns);
+    if status != CookieStatus::Invalid {
+        return false;
+    }
+    let mut w = ResponseWriter::new(out, q.header(), Some(q.question_bytes()), 512);
+    w.set_rcode(rcode::BADCOOKIE);
+    let opt = OptOut {
+        ext_rcode: (rcode::BADCOOKIE >> 4) as u8,
+        cookie,
+        ..OptOut::plain(q.edns.is_some_and(|e| e.dnssec_ok))
+    };
+    w.finish(Some(&opt));
+    true
+}
+
 /// Answers a TSIG-signed query: no key is configured, so every key is unknown (RFC 8945
 /// 5.2.2): NOTAUTH, unsigned, with a TSIG record that names the key and algorithm, copies
 /// the time and fudge, and carries the error BADKEY and an empty MAC (RFC 8945 5.3.2). A TSIG
@@ -354,6 +438,7 @@ fn tsig_badkey(q: &Query<'_>, tsig: TsigAt, out: &mut Vec<u8>) -> AnswerInfo {
         truncated: false,
         ecs: None,
         question_end: 12 + q.question_bytes().len(),
+        cookie: CookieStatus::None,
     }
 }
 

@@ -2,6 +2,7 @@
 pub mod answer;
 pub mod codes;
 pub mod compress;
+pub mod cookie;
 pub mod name;
 pub mod rdata;
 mod sign;

@@ -8,6 +8,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::compress::{Compressor, CompressorMark};
+use super::cookie::SERVER_COOKIE_LEN;
 use super::name::MAX_NAME_LEN;
 use super::rdata::Rdata;
 
@@ -961,6 +962,18 @@ impl<'b> ResponseWriter<'b> {
                 self.buf.push(scope);
                 self.buf.extend_from_slice(&bytes[..needed]);
             }
+            if let Some(cookie) = &opt.cookie {
+                self.buf.extend_from_slice(&OPT_COOKIE.to_be_bytes());
+                self.buf
+                    .extend_from_slice(&((8 + SERVER_COOKIE_LEN) as u16).to_be_bytes());
+                self.buf.extend_from_slice(&cookie.client);
+                self.buf.extend_from_slice(&cookie.server);
+            }
+            if let Some(timeout) = opt.keepalive {
+                self.buf.extend_from_slice(&OPT_KEEPALIVE.to_be_bytes());
+                self.buf.extend_from_slice(&2u16.to_be_bytes());
+                self.buf.extend_from_slice(&timeout.to_be_bytes());
+            }
             if let Some(code) = opt.ede {
                 self.buf.extend_from_slice(&OPT_EDE.to_be_bytes());
                 self.buf.extend_from_slice(&2u16.to_be_bytes());
@@ -993,6 +1006,15 @@ fn wire_name_len(bytes: &[u8]) -> usize {
     bytes.len()
 }
 
+/// The COOKIE option of a response: the client's cookie and our server cookie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CookieOut {
+    /// The client cookie, echoed.
+    pub client: [u8; 8],
+    /// Our server cookie (RFC 9018).
+    pub server: [u8; SERVER_COOKIE_LEN],
+}
+
 /// The OPT record of a response.
 #[derive(Debug, Clone, Copy)]
 pub struct OptOut<'a> {
@@ -1011,6 +1033,10 @@ pub struct OptOut<'a> {
     pub ecs: Option<(ClientSubnet, u8)>,
     /// Extended DNS Error info code (RFC 8914), without extra text.
     pub ede: Option<u16>,
+    /// COOKIE option (RFC 7873 5.2).
+    pub cookie: Option<CookieOut>,
+    /// edns-tcp-keepalive TIMEOUT, in units of 100 ms (RFC 7828 3.3.2).
+    pub keepalive: Option<u16>,
 }
 
 impl OptOut<'_> {
@@ -1024,6 +1050,8 @@ impl OptOut<'_> {
             nsid: None,
             ecs: None,
             ede: None,
+            cookie: None,
+            keepalive: None,
         }
     }
 
@@ -1037,6 +1065,12 @@ impl OptOut<'_> {
             len += 8 + usize::from(ecs.source_prefix).div_ceil(8);
         }
         if self.ede.is_some() {
+            len += 6;
+        }
+        if self.cookie.is_some() {
+            len += 4 + 8 + SERVER_COOKIE_LEN;
+        }
+        if self.keepalive.is_some() {
             len += 6;
         }
         len

@@ -11,7 +11,8 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use super::ListenerShared;
 use super::rrl::{Kind, Verdict};
-use crate::dns::answer::{QueryContext, Transport, answer_guarded};
+use crate::dns::answer::{QueryContext, Transport, answer_guarded, bad_cookie};
+use crate::dns::cookie::CookieStatus;
 use crate::dns::wire::rcode;
 
 /// How often an idle worker checks whether it should stop.
@@ -143,11 +144,20 @@ fn handle(
         // Seconds are enough: DNSSEC signatures change windows every few hours.
         now: crate::state::now_unix() as u32,
     };
-    let info = answer_guarded(&snap, packet, &cx, out);
-    let send = match &info {
+    let mut info = answer_guarded(&snap, packet, &cx, out);
+    let send = match info.as_mut() {
         None => false,
         Some(info) => match rate_limit(shared, &snap, peer.ip(), info, out) {
             Verdict::Send => true,
+            // A limited query that carried a server cookie we do not accept gets BADCOOKIE
+            // with a fresh cookie instead (RFC 7873 5.2.3), so a real client is exempt from
+            // its next query on; SPEC 5: BADCOOKIE only then.
+            Verdict::Slip | Verdict::Drop
+                if info.cookie == CookieStatus::Invalid && bad_cookie(&snap, packet, &cx, out) =>
+            {
+                info.rcode = rcode::BADCOOKIE;
+                true
+            }
             Verdict::Slip => {
                 truncate_for_slip(out, info.question_end);
                 true
@@ -175,7 +185,8 @@ fn rate_limit(
     response: &[u8],
 ) -> Verdict {
     let settings = &snap.config.rrl;
-    if !settings.enabled {
+    // A valid server cookie proves the client's address (RFC 7873 5.3): not limited.
+    if !settings.enabled || info.cookie == CookieStatus::Valid {
         return Verdict::Send;
     }
     let kind = match (info.rcode, info.zone) {

@@ -9,8 +9,9 @@ use toml::Spanned;
 use super::context::{duration_or, loopback_nets, parse_nets, resolve};
 use crate::config::defaults;
 use crate::config::model::{Config, LogSettings, RrlSettings, ServerSettings};
-use crate::config::schema::MainFile;
+use crate::config::schema::{MainFile, SpannedStr};
 use crate::config::source::Source;
+use crate::dns::cookie::CookieSecret;
 use crate::error::ConfigError;
 
 /// Longest `[server] nsid`: with it, the header, the longest question (259 octets) and an
@@ -78,6 +79,7 @@ pub(super) fn compile_main(
                 .as_ref()
                 .map_or(defaults::PID_FILE, |p| p.get_ref()),
         ),
+        cookie_secret: read_cookie_secret(src, base, s.cookie_secret_file.as_ref(), errors),
     };
     let r = main.rrl;
     let v4 = r
@@ -150,5 +152,37 @@ pub(super) fn compile_main(
         zones: Vec::new(),
         checks: Vec::new(),
         warnings: Vec::new(),
+    }
+}
+
+/// Reads `[server] cookie_secret_file` (32 hex digits); `None` when not set or empty. Read at
+/// every load, so a reload picks up a new secret and `check` reports a bad file at its line.
+fn read_cookie_secret(
+    src: &Source<'_>,
+    base: &Path,
+    file: Option<&SpannedStr>,
+    errors: &mut Vec<ConfigError>,
+) -> Option<CookieSecret> {
+    let file = file.filter(|f| !f.get_ref().is_empty())?;
+    let path = resolve(base, file.get_ref());
+    match std::fs::read_to_string(&path) {
+        Ok(text) => match CookieSecret::from_hex(&text) {
+            Ok(secret) => Some(secret),
+            Err(e) => {
+                let message = format!("[server] cookie_secret_file {}: {e}", path.display());
+                errors.push(src.error(file.span(), message));
+                None
+            }
+        },
+        Err(io) => {
+            let message = format!(
+                "[server] cookie_secret_file: cannot read {}",
+                path.display()
+            );
+            let mut error = src.error(file.span(), message);
+            error.cause = Some(std::sync::Arc::new(io));
+            errors.push(error);
+            None
+        }
     }
 }
