@@ -179,10 +179,46 @@ pub struct Zone {
     pub nodes: rustc_hash::FxHashMap<Name, Node>,
     /// Whether any wildcard owner exists (skips wildcard lookups otherwise).
     pub has_wildcards: bool,
+    /// Whether any NS RRset sits below the apex: a zone cut (skips the cut search otherwise).
+    pub has_cuts: bool,
     /// Steered names.
     pub services: Vec<Service>,
     /// Keys and signing policy when the zone has `[dnssec]` (keys read at load).
     pub dnssec: Option<crate::dnssec::zone::ZoneSigner>,
+}
+
+impl Zone {
+    /// The zone cut at or above `name` (lower-case wire form, at or below the origin): the
+    /// highest name between the apex (excluded) and `name` (included) that has an NS RRset,
+    /// with its node. Names at or below it are the child zone's: a referral (RFC 1034
+    /// 4.3.2 step 3b). The topmost cut wins; NS RRsets below it are occluded.
+    pub fn cut_at_or_above<'n>(&self, name: &'n [u8]) -> Option<(&'n [u8], &Node)> {
+        if !self.has_cuts {
+            return None;
+        }
+        let origin_len = self.origin.as_wire().len();
+        let stop = name.len().checked_sub(origin_len)?;
+        // Where each label below the origin starts, nearest the name first (a name has at
+        // most 127 labels, 255 octets).
+        let mut starts = [0u8; 128];
+        let mut count = 0;
+        let mut at = 0;
+        while at < stop {
+            starts[count] = at as u8;
+            count += 1;
+            at += 1 + usize::from(name[at]);
+        }
+        // From the apex down: every ancestor of an existing name exists (empty non-terminals),
+        // so the first missing one ends the search.
+        for &start in starts[..count].iter().rev() {
+            let suffix = &name[usize::from(start)..];
+            let node = self.nodes.get(suffix)?;
+            if node.rrset(crate::dns::codes::rtype::NS).is_some() {
+                return Some((suffix, node));
+            }
+        }
+        None
+    }
 }
 
 /// A zone's label in metrics, logs and health keys: the origin without its final dot (`.`

@@ -669,6 +669,13 @@ impl Resolver<'_> {
             } else {
                 Owner::Name(name)
             };
+            // At or below a zone cut the child zone answers, except DS at the cut itself,
+            // which is this zone's (RFC 4035 2.4).
+            if let Some((cut, cut_node)) = zone.cut_at_or_above(name)
+                && !(qtype == rtype::DS && cut.len() == name.len())
+            {
+                return self.referral(cut, cut_node, w);
+            }
             let (node, wildcard) = match lookup(zone, name) {
                 Lookup::Found(node, wildcard) => (node, wildcard),
                 Lookup::NxDomain => {
@@ -888,6 +895,15 @@ impl Resolver<'_> {
         if self.sign.is_none() {
             return types;
         }
+        if !at_apex && node.rrset(rtype::NS).is_some() {
+            // A zone cut (asked for its DS): this zone has only the delegation there; glue
+            // at the cut's name is not its data.
+            types.insert(rtype::NS);
+            if node.rrset(rtype::DS).is_some() {
+                types.insert(rtype::DS);
+            }
+            return types;
+        }
         for set in &node.rrsets {
             types.insert(set.rtype);
         }
@@ -1028,6 +1044,83 @@ impl Resolver<'_> {
                 sign.deny(w, owner, name, &types, ttl, pool(wildcard));
             }
         }
+    }
+
+    /// A referral to the child zone delegated at `cut` (RFC 1034 4.3.2 step 3b): its NS RRset
+    /// in the authority section (with DNSSEC, the signed DS RRset, or the NSEC that proves
+    /// there is none), glue in the additional section. AA is cleared unless the answer section
+    /// already holds this zone's data (a CNAME that led here). Glue of name servers below the
+    /// cut is needed to follow the referral: the response truncates when it does not fit (RFC
+    /// 9471); addresses of other name servers in this zone go in as room allows.
+    fn referral(&mut self, cut: &[u8], node: &Node, w: &mut ResponseWriter<'_>) -> u16 {
+        if w.count(Section::Answer) == 0 {
+            w.clear_authoritative();
+        }
+        let Some(ns) = node.rrset(rtype::NS) else {
+            return rcode::NOERROR;
+        };
+        let owner = Owner::Name(cut);
+        w.push_rrset(
+            Section::Authority,
+            Overflow::Truncate,
+            owner,
+            rtype::NS,
+            ns.ttl,
+            &ns.rdatas,
+        );
+        if let Some(sign) = &mut self.sign {
+            match node.rrset(rtype::DS) {
+                Some(ds) => {
+                    w.push_rrset(
+                        Section::Authority,
+                        Overflow::Truncate,
+                        owner,
+                        rtype::DS,
+                        ds.ttl,
+                        &ds.rdatas,
+                    );
+                    let set = Rrset {
+                        owner: cut,
+                        rtype: rtype::DS,
+                        ttl: ds.ttl,
+                        rdatas: &ds.rdatas,
+                    };
+                    sign.sign(w, Section::Authority, owner, &set, Pool::Stable);
+                }
+                None => {
+                    let ttl = self.zone.soa.negative_ttl();
+                    let types = denial::delegation_types();
+                    sign.deny(w, owner, cut, &types, ttl, Pool::Stable);
+                }
+            }
+        }
+        for target in &ns.targets {
+            let needed = wire_is_at_or_below(target.as_wire(), cut);
+            if !needed && !target.is_at_or_below(&self.zone.origin) {
+                continue;
+            }
+            let Some(glue) = self.zone.nodes.get(target.as_wire()) else {
+                continue;
+            };
+            let overflow = if needed {
+                Overflow::Truncate
+            } else {
+                Overflow::Omit
+            };
+            for t in [rtype::A, rtype::AAAA] {
+                if let Some(set) = glue.rrset(t) {
+                    w.push_rrset(
+                        Section::Additional,
+                        overflow,
+                        Owner::Name(target.as_wire()),
+                        t,
+                        set.ttl,
+                        &set.rdatas,
+                    );
+                }
+            }
+        }
+        rcode::NOERROR
     }
 
     /// A and AAAA RRsets of in-zone targets of NS/MX/SRV answers, each whole or not at all;

@@ -309,7 +309,12 @@ pub fn section(records: &[Record]) -> Vec<String> {
 /// resolver's cache counts down), names lower-cased (a resolver may randomise their case):
 /// for comparing answers through a resolver with steerdns's own.
 pub fn records(m: &Message) -> Vec<String> {
-    m.answers
+    records_of(&m.answers)
+}
+
+/// [`records`] of any section.
+pub fn records_of(section: &[Record]) -> Vec<String> {
+    section
         .iter()
         .map(|r| format!("{} {} {}", r.name, r.record_type(), r.data).to_ascii_lowercase())
         .collect()

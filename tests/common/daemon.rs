@@ -42,6 +42,22 @@ pub fn free_port() -> u16 {
     panic!("no port free for both UDP and TCP on 127.0.0.1 after 50 tries");
 }
 
+/// Port 53 (UDP and TCP) on some loopback address `127.53.x.1` that nothing uses, for a name
+/// server resolvers must reach through a delegation (glue has no port). `None` when port 53
+/// cannot be bound here (not root, no `CAP_NET_BIND_SERVICE`).
+pub fn free_port_53() -> Option<SocketAddr> {
+    let start = std::process::id() % 200;
+    for i in 0..50 {
+        let addr: SocketAddr = ([127, 53, ((start + i) % 250) as u8 + 1, 1], 53).into();
+        match UdpSocket::bind(addr) {
+            Ok(_) if std::net::TcpListener::bind(addr).is_ok() => return Some(addr),
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => return None,
+            _ => continue,
+        }
+    }
+    None
+}
+
 /// Deep-merges `from` into `into`: tables are merged key by key, other values replaced.
 fn merge(into: &mut toml::Table, from: toml::Table) {
     for (key, value) in from {
@@ -81,6 +97,7 @@ pub struct Setup {
     config: toml::Table,
     zones: Vec<(String, String)>,
     files: Vec<(String, Vec<u8>)>,
+    listen: Option<SocketAddr>,
 }
 
 impl Default for Setup {
@@ -110,6 +127,7 @@ enabled = false
             config,
             zones: Vec::new(),
             files: Vec::new(),
+            listen: None,
         }
     }
 
@@ -135,6 +153,7 @@ enabled = false
             config,
             zones: Vec::new(),
             files: Vec::new(),
+            listen: None,
         }
     }
 
@@ -164,6 +183,13 @@ enabled = false
         self
     }
 
+    /// Listens for DNS on `addr` instead of a free port on 127.0.0.1 (a name server that
+    /// resolvers reach through a delegation must be on port 53: glue has no port).
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = Some(addr);
+        self
+    }
+
     /// Writes the files into a new temp dir, starts the daemon on free loopback ports and
     /// waits until it answers over UDP and has written its pid file.
     pub fn start(self) -> Daemon {
@@ -175,7 +201,9 @@ enabled = false
         for (name, text) in &self.zones {
             std::fs::write(dir.path().join("zones").join(name), text).expect("write zone");
         }
-        let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+        let addr: SocketAddr = self
+            .listen
+            .unwrap_or_else(|| ([127, 0, 0, 1], free_port()).into());
         let metrics: SocketAddr = ([127, 0, 0, 1], free_port()).into();
         let in_dir = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
         let mut config = self.config;

@@ -393,6 +393,30 @@ pub(crate) fn queries() -> Vec<TestQuery> {
         TestQuery::new("c-wild-cname", &c("y.cname"), "A"),
         TestQuery::new("c-wild-cname-mx", &c("y.cname"), "MX"),
         TestQuery::new("c-wild-cname-cname", &c("y.cname"), "CNAME"),
+        // Zone cuts: referrals (AA clear, NS in authority, glue in additional), DS at the
+        // cut answered by this zone.
+        TestQuery::new("c-cut-a", &c("sub"), "A"),
+        TestQuery::new("c-cut-ns", &c("sub"), "NS"),
+        TestQuery::new("c-cut-any", &c("sub"), "ANY"),
+        TestQuery::new("c-cut-ds-nodata", &c("sub"), "DS"),
+        TestQuery::new("c-below-cut", &c("www.sub"), "A"),
+        TestQuery::new("c-below-cut-deep", &c("a.b.sub"), "TXT"),
+        TestQuery::new("c-below-cut-ds", &c("www.sub"), "DS"),
+        TestQuery::new("c-below-cut-no-edns", &c("www.sub"), "A").no_edns(),
+        TestQuery::new("c-below-cut-tcp", &c("www.sub"), "A").tcp(),
+        TestQuery::new("c-below-cut-do", &c("www.sub"), "A").edns(|e| e.do_bit = true),
+        TestQuery::new(
+            "c-below-cut-mixed-case",
+            "WwW.SuB.CoNfOrMaNcE.eXaMpLe.TeSt.",
+            "A",
+        ),
+        TestQuery::new("c-glue-a", &c("ns.sub"), "A"),
+        TestQuery::new("c-glue-aaaa", &c("ns.sub"), "AAAA"),
+        TestQuery::new("c-cut-sibling-ns", &c("www.sib"), "A"),
+        TestQuery::new("c-cut-no-glue", &c("ext"), "A"),
+        TestQuery::new("c-cut-secure-ds", &c("secure"), "DS"),
+        TestQuery::new("c-below-secure-cut", &c("www.secure"), "A"),
+        TestQuery::new("c-cname-into-cut", &c("tocut"), "A"),
     ];
     let mut all = first;
     all.extend(second);

@@ -17,6 +17,7 @@
 mod admin;
 mod checks;
 mod context;
+mod cuts;
 mod dnssec;
 mod main;
 mod maps;

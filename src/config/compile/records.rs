@@ -25,12 +25,13 @@ const STATIC_TYPES: &[u16] = &[
     rr::SRV,
     257, // CAA
     rr::PTR,
-    13, // HINFO
-    35, // NAPTR
-    44, // SSHFP
-    52, // TLSA
-    64, // SVCB
-    65, // HTTPS
+    13,     // HINFO
+    35,     // NAPTR
+    44,     // SSHFP
+    52,     // TLSA
+    64,     // SVCB
+    65,     // HTTPS
+    rr::DS, // at a zone cut only (cuts.rs)
 ];
 
 /// The zone's static records by owner (the apex always exists); `zone_ttl` is the TTL of
@@ -147,5 +148,6 @@ pub(super) fn compile_records(
             }
         }
     }
+    super::cuts::check_records(cx, &nodes, &record_lines);
     nodes
 }

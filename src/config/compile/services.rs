@@ -84,6 +84,13 @@ pub(super) fn compile_services(
         let Some(owner) = cx.owner(&key_spanned) else {
             continue;
         };
+        if let Some(cut) = super::cuts::cut_of(nodes, &cx.origin, &owner) {
+            let msg = format!(
+                "service {key}: {owner} is at or below the zone cut at {cut} (delegated by its \
+                 NS records), so it would never be answered"
+            );
+            cx.err(span.clone(), msg);
+        }
         let raw_map = match (&svc.map, &svc.geo) {
             (Some(m), None) => match maps.get(m.get_ref()) {
                 Some(parsed) => Some((m.get_ref().clone(), parsed.clone())),

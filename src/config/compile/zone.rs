@@ -68,6 +68,9 @@ pub(super) fn compile_zone(
         maps: &maps,
     };
     let services = compile_services(&mut cx, &file.service, &inputs, &mut nodes, checks_out);
+    let has_cuts = nodes.iter().any(|(owner, node)| {
+        *owner != origin && node.rrset(crate::dns::codes::rtype::NS).is_some()
+    });
     let has_wildcards = add_empty_non_terminals(&mut nodes, &origin);
     let dnssec = compile_dnssec(&mut cx, base, file.dnssec.as_ref(), zone_ttl);
     if cx.errors.len() > before {
@@ -79,6 +82,7 @@ pub(super) fn compile_zone(
         soa,
         nodes,
         has_wildcards,
+        has_cuts,
         services,
         dnssec,
     })
