@@ -14,6 +14,10 @@
 //! - steered scopes (SPEC 4.6) hold through Unbound's cache: an answer whose scope is longer
 //!   than its source never reaches the narrower prefix, a steered CNAME chain is cached per
 //!   client subnet; a CNAME region answers every type the same through both resolvers.
+//! - a delegation below the apex: Unbound follows the parent's referral (NS and glue) to a
+//!   second steerdns serving the child zone on port 53 (glue has no port), and gets its
+//!   steered answers per client subnet; kresd's `policy.STUB` does not iterate and hands the
+//!   referral back.
 //!
 //! Upstream queries are counted with steerdns's own metrics and JSON query log. A resolver
 //! that is not installed skips its test (see `common::external`).
@@ -21,9 +25,10 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::time::{Duration, Instant};
 
-use common::external::{Kresd, Stub, Unbound};
+use common::external::{Kresd, Stub, Unbound, UnboundOptions};
 use common::*;
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
@@ -689,5 +694,116 @@ fn cname_region_answers_every_type_through_both_resolvers() {
             );
             assert_eq!(records(&through), records(&direct), "{name} {qtype}");
         }
+    }
+}
+
+//------------ a delegation below the apex -------------------------------------------------------------
+
+/// The child zone `sub.res.test.`, served by a second steerdns: a steered name whose answer
+/// depends on the client (GB: eu, everyone else: us).
+fn child_zone(ns: std::net::IpAddr) -> Zone {
+    Zone::new("sub.res.test.")
+        .record("@", "NS", &["ns.sub.res.test."])
+        .record("ns", "A", &[&ns.to_string()])
+        .record("static", "TXT", &["\"child\""])
+        .regions(&["eu", "us"])
+        .toml(
+            r#"
+[service.www]
+geo = { default = "us", "continent:EU" = "eu" }
+[service.www.region.eu]
+endpoints = ["127.0.110.1"]
+[service.www.region.us]
+endpoints = ["127.0.120.1"]
+"#,
+        )
+}
+
+#[test]
+fn unbound_follows_a_delegation_to_the_child_server() {
+    // The child must listen on port 53: the referral's glue carries no port.
+    let Some(child_addr) = free_port_53() else {
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n**** SKIPPED: port 53 cannot be bound here (not root); the delegation test did \
+             not run ****\n"
+        );
+        assert!(
+            !common::external::external_required(),
+            "port 53 is needed (CI runs as root)"
+        );
+        return;
+    };
+    let child = Setup::new()
+        .listen(child_addr)
+        .zone(&child_zone(child_addr.ip()))
+        .file("geo.mmdb", &test_database_geoip2())
+        .config("[geoip]\ndatabase = \"geo.mmdb\"\n[log]\nformat = \"json\"\nqueries = true")
+        .start();
+    // The parent delegates sub.res.test to the child, with glue.
+    let parent_zone = zone("active", 30)
+        .record("sub", "NS", &["ns.sub.res.test."])
+        .record("ns.sub", "A", &[&child_addr.ip().to_string()]);
+    let parent = Setup::new()
+        .zone(&parent_zone)
+        .file("geo.mmdb", &test_database_geoip2())
+        .config("[geoip]\ndatabase = \"geo.mmdb\"\n[log]\nformat = \"json\"\nqueries = true")
+        .start();
+    let options = UnboundOptions {
+        extra: format!("send-client-subnet: {}", child_addr.ip()),
+        ..UnboundOptions::default()
+    };
+    let Some(unbound) = Unbound::start_with(&[Stub::new("res.test.", parent.addr)], &options)
+    else {
+        return;
+    };
+    // The parent refers (NOERROR, not authoritative, the child's NS and glue).
+    let referral = udp(parent.addr, &Query::new("www.sub.res.test.", RecordType::A));
+    assert_eq!(referral.metadata.response_code, ResponseCode::NoError);
+    assert!(!referral.metadata.authoritative, "{referral:?}");
+    assert!(referral.answers.is_empty());
+    assert_eq!(
+        records_of(&referral.authorities),
+        ["sub.res.test. ns ns.sub.res.test."]
+    );
+    assert_eq!(
+        records_of(&referral.additionals),
+        [format!("ns.sub.res.test. a {}", child_addr.ip())]
+    );
+    // Through Unbound: the child's steered answers, per client subnet (ECS reaches the child).
+    for (addr, want) in [("81.2.69.0", "127.0.110.1"), ("192.0.2.0", "127.0.120.1")] {
+        let q = with_ecs("www.sub.res.test.", RecordType::A, addr, 24);
+        assert_eq!(ask(unbound.addr, q.clone()), [want], "{addr}");
+        assert_eq!(ask(child.addr, q), [want], "{addr} direct");
+    }
+    let m = udp(
+        unbound.addr,
+        &Query::new("static.sub.res.test.", RecordType::TXT),
+    );
+    assert!(m.answers[0].data.to_string().contains("child"), "{m:?}");
+    // The child answered the resolver's queries, with the clients' ECS.
+    let child_lines: Vec<serde_json::Value> = child
+        .log()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|v: &serde_json::Value| v["fields"]["message"] == "query")
+        .collect();
+    assert!(
+        child_lines
+            .iter()
+            .any(|v| v["fields"]["ecs"] == "81.2.69.0/24" && v["fields"]["region"] == "eu"),
+        "{child_lines:#?}"
+    );
+    // kresd's stub zone does not iterate: it hands the parent's referral back to its client
+    // (NOERROR, no answer, the child's NS in authority). A child zone needs its own
+    // policy.STUB rule there.
+    if let Some(kresd) = Kresd::start(&[Stub::new("res.test.", parent.addr)]) {
+        let m = udp(kresd.addr, &Query::new("www.sub.res.test.", RecordType::A));
+        assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+        assert!(m.answers.is_empty(), "{m:?}");
+        assert!(
+            records_of(&m.authorities).contains(&"sub.res.test. ns ns.sub.res.test.".into()),
+            "{m:?}"
+        );
     }
 }
