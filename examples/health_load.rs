@@ -135,6 +135,7 @@ async fn main() -> Result<(), BoxError> {
                 kind: probe_kind.clone(),
                 target: addr,
                 timeout: Duration::from_millis(900),
+                source: None,
             },
             interval: Duration::from_secs(1),
             rise: 2,

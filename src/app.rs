@@ -98,6 +98,9 @@ async fn serve_async(
         n => n,
     };
     let state_file = cfg.health_state_file.clone();
+    for w in reload::source_warnings(&cfg) {
+        tracing::warn!(warning = %w, "health");
+    }
     let snapshot = Snapshot::new(1, cfg, geo, now_unix(), None);
     let metrics = Arc::new(Metrics::default());
     let board = Arc::new(StatusBoard::new(now_unix_ms()));

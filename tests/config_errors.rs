@@ -200,3 +200,27 @@ fn net_keys_longer_than_resolvers_send_are_warned_about() {
     );
     assert!(!err.contains("10.1.2.0/24\" is longer"), "{err}");
 }
+
+#[test]
+fn probe_source_addresses_are_checked_by_family() {
+    let zone = good_zone().to_string();
+    let (code, _, err) = check(
+        "[health]\nsource_v4 = \"::1\"\nsource_v6 = \"nonsense\"\n",
+        &[("ok.toml", &zone)],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("steerdns.toml:2:") && err.contains("source_v4 ::1 is an IPv6 address"),
+        "{err}"
+    );
+    assert!(
+        err.contains("steerdns.toml:3:") && err.contains("\"nonsense\" is not an IP address"),
+        "{err}"
+    );
+    // A production host's address passes `check` on any machine (CI); "" means none.
+    let (code, _, err) = check(
+        "[health]\nsource_v4 = \"192.0.2.53\"\nsource_v6 = \"\"\n",
+        &[("ok.toml", &zone)],
+    );
+    assert_eq!(code, 0, "{err}");
+}

@@ -1,6 +1,6 @@
 //! Real probes against hand-written HTTP/1.1 and TCP servers on 127.0.0.1 ephemeral ports.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -24,6 +24,8 @@ struct Server {
     reply: Arc<Mutex<Reply>>,
     connections: Arc<AtomicUsize>,
     last_host: Arc<Mutex<Option<String>>>,
+    /// The source address of every connection accepted, in order.
+    peers: Arc<Mutex<Vec<IpAddr>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -98,12 +100,18 @@ fn http_server_on(listener: TcpListener, reply: Reply) -> Server {
     let reply = Arc::new(Mutex::new(reply));
     let connections = Arc::new(AtomicUsize::new(0));
     let last_host = Arc::new(Mutex::new(None));
+    let peers: Arc<Mutex<Vec<IpAddr>>> = Arc::default();
     let task = {
-        let (reply, connections, last_host) =
-            (reply.clone(), connections.clone(), last_host.clone());
+        let (reply, connections, last_host, seen) = (
+            reply.clone(),
+            connections.clone(),
+            last_host.clone(),
+            peers.clone(),
+        );
         tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
+            while let Ok((stream, peer)) = listener.accept().await {
                 connections.fetch_add(1, Ordering::Relaxed);
+                lock(&seen).push(peer.ip());
                 let r = lock(&reply).clone();
                 tokio::spawn(serve(stream, r, last_host.clone()));
             }
@@ -114,6 +122,7 @@ fn http_server_on(listener: TcpListener, reply: Reply) -> Server {
         reply,
         connections,
         last_host,
+        peers,
         task,
     }
 }
@@ -140,6 +149,7 @@ fn http(target: SocketAddr) -> ProbeSpec {
         },
         target,
         timeout: Duration::from_millis(500),
+        source: None,
     }
 }
 
@@ -311,6 +321,7 @@ async fn tcp_connect_passes_and_refused_fails() {
         kind: ProbeKind::Tcp,
         target,
         timeout: Duration::from_millis(500),
+        source: None,
     };
     let p = prober();
     let out = p.probe(&tcp(s.addr)).await;
@@ -335,8 +346,58 @@ async fn ipv6_loopback_target() {
         kind: ProbeKind::Tcp,
         target: s.addr,
         timeout: Duration::from_millis(500),
+        source: None,
     };
     assert!(p.probe(&tcp).await.passed);
+}
+
+/// `[health] source_v4`: plain HTTP and TCP probes leave from the source address.
+#[tokio::test]
+async fn http_and_tcp_probes_leave_from_the_source_address() {
+    let s = http_server(Reply::Status(200, b"ok".to_vec())).await;
+    let p = prober();
+    let source: IpAddr = "127.0.0.7".parse().unwrap();
+    let mut spec = http(s.addr);
+    spec.source = Some(source);
+    let out = p.probe(&spec).await;
+    assert!(out.passed, "{out:?}");
+    let mut tcp = spec.clone();
+    tcp.kind = ProbeKind::Tcp;
+    assert!(p.probe(&tcp).await.passed);
+    // Kept connections too: the first probe opens one from the source, the second reuses it.
+    let mut kept = spec.clone();
+    if let ProbeKind::Http { reuse, .. } = &mut kept.kind {
+        *reuse = true;
+    }
+    assert!(p.probe(&kept).await.passed);
+    // Without a source the kernel picks 127.0.0.1 for a 127.0.0.1 target.
+    assert!(p.probe(&http(s.addr)).await.passed);
+    let seen = lock(&s.peers).clone();
+    assert_eq!(seen.len(), 4, "{seen:?}");
+    assert_eq!(&seen[..3], &[source; 3], "{seen:?}");
+    assert_eq!(seen[3], IpAddr::from([127, 0, 0, 1]));
+}
+
+/// A source address this host does not have fails the probe with a reason naming it
+/// (binding fails locally; nothing is sent).
+#[tokio::test]
+async fn unbindable_source_fails_with_a_reason() {
+    let s = http_server(Reply::Status(200, b"ok".to_vec())).await;
+    let mut spec = http(s.addr);
+    spec.source = Some("192.0.2.1".parse().unwrap());
+    let out = prober().probe(&spec).await;
+    assert!(!out.passed);
+    assert!(
+        out.reason.starts_with("cannot bind source 192.0.2.1"),
+        "{out:?}"
+    );
+    spec.kind = ProbeKind::Tcp;
+    let out = prober().probe(&spec).await;
+    assert!(
+        out.reason.starts_with("cannot bind source 192.0.2.1"),
+        "{out:?}"
+    );
+    assert_eq!(s.connections.load(Ordering::Relaxed), 0);
 }
 
 #[tokio::test]
@@ -345,6 +406,7 @@ async fn none_passes_without_io() {
         kind: ProbeKind::None,
         target: closed_port().await,
         timeout: Duration::from_millis(10),
+        source: None,
     };
     assert!(prober().probe(&spec).await.passed);
 }
@@ -361,9 +423,10 @@ mod tls {
     const NAME: &str = "www.example.test";
 
     type Snis = Arc<Mutex<Vec<Option<String>>>>;
+    type Peers = Arc<Mutex<Vec<IpAddr>>>;
 
     async fn https_server() -> (SocketAddr, Snis, tokio::task::JoinHandle<()>) {
-        let (addr, snis, task, _) = https_server_with_cert().await;
+        let (addr, snis, task, _, _) = https_server_with_cert().await;
         (addr, snis, task)
     }
 
@@ -372,6 +435,7 @@ mod tls {
         Snis,
         tokio::task::JoinHandle<()>,
         CertificateDer<'static>,
+        Peers,
     );
 
     /// HTTPS server with a self-signed certificate for [`NAME`]; records the SNI it receives
@@ -394,9 +458,12 @@ mod tls {
             .expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");
         let snis: Snis = Arc::default();
+        let peers: Peers = Arc::default();
         let seen = snis.clone();
+        let peers_seen = peers.clone();
         let task = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
+            while let Ok((stream, peer)) = listener.accept().await {
+                lock(&peers_seen).push(peer.ip());
                 let (acceptor, seen) = (acceptor.clone(), seen.clone());
                 tokio::spawn(async move {
                     let Ok(mut tls) = acceptor.accept(stream).await else {
@@ -420,7 +487,7 @@ mod tls {
                 });
             }
         });
-        (addr, snis, task, returned)
+        (addr, snis, task, returned, peers)
     }
 
     fn https(target: SocketAddr, verify: bool, sni: Option<&str>) -> ProbeSpec {
@@ -438,6 +505,7 @@ mod tls {
             },
             target,
             timeout: Duration::from_secs(2),
+            source: None,
         }
     }
 
@@ -462,7 +530,7 @@ mod tls {
 
     #[tokio::test]
     async fn trusted_certificate_passes_with_verification() {
-        let (addr, snis, task, cert) = https_server_with_cert().await;
+        let (addr, snis, task, cert, _) = https_server_with_cert().await;
         let prober = Prober::with_extra_roots(vec![cert]).expect("prober builds");
         let out = prober.probe(&https(addr, true, Some(NAME))).await;
         assert!(out.passed, "{out:?}");
@@ -473,6 +541,27 @@ mod tls {
         assert!(!out.passed, "{out:?}");
         assert!(out.reason.contains("certificate"), "{out:?}");
         assert_eq!(lock(&snis).first(), Some(&Some(NAME.to_owned())));
+        task.abort();
+    }
+
+    /// HTTPS goes through reqwest: its client binds the source (`local_address`), with and
+    /// without a TLS name.
+    #[tokio::test]
+    async fn https_probes_leave_from_the_source_address() {
+        let (addr, _snis, task, _, peers) = https_server_with_cert().await;
+        let source: IpAddr = "127.0.0.8".parse().unwrap();
+        let p = prober();
+        for sni in [None, Some(NAME)] {
+            let mut spec = https(addr, false, sni);
+            spec.source = Some(source);
+            let out = p.probe(&spec).await;
+            assert!(out.passed, "{out:?}");
+        }
+        assert!(p.probe(&https(addr, false, None)).await.passed);
+        assert_eq!(
+            lock(&peers).as_slice(),
+            &[source, source, IpAddr::from([127, 0, 0, 1])]
+        );
         task.abort();
     }
 

@@ -79,6 +79,7 @@ async fn table_follows_a_flapping_server() {
             },
             target: addr,
             timeout: Duration::from_millis(100),
+            source: None,
         },
         interval,
         rise,

@@ -89,6 +89,8 @@ pub struct Config {
     pub server: ServerSettings,
     /// `[health] state_file`, resolved.
     pub health_state_file: PathBuf,
+    /// `[health] source_v4` / `source_v6`: where probes leave from.
+    pub probe_sources: ProbeSources,
     /// `[geoip] database`, resolved; `None` when not configured.
     pub geoip_database: Option<PathBuf>,
     /// `[rrl]` settings.
@@ -136,6 +138,26 @@ pub struct ServerSettings {
     /// DNS Cookies server secret from `cookie_secret_file`; `None`: a random one made at
     /// start (kept across reloads).
     pub cookie_secret: Option<CookieSecret>,
+}
+
+/// `[health] source_v4` and `source_v6`: the local addresses probes are bound to, per address
+/// family of the endpoint probed. `None`: the kernel picks the source, as for any connection.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProbeSources {
+    /// Source of probes to IPv4 endpoints.
+    pub v4: Option<std::net::Ipv4Addr>,
+    /// Source of probes to IPv6 endpoints.
+    pub v6: Option<std::net::Ipv6Addr>,
+}
+
+impl ProbeSources {
+    /// The source address for a probe of `target`: the one of its family, if set.
+    pub fn for_target(&self, target: IpAddr) -> Option<IpAddr> {
+        match target {
+            IpAddr::V4(_) => self.v4.map(IpAddr::V4),
+            IpAddr::V6(_) => self.v6.map(IpAddr::V6),
+        }
+    }
 }
 
 /// `[rrl]`, with defaults applied.

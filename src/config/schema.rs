@@ -69,6 +69,10 @@ pub struct ServerSection {
 pub struct HealthSection {
     /// Health states survive restarts through this file. Default `steerdns.health`.
     pub state_file: Option<SpannedStr>,
+    /// Source address of IPv4 probes (an address of this host). Default: the kernel's choice.
+    pub source_v4: Option<SpannedStr>,
+    /// Source address of IPv6 probes (an address of this host). Default: the kernel's choice.
+    pub source_v6: Option<SpannedStr>,
 }
 
 /// `[geoip]`.

@@ -12,10 +12,14 @@
 //!   would then hit.
 //! - No proxy from the environment: a probe measures the endpoint, not a proxy.
 //! - Every probe is bounded by its `timeout`, connect, TLS, headers and body together.
+//! - With a [`ProbeSpec::source`] (`[health] source_v4` / `source_v6`) the socket is bound to
+//!   that address before it connects, so the probe leaves from it on a multi-homed host (and
+//!   the endpoint sees it, e.g. in a firewall rule that admits the checkers). A source that
+//!   cannot be bound fails the probe with a reason naming it.
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -84,6 +88,18 @@ pub struct ProbeSpec {
     pub target: SocketAddr,
     /// Upper bound for the whole probe; the config requires it to be shorter than `interval`.
     pub timeout: Duration,
+    /// Local address the probe's connection is bound to (`[health] source_v4` for an IPv4
+    /// target, `source_v6` for an IPv6 one); `None` lets the kernel choose. Not part of what
+    /// makes a check "unchanged" on reload ([`ProbeSpec::same_check`]).
+    pub source: Option<IpAddr>,
+}
+
+impl ProbeSpec {
+    /// True when `self` and `other` probe the same way apart from the source address: a reload
+    /// that only moves probes to another source address keeps the endpoint's state.
+    pub fn same_check(&self, other: &Self) -> bool {
+        self.kind == other.kind && self.target == other.target && self.timeout == other.timeout
+    }
 }
 
 /// Result of one probe. A failed probe is one failed observation, not an error.
@@ -138,16 +154,30 @@ pub trait Probe: Send + Sync + 'static {
 /// IP. A probe whose TLS name is a host name needs its connection sent to the IP while the URL
 /// names the server; reqwest offers that only per client (`resolve`), so such clients are built
 /// on first use per (name, target, verify) and cached. They are cheap: no pool, shared TLS
-/// configuration.
+/// configuration. A reqwest client binds one local address for all its connections
+/// (`local_address`), so HTTPS probes with a [`ProbeSpec::source`] use clients built per
+/// source address, cached the same way.
 pub struct Prober {
     verifying_tls: Result<rustls::ClientConfig, String>,
     insecure_tls: rustls::ClientConfig,
     verifying: Result<reqwest::Client, String>,
     insecure: reqwest::Client,
-    named: Mutex<HashMap<(String, SocketAddr, bool), reqwest::Client>>,
-    /// Kept plain-HTTP connections (checks with `reuse`), one per target and Host.
-    idle: Mutex<HashMap<(SocketAddr, Option<String>), tokio::net::TcpStream>>,
+    named: Mutex<HashMap<ClientKey, reqwest::Client>>,
+    /// Kept plain-HTTP connections (checks with `reuse`), one per target, Host and source.
+    idle: Mutex<HashMap<IdleKey, tokio::net::TcpStream>>,
 }
+
+/// What a cached HTTPS client is specific to: the TLS name it resolves to the target (with
+/// the target), whether it verifies, and the source address it binds.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct ClientKey {
+    name: Option<(String, SocketAddr)>,
+    verify: bool,
+    source: Option<IpAddr>,
+}
+
+/// A kept plain-HTTP connection is reused only for the same target, Host and source.
+type IdleKey = (SocketAddr, Option<String>, Option<IpAddr>);
 
 impl std::fmt::Debug for Prober {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -213,7 +243,9 @@ impl Prober {
         let start = Instant::now();
         let result = match &spec.kind {
             ProbeKind::None => return ProbeOutcome::pass("no check", Duration::ZERO),
-            ProbeKind::Tcp => tokio::time::timeout(spec.timeout, probe_tcp(spec.target)).await,
+            ProbeKind::Tcp => {
+                tokio::time::timeout(spec.timeout, probe_tcp(spec.target, spec.source)).await
+            }
             ProbeKind::Http {
                 path,
                 host,
@@ -225,6 +257,7 @@ impl Prober {
                 let req = HttpProbe {
                     reuse: *reuse && tls.is_none(),
                     target: spec.target,
+                    source: spec.source,
                     path,
                     host: host.as_deref(),
                     expect_status,
@@ -242,22 +275,27 @@ impl Prober {
         }
     }
 
-    /// The client for a probe: a shared one, or a cached per-name one that resolves `name` to
-    /// the target.
+    /// The client for a probe: a shared one, or a cached one that resolves `name` to the
+    /// target and/or binds `source`.
     fn client_for(
         &self,
         name: Option<&str>,
         target: SocketAddr,
         verify: bool,
+        source: Option<IpAddr>,
     ) -> Result<reqwest::Client, String> {
-        let Some(name) = name else {
+        if name.is_none() && source.is_none() {
             return if verify {
                 self.verifying.clone()
             } else {
                 Ok(self.insecure.clone())
             };
+        }
+        let key = ClientKey {
+            name: name.map(|n| (n.to_owned(), target)),
+            verify,
+            source,
         };
-        let key = (name.to_owned(), target, verify);
         // A poisoned lock only means another probe panicked while holding it; the map is
         // still a valid cache.
         let mut cache = self.named.lock().unwrap_or_else(|e| e.into_inner());
@@ -269,8 +307,11 @@ impl Prober {
         } else {
             &self.insecure_tls
         };
-        let client = client_builder(tls)
-            .resolve(name, target)
+        let mut builder = client_builder(tls).local_address(source);
+        if let Some(name) = name {
+            builder = builder.resolve(name, target);
+        }
+        let client = builder
             .build()
             .map_err(|e| format!("client setup failed: {}", innermost(&e)))?;
         if cache.len() >= NAMED_CLIENT_CACHE_MAX {
@@ -298,7 +339,7 @@ impl Prober {
                 ("https", name, tls.verify)
             }
         };
-        let client = self.client_for(tls_name, p.target, verify)?;
+        let client = self.client_for(tls_name, p.target, verify, p.source)?;
         let slash = if p.path.starts_with('/') { "" } else { "/" };
         let url = match tls_name {
             Some(name) => format!("{scheme}://{name}:{}{slash}{}", p.target.port(), p.path),
@@ -418,6 +459,7 @@ impl ServerCertVerifier for AcceptAnyCertificate {
 struct HttpProbe<'a> {
     reuse: bool,
     target: SocketAddr,
+    source: Option<IpAddr>,
     path: &'a str,
     host: Option<&'a str>,
     expect_status: &'a [u16],
@@ -459,7 +501,7 @@ impl Prober {
             "GET {slash}{} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: steerdns-health\r\nAccept: */*\r\nConnection: {connection}\r\n\r\n",
             p.path
         );
-        let key = (p.target, p.host.map(str::to_owned));
+        let key = (p.target, p.host.map(str::to_owned), p.source);
         if p.reuse {
             let kept = self
                 .idle
@@ -474,9 +516,7 @@ impl Prober {
                 }
             }
         }
-        let stream = tokio::net::TcpStream::connect(p.target)
-            .await
-            .map_err(|e| describe_io(&e))?;
+        let stream = connect(p.target, p.source).await?;
         let _ = stream.set_nodelay(true);
         match exchange(stream, p, &request).await {
             Ok((reason, keep)) => Ok(self.keep(key, keep, reason)),
@@ -485,12 +525,7 @@ impl Prober {
     }
 
     /// Stores a connection that may be reused; returns `reason` for convenience.
-    fn keep(
-        &self,
-        key: (SocketAddr, Option<String>),
-        stream: Option<tokio::net::TcpStream>,
-        reason: String,
-    ) -> String {
+    fn keep(&self, key: IdleKey, stream: Option<tokio::net::TcpStream>, reason: String) -> String {
         if let Some(stream) = stream {
             let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
             if idle.len() >= IDLE_CONNECTIONS_MAX {
@@ -639,11 +674,33 @@ fn dechunk(mut raw: &[u8]) -> Vec<u8> {
     out
 }
 
-async fn probe_tcp(target: SocketAddr) -> Result<String, String> {
-    match tokio::net::TcpStream::connect(target).await {
-        Ok(_stream) => Ok("connected".to_owned()),
-        Err(e) => Err(describe_io(&e)),
+async fn probe_tcp(target: SocketAddr, source: Option<IpAddr>) -> Result<String, String> {
+    connect(target, source)
+        .await
+        .map(|_| "connected".to_owned())
+}
+
+/// A TCP connection to `target`, bound to `source` (port chosen by the kernel) first when one
+/// is given. Errors are probe reasons: "connect refused", "cannot bind source 192.0.2.1: ...".
+async fn connect(
+    target: SocketAddr,
+    source: Option<IpAddr>,
+) -> Result<tokio::net::TcpStream, String> {
+    let Some(source) = source else {
+        return tokio::net::TcpStream::connect(target)
+            .await
+            .map_err(|e| describe_io(&e));
+    };
+    let socket = if target.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()
+    } else {
+        tokio::net::TcpSocket::new_v6()
     }
+    .map_err(|e| format!("socket failed: {e}"))?;
+    socket
+        .bind(SocketAddr::new(source, 0))
+        .map_err(|e| format!("cannot bind source {source}: {e}"))?;
+    socket.connect(target).await.map_err(|e| describe_io(&e))
 }
 
 /// The name part of a `Host` header value: `name:8080` → `name`. IPv6 literals are left alone
@@ -746,6 +803,7 @@ mod tests {
             kind: ProbeKind::None,
             target: SocketAddr::from(([127, 0, 0, 1], 9)),
             timeout: Duration::from_millis(10),
+            source: None,
         };
         assert!(prober.probe(&spec).await.passed);
     }

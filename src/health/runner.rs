@@ -77,13 +77,23 @@ pub struct CheckTarget {
     pub slot: SlotId,
 }
 
-/// What must be equal for a reload to keep an endpoint's state and schedule.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What must be equal for a reload to keep an endpoint's state and schedule: the probe (apart
+/// from its source address, see [`ProbeSpec::same_check`]), interval, rise and fall.
+#[derive(Clone, Debug)]
 struct CheckIdentity {
     spec: ProbeSpec,
     interval: Duration,
     rise: u32,
     fall: u32,
+}
+
+impl PartialEq for CheckIdentity {
+    fn eq(&self, other: &Self) -> bool {
+        self.spec.same_check(&other.spec)
+            && self.interval == other.interval
+            && self.rise == other.rise
+            && self.fall == other.fall
+    }
 }
 
 impl CheckTarget {
@@ -260,6 +270,8 @@ struct CellState {
     table: Arc<HealthTable>,
     slot: SlotId,
     labels: Arc<TargetLabels>,
+    /// The probe as of the last start or update: a kept target may get a new source address.
+    spec: Arc<ProbeSpec>,
 }
 
 /// Shared between a task and the runner. A plain mutex: held for a few instructions, never
@@ -447,6 +459,7 @@ impl HealthRunner {
                         st.table = new_table.clone();
                         st.slot = t.slot;
                         st.labels = t.labels.clone();
+                        st.spec = Arc::new(t.spec.clone());
                         new_table.set(t.slot, st.health.status());
                     }
                     summary.kept += 1;
@@ -514,6 +527,7 @@ impl HealthRunner {
             table: table.clone(),
             slot: t.slot,
             labels: t.labels.clone(),
+            spec: Arc::new(t.spec.clone()),
             live: true,
         })));
         let handle = tokio::spawn(run_target(
@@ -615,11 +629,12 @@ async fn run_target(shared: Arc<Shared>, key: String, id: CheckIdentity, cell: A
     let mut next = Instant::now() + shared.first_delay(id.interval);
     loop {
         tokio::time::sleep_until(next).await;
+        let spec = cell.lock().spec.clone();
         let outcome = {
             let Ok(_permit) = shared.semaphore.acquire().await else {
                 return; // closed: shutting down
             };
-            match tokio::time::timeout(id.spec.timeout, shared.probe.probe(&id.spec)).await {
+            match tokio::time::timeout(id.spec.timeout, shared.probe.probe(&spec)).await {
                 Ok(outcome) => outcome,
                 Err(_) => ProbeOutcome::fail("timeout", id.spec.timeout),
             }
@@ -684,6 +699,7 @@ mod tests {
         failing: Mutex<HashMap<u16, bool>>,
         calls: Mutex<HashMap<u16, usize>>,
         hang: Mutex<HashMap<u16, bool>>,
+        sources: Mutex<HashMap<u16, Option<std::net::IpAddr>>>,
     }
 
     impl FakeProbe {
@@ -715,6 +731,10 @@ mod tests {
             spec: &'a ProbeSpec,
         ) -> Pin<Box<dyn Future<Output = ProbeOutcome> + Send + 'a>> {
             let port = spec.target.port();
+            self.sources
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(port, spec.source);
             *self
                 .calls
                 .lock()
@@ -761,6 +781,7 @@ mod tests {
                 kind: ProbeKind::Tcp,
                 target: SocketAddr::from(([127, 0, 0, 1], port)),
                 timeout: Duration::from_millis(500),
+                source: None,
             },
             interval: Duration::from_secs(1),
             rise: 2,
@@ -953,6 +974,36 @@ mod tests {
             "old table no longer written"
         );
         assert_eq!(fake.calls(2), calls2, "removed target stopped");
+        runner.shutdown().await;
+    }
+
+    /// A reload that only moves probes to another source address keeps state and schedule,
+    /// and the next probe leaves from the new address.
+    #[tokio::test(start_paused = true)]
+    async fn update_with_a_new_source_keeps_state_and_uses_it() {
+        let fake = Arc::new(FakeProbe::default());
+        fake.set_failing(1, true);
+        let table = Arc::new(HealthTable::new(1));
+        let mut runner = HealthRunner::start(
+            vec![target(1, 0)],
+            table.clone(),
+            fake.clone(),
+            HealthHooks::default(),
+            config(),
+        );
+        advance(Duration::from_millis(2500)).await;
+        assert_eq!(table.get(SlotId(0)), Status::Down);
+        let new_table = Arc::new(HealthTable::new(1));
+        let mut moved = target(1, 0);
+        let source = std::net::IpAddr::from([127, 0, 0, 9]);
+        moved.spec.source = Some(source);
+        let summary = runner.update(vec![moved], new_table.clone());
+        assert_eq!(summary.kept, 1, "{summary:?}");
+        assert_eq!(new_table.get(SlotId(0)), Status::Down);
+        advance(Duration::from_millis(600)).await;
+        assert_eq!(fake.calls(1), 4, "schedule kept: the probe at t = 3 s");
+        let used = fake.sources.lock().unwrap_or_else(|e| e.into_inner())[&1];
+        assert_eq!(used, Some(source));
         runner.shutdown().await;
     }
 

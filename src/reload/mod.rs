@@ -101,6 +101,31 @@ pub fn restart_warnings(old: &Config, new: &Config) -> Vec<String> {
     warnings
 }
 
+/// Warnings for `[health] source_v4` / `source_v6` addresses this host cannot bind (not one of
+/// its addresses): probes from them would fail, so the operator hears of it at start and on
+/// reload. Binding a TCP socket to port 0 sends nothing.
+pub fn source_warnings(cfg: &Config) -> Vec<String> {
+    let sources = [
+        ("source_v4", cfg.probe_sources.v4.map(std::net::IpAddr::V4)),
+        ("source_v6", cfg.probe_sources.v6.map(std::net::IpAddr::V6)),
+    ];
+    sources
+        .into_iter()
+        .filter_map(|(key, ip)| {
+            let ip = ip?;
+            let bound = socket2::Socket::new(
+                socket2::Domain::for_address(SocketAddr::new(ip, 0)),
+                socket2::Type::STREAM,
+                None,
+            )
+            .and_then(|s| s.bind(&SocketAddr::new(ip, 0).into()));
+            bound.err().map(|e| {
+                format!("[health] {key} {ip} cannot be bound ({e}): probes from it will fail")
+            })
+        })
+        .collect()
+}
+
 /// The health-check targets of a configuration, one per checked endpoint, in slot order.
 pub fn check_targets(cfg: &Config) -> Vec<CheckTarget> {
     cfg.checks
@@ -135,6 +160,7 @@ pub fn check_targets(cfg: &Config) -> Vec<CheckTarget> {
                     kind,
                     target: SocketAddr::new(c.addr, p.port),
                     timeout: p.timeout,
+                    source: cfg.probe_sources.for_target(c.addr),
                 },
                 interval: p.interval,
                 rise: p.rise,
@@ -218,6 +244,7 @@ impl Serving {
         };
         let old = self.store.load_full();
         let mut warnings = restart_warnings(&old.config, &snap.config);
+        warnings.extend(source_warnings(&snap.config));
         let config_warnings: Vec<String> = snap
             .config
             .warnings

@@ -130,6 +130,7 @@ pub(super) fn compile_main(
                 .as_ref()
                 .map_or(defaults::HEALTH_STATE_FILE, |p| p.get_ref()),
         ),
+        probe_sources: super::fleet::compile_sources(src, &main.health, errors),
         geoip_database: main
             .geoip
             .database

@@ -5,6 +5,7 @@
 //! ```text
 //!  steerdns.toml ─► main.rs (server, health, geoip, rrl, zones, metrics, log)
 //!                           admin.rs ([metrics] trusted, token_file)
+//!                           fleet.rs ([health] source_v4/v6, [peers])
 //!  zones/*.toml  ─► zone.rs (origin, soa) ─► records.rs  [[record]] (rdata.rs: RDATA)
 //!                                         ─► checks.rs   [check.*]
 //!                                         ─► maps.rs     [map.*], geo = {...}
@@ -19,6 +20,7 @@ mod checks;
 mod context;
 mod cuts;
 mod dnssec;
+mod fleet;
 mod main;
 mod maps;
 mod records;
