@@ -1,5 +1,5 @@
-//! Wiring: runs a command. `serve` starts the health runner, the admin listener and the DNS
-//! listeners around one snapshot store, then waits for reload triggers (SIGHUP and
+//! Wiring: runs a command. `serve` starts the health runner, the peer poller and agreement
+//! (`[peers]`), the admin listener and the DNS listeners around one snapshot store, then waits for reload triggers (SIGHUP and
 //! `POST /v1/reload`: [`Serving::reload`]) and for SIGTERM/SIGINT (shut down). The one-shot
 //! commands are in [`crate::commands`].
 
@@ -20,6 +20,7 @@ use crate::health::runner::{
 };
 use crate::logging::LogControl;
 use crate::metrics::{Metrics, MetricsObserver};
+use crate::peers::{Agreement, Fleet};
 use crate::reload::{self, ReloadHandle, ReloadOutcome, Serving, Trigger};
 use crate::server::ListenerShared;
 use crate::server::listeners::Listeners;
@@ -109,8 +110,15 @@ async fn serve_async(
     let prober = Prober::new().map_err(AppError::Probes)?;
     let probe_metrics = metrics.clone();
     let (probe_board, flip_board) = (board.clone(), board.clone());
+    let fleet = Arc::new(Fleet::new());
+    let flip_fleet = fleet.clone();
     let hooks = HealthHooks {
-        on_flip: Some(Arc::new(move |e: &FlipEvent| flip_board.on_flip(e))),
+        // A local flip may change the agreed verdict: recompute at once (a no-op without
+        // [peers], where the runner's write already is the answered verdict).
+        on_flip: Some(Arc::new(move |e: &FlipEvent| {
+            flip_board.on_flip(e);
+            flip_fleet.wake()
+        })),
         on_probe: Some(Arc::new(move |e: &ProbeEvent<'_>| {
             probe_metrics.health_check(
                 &e.labels.zone,
@@ -135,6 +143,9 @@ async fn serve_async(
     );
     let store: Store = Arc::new(ArcSwap::from_pointee(snapshot));
     let sampler = tokio::spawn(status::run_sampler(board.clone(), store.clone()));
+    let agreement =
+        tokio::spawn(Agreement::new(fleet.clone(), store.clone(), runner.state_sink()).run());
+    let poller = tokio::spawn(crate::peers::poller::run(fleet.clone(), store.clone()));
     let observer = Arc::new(MetricsObserver {
         metrics: metrics.clone(),
     });
@@ -149,6 +160,7 @@ async fn serve_async(
         metrics: metrics.clone(),
         reloads: Some(reloads.clone()),
         status: Some(board.clone()),
+        fleet: fleet.clone(),
     };
     let admin_addr = store.load().config.metrics_listen;
     let admin = match admin_addr {
@@ -195,6 +207,7 @@ async fn serve_async(
             _ = hup.recv() => {
                 let report = serving.reload(Trigger::Sighup).await;
                 record_reload(&board, &report.outcome);
+                fleet.wake();
             }
             _ = refresh.tick() => {
                 let store = serving.store.clone();
@@ -209,6 +222,7 @@ async fn serve_async(
             Some(reply) = reload_requests.recv() => {
                 let report = serving.reload(Trigger::Api).await;
                 record_reload(&board, &report.outcome);
+                fleet.wake();
                 // The client may have gone; the report is kept for GET /v1/reload anyway.
                 let _ = reply.send(report);
             }
@@ -220,6 +234,8 @@ async fn serve_async(
     sampler.abort();
     drop(serving.admin.take());
     serving.listeners.close_all();
+    poller.abort();
+    agreement.abort();
     serving.runner.shutdown().await;
     let _ = std::fs::remove_file(&serving.pid_file);
     Ok(ExitCode::SUCCESS)

@@ -1,5 +1,6 @@
 //! Explaining a decision for a name (shared by `steerdns explain` and `/v1/explain`).
 
+use crate::config::model::{Service, Zone};
 use crate::dns::name::Name;
 use crate::error::ExplainError;
 use crate::state::Snapshot;
@@ -13,6 +14,34 @@ pub fn explain_name(
     want_v6: bool,
     client: &ClientAddr,
 ) -> Result<Trace, ExplainError> {
+    let (zone, service) = find_service(snap, name)?;
+    let qname = Name::parse_absolute(name).map_err(|source| ExplainError::BadName {
+        name: name.to_string(),
+        source,
+    })?;
+    let geo = snap.geo.as_ref().map(|g| g.facts(client.addr));
+    let shown = qname.to_string();
+    let drain_since = snap.drain_since.for_service(zone, service);
+    let (_, trace) = explain(
+        service,
+        &snap.health,
+        client,
+        geo.as_ref(),
+        ExplainContext {
+            name: &shown,
+            want_v6,
+            rotation: 0,
+            drain_since: &drain_since,
+        },
+    );
+    Ok(trace)
+}
+
+/// The zone holding `name` (the longest origin above it) and the service at `name`.
+pub fn find_service<'s>(
+    snap: &'s Snapshot,
+    name: &str,
+) -> Result<(&'s Zone, &'s Service), ExplainError> {
     let qname = Name::parse_absolute(name).map_err(|source| ExplainError::BadName {
         name: name.to_string(),
         source,
@@ -30,20 +59,5 @@ pub fn explain_name(
         .and_then(|n| n.service)
         .map(|i| &zone.services[i])
         .ok_or_else(|| ExplainError::NotSteered(qname.to_string()))?;
-    let geo = snap.geo.as_ref().map(|g| g.facts(client.addr));
-    let shown = qname.to_string();
-    let drain_since = snap.drain_since.for_service(zone, service);
-    let (_, trace) = explain(
-        service,
-        &snap.health,
-        client,
-        geo.as_ref(),
-        ExplainContext {
-            name: &shown,
-            want_v6,
-            rotation: 0,
-            drain_since: &drain_since,
-        },
-    );
-    Ok(trace)
+    Ok((zone, service))
 }

@@ -10,6 +10,8 @@
 //!        ▲                                                  │ raw query bytes
 //!        │ health slots (atomics)                           ▼
 //!  health::runner (probes)                 dns::answer (pure) ──► steer::steer (pure)
+//!        ▲ agreed verdicts (with [peers])
+//!  peers (poller of the peers' /v1/health, quorum (pure), agreement)
 //! ```
 //!
 //! `reload` builds a complete new [`state::Snapshot`] off the query path and swaps it in
@@ -31,6 +33,7 @@ pub mod geo;
 pub mod health;
 pub mod logging;
 pub mod metrics;
+pub mod peers;
 pub mod reload;
 pub mod server;
 pub mod state;

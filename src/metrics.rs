@@ -20,6 +20,7 @@ use prometheus_client::registry::Registry;
 use crate::counters::{qtype_name, rcode_name};
 use crate::dns::answer::{AnswerInfo, Transport};
 use crate::health::Status;
+use crate::peers::{Fleet, PeerState};
 use crate::server::QueryObserver;
 use crate::state::{Snapshot, Store};
 
@@ -169,6 +170,7 @@ fn log_query(
 struct SteerdnsCollector {
     store: Store,
     metrics: Arc<Metrics>,
+    fleet: Arc<Fleet>,
 }
 
 fn counter(
@@ -252,6 +254,49 @@ impl Collector for SteerdnsCollector {
             ];
             let up = i64::from(snap.health.get(check.slot) == Status::Up);
             ConstGauge::new(up).encode(family.encode_family(&labels)?)?;
+        }
+
+        if let Some(settings) = &snap.config.peers {
+            let peers = self
+                .fleet
+                .statuses(tokio::time::Instant::now(), settings.stale_after);
+            let mut family = encoder.encode_descriptor(
+                "steerdns_peer_up",
+                "1 while the last read of the peer's /v1/health succeeded, 0 otherwise.",
+                None,
+                MetricType::Gauge,
+            )?;
+            for p in &peers {
+                let labels: &[(&str, &str)] = &[("peer", p.url.as_str())];
+                let up = i64::from(p.state == PeerState::Up);
+                ConstGauge::new(up).encode(family.encode_family(&labels)?)?;
+            }
+            let observers = 1 + peers.iter().filter(|p| p.counts).count() as i64;
+            let gauge = ConstGauge::new(observers);
+            gauge.encode(encoder.encode_descriptor(
+                "steerdns_health_observers",
+                "Observers in the health agreement: this instance and the peers heard within stale_after (1: deciding alone).",
+                None,
+                gauge.metric_type(),
+            )?)?;
+            let mut family = encoder.encode_descriptor(
+                "steerdns_health_disagreements",
+                "1 while this instance's own verdict on the endpoint differs from the agreed one.",
+                None,
+                MetricType::Gauge,
+            )?;
+            for check in &snap.config.checks {
+                let addr = check.addr.to_string();
+                let labels: &[(&str, &str)] = &[
+                    ("zone", check.zone.as_str()),
+                    ("service", check.service.as_str()),
+                    ("region", check.region.as_str()),
+                    ("endpoint", addr.as_str()),
+                ];
+                let differs =
+                    i64::from(snap.health.local(check.slot) != snap.health.get(check.slot));
+                ConstGauge::new(differs).encode(family.encode_family(&labels)?)?;
+            }
         }
 
         let map = self
@@ -349,11 +394,12 @@ impl Collector for SteerdnsCollector {
 }
 
 /// Renders the Prometheus text exposition of everything.
-pub fn render(store: &Store, metrics: &Arc<Metrics>) -> String {
+pub fn render(store: &Store, metrics: &Arc<Metrics>, fleet: &Arc<Fleet>) -> String {
     let mut registry = Registry::default();
     registry.register_collector(Box::new(SteerdnsCollector {
         store: store.clone(),
         metrics: metrics.clone(),
+        fleet: fleet.clone(),
     }));
     let mut out = String::new();
     if prometheus_client::encoding::text::encode(&mut out, &registry).is_err() {

@@ -47,8 +47,9 @@ pub struct Snapshot {
 
 impl Snapshot {
     /// The one way to make a snapshot: every checked endpoint up (the health runner fills in
-    /// kept and saved states before it is published), counters and drain start times carried
-    /// over by name from `previous` and its signature caches kept (fresh without one).
+    /// kept and saved states before it is published; with `[peers]` the table takes answered
+    /// verdicts from the agreement), counters and drain start times carried over by name from
+    /// `previous` and its signature caches kept (fresh without one).
     pub fn new(
         generation: u64,
         config: Config,
@@ -56,7 +57,8 @@ impl Snapshot {
         loaded_at_unix: u64,
         previous: Option<&Self>,
     ) -> Self {
-        let health = Arc::new(HealthTable::new(config.checks.len()));
+        let health =
+            Arc::new(HealthTable::new(config.checks.len()).agreeing(config.peers.is_some()));
         let counters = Arc::new(SnapshotCounters::build(
             &config,
             previous.map(|p| p.counters.as_ref()),

@@ -9,6 +9,8 @@
 //!   GET  /metrics      Prometheus text (open)
 //!   GET  /healthz      "ok generation N" (open)
 //!   GET  /v1/explain   ?name=&type=&client=: the decision trace as JSON, with live health
+//!                      (and, with [peers], each observer's view of the regions' endpoints)
+//!   GET  /v1/health    this instance's own probe verdicts (SPEC 4.1), read by its peers
 //!   GET  /v1/reload    the last reload's report (JSON; `"outcome": "none"` before the first)
 //!   POST /v1/reload    runs a reload and answers its report
 //!   GET  /v1/status    the status document (JSON, crate::status)
@@ -35,6 +37,7 @@ use tokio::sync::watch;
 
 use crate::error::render_chain;
 use crate::metrics::{self, Metrics};
+use crate::peers::Fleet;
 use crate::reload::outcome::{ReloadHandle, ReloadReport};
 use crate::state::{Store, now_unix_ms};
 use crate::status::StatusBoard;
@@ -55,6 +58,8 @@ pub struct AdminContext {
     /// Events, share history and last probes for `/v1/status` and `/`; `None` where no daemon
     /// keeps them (then both answer 503).
     pub status: Option<Arc<StatusBoard>>,
+    /// Peers and their views (`[peers]`), for explain and metrics.
+    pub fleet: Arc<Fleet>,
 }
 
 impl std::fmt::Debug for AdminContext {
@@ -182,18 +187,27 @@ async fn route(req: Request<Incoming>, ctx: &AdminContext) -> Reply {
         (&Method::GET, "/metrics") => reply(
             StatusCode::OK,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
-            metrics::render(&ctx.store, &ctx.metrics),
+            metrics::render(&ctx.store, &ctx.metrics, &ctx.fleet),
         ),
         (&Method::GET, "/healthz") => {
             let g = ctx.store.load().generation;
             reply(StatusCode::OK, "text/plain", format!("ok generation {g}\n"))
         }
-        (&Method::GET, "/v1/explain") => explain(req.uri().query().unwrap_or(""), &ctx.store),
+        (&Method::GET, "/v1/explain") => {
+            explain(req.uri().query().unwrap_or(""), &ctx.store, &ctx.fleet)
+        }
+        (&Method::GET, "/v1/health") => {
+            let report = crate::peers::local_report(&ctx.store.load_full());
+            match serde_json::to_string(&report) {
+                Ok(body) => reply(StatusCode::OK, "application/json", body + "\n"),
+                Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, &render_chain(&e)),
+            }
+        }
         (&Method::GET, "/v1/reload") => last_reload(ctx),
         (&Method::POST, "/v1/reload") => run_reload(ctx).await,
         (&Method::GET, "/v1/status") => status_json(ctx),
         (&Method::GET, "/") => status_page(ctx),
-        (_, "/metrics" | "/healthz" | "/v1/explain" | "/v1/status" | "/") => {
+        (_, "/metrics" | "/healthz" | "/v1/explain" | "/v1/health" | "/v1/status" | "/") => {
             method_not_allowed("GET")
         }
         (_, "/v1/reload") => method_not_allowed("GET, POST"),
@@ -304,7 +318,7 @@ fn status_page(ctx: &AdminContext) -> Reply {
     r
 }
 
-fn explain(query: &str, store: &Store) -> Response<Full<Bytes>> {
+fn explain(query: &str, store: &Store, fleet: &Fleet) -> Response<Full<Bytes>> {
     let mut name = None;
     let mut qtype = "A".to_string();
     let mut client = None;
@@ -337,10 +351,31 @@ fn explain(query: &str, store: &Store) -> Response<Full<Bytes>> {
     };
     let snap = store.load_full();
     match crate::explain::explain_name(&snap, &name, want_v6, &client) {
-        Ok(trace) => match serde_json::to_string_pretty(&trace) {
-            Ok(body) => reply(StatusCode::OK, "application/json", body + "\n"),
-            Err(e) => bad(render_chain(&e)),
-        },
+        Ok(mut trace) => {
+            if let Some(settings) = &snap.config.peers
+                && let Ok((zone, _)) = crate::explain::find_service(&snap, &name)
+            {
+                let regions: Vec<String> = trace
+                    .tiers
+                    .iter()
+                    .flatten()
+                    .map(|r| r.region.clone())
+                    .collect();
+                trace.observers = Some(crate::peers::view::observer_trace(
+                    &snap,
+                    settings,
+                    &fleet.records(),
+                    tokio::time::Instant::now(),
+                    &crate::config::model::zone_label(&zone.origin),
+                    &trace.service,
+                    &regions,
+                ));
+            }
+            match serde_json::to_string_pretty(&trace) {
+                Ok(body) => reply(StatusCode::OK, "application/json", body + "\n"),
+                Err(e) => bad(render_chain(&e)),
+            }
+        }
         Err(e) => reply(
             StatusCode::NOT_FOUND,
             "application/json",

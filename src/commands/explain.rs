@@ -39,11 +39,12 @@ pub fn run(
     // When a region began draining is known only to the daemon (--server).
     snap.drain_since = crate::drain::DrainTimes::default();
     // Health as the daemon last saved it, when it has run on this machine.
+    // The answered verdicts: agreed ones where the daemon saved them (`[peers]`).
     let saved =
-        crate::health::persist::try_load(&snap.config.health_state_file).unwrap_or_default();
+        crate::health::persist::try_load_file(&snap.config.health_state_file).unwrap_or_default();
     for check in &snap.config.checks {
-        if let Some(status) = saved.get(&check.key()) {
-            snap.health.set(check.slot, *status);
+        if let Some(status) = saved.answered(&check.key()) {
+            snap.health.set(check.slot, status);
         }
     }
     let trace = crate::explain::explain_name(&snap, name, want_v6, &client)?;
@@ -51,7 +52,7 @@ pub fn run(
         output::println(&serde_json::to_string_pretty(&trace).map_err(AppError::Json)?)?;
     } else {
         output::print(&trace.render_text())?;
-        if saved.is_empty() {
+        if saved.endpoints.is_empty() {
             output::println(
                 "(health: offline view, every endpoint up; use --server for live health)",
             )?;

@@ -36,6 +36,12 @@ pub const RRL_SLIP: u32 = 2;
 pub const RRL_IPV4_PREFIX: u8 = 24;
 /// `[rrl] ipv6_prefix`.
 pub const RRL_IPV6_PREFIX: u8 = 56;
+/// `[peers] poll`: time between two reads of each peer.
+pub const PEERS_POLL: Duration = Duration::from_secs(2);
+/// `[peers] stale_after`: a peer not heard from for this long does not count.
+pub const PEERS_STALE_AFTER: Duration = Duration::from_secs(10);
+/// Shortest `[peers] poll` accepted.
+pub const PEERS_POLL_MIN: Duration = Duration::from_millis(100);
 /// `[log] queries`.
 pub const LOG_QUERIES: bool = false;
 

@@ -103,6 +103,8 @@ pub struct Config {
     pub admin_access: AdminAccess,
     /// `[log]` settings.
     pub log: LogSettings,
+    /// `[peers]`; `None` when no peer is listed (this instance decides alone).
+    pub peers: Option<PeersSettings>,
     /// Zones, sorted by origin.
     pub zones: Vec<Zone>,
     /// Every endpoint that has a health check, in slot order (`checks[i].slot == SlotId(i)`).
@@ -158,6 +160,30 @@ impl ProbeSources {
             IpAddr::V6(_) => self.v6.map(IpAddr::V6),
         }
     }
+}
+
+/// `[peers] quorum`: when the observers of an endpoint call it down (SPEC §4.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quorum {
+    /// More than half of the observers.
+    Majority,
+    /// At least this many observers (all of them when fewer are heard from).
+    AtLeast(std::num::NonZeroU32),
+}
+
+/// `[peers]`: the other instances this one agrees with on endpoint health (SPEC §4.1).
+#[derive(Debug, Clone)]
+pub struct PeersSettings {
+    /// Base URLs of the peers' admin listeners, without a trailing slash.
+    pub urls: Vec<String>,
+    /// The token sent as `Authorization: Bearer` (the peers' `[metrics] token_file`).
+    pub token: Option<Token>,
+    /// Time between two reads of each peer.
+    pub poll: Duration,
+    /// A peer whose last good read is this old does not count.
+    pub stale_after: Duration,
+    /// When an endpoint is down.
+    pub quorum: Quorum,
 }
 
 /// `[rrl]`, with defaults applied.

@@ -32,6 +32,8 @@ pub struct MainFile {
     pub metrics: MetricsSection,
     /// `[log]`: logging.
     pub log: LogSection,
+    /// `[peers]`: other instances to agree with on health.
+    pub peers: PeersSection,
 }
 
 /// `[server]`.
@@ -120,6 +122,34 @@ pub struct MetricsSection {
     /// File holding the token other clients must present for /v1/* and /. Default none
     /// (then those clients get 403).
     pub token_file: Option<SpannedStr>,
+}
+
+/// `[peers]` (SPEC §4.1).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PeersSection {
+    /// Base URLs of the peers' admin listeners (`http://192.0.2.53:9153`). Default none: this
+    /// instance decides alone.
+    pub urls: Option<Vec<SpannedStr>>,
+    /// File holding the token the peers expect (their `[metrics] token_file`). Default none.
+    pub token_file: Option<SpannedStr>,
+    /// How often each peer's `/v1/health` is read. Default "2s"; at least 100ms.
+    pub poll: Option<SpannedStr>,
+    /// A peer not heard from for this long does not count. Default "10s"; longer than `poll`.
+    pub stale_after: Option<SpannedStr>,
+    /// `"majority"` or the number of observers that must see an endpoint down. Default
+    /// majority.
+    pub quorum: Option<Spanned<QuorumValue>>,
+}
+
+/// `[peers] quorum`: a word or a number.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum QuorumValue {
+    /// `"majority"`.
+    Word(String),
+    /// A number of observers.
+    Count(i64),
 }
 
 /// `[log]`.

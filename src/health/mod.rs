@@ -53,7 +53,7 @@ pub use persist::SavedStates;
 pub use probe::{Probe, ProbeKind, ProbeOutcome, ProbeSpec, Prober, TlsSpec};
 pub use runner::{
     CheckTarget, FlipEvent, FlipHook, HealthHooks, HealthRunner, Jitter, NoJitter, ProbeEvent,
-    ProbeHook, RandomJitter, RunnerConfig, TargetLabels, UpdateSummary, initial_states,
+    ProbeHook, RandomJitter, RunnerConfig, StateSink, TargetLabels, UpdateSummary, initial_states,
     suggested_concurrency,
 };
 pub use state::{EndpointHealth, Flip, Status};

@@ -2,7 +2,9 @@
 //! restarted server does not send resolvers back to a region that was down.
 //!
 //! Format: JSON, `{"version": 1, "endpoints": {"<target key>": "up" | "down", ...}}`, keys
-//! sorted. Written whole, atomically (write a temporary file beside it, flush, rename over), so
+//! sorted: this instance's own verdicts. With `[peers]`, `"agreed"` (same shape, left out when
+//! empty) holds the agreed verdicts that differ from the instance's own, so a restart answers
+//! as the fleet had agreed until the peers are heard again. Written whole, atomically (write a temporary file beside it, flush, rename over), so
 //! a crash leaves either the old or the new file. A missing, unreadable or corrupt file is
 //! logged and ignored: health then starts up, as without a file.
 
@@ -38,13 +40,39 @@ pub fn endpoint_key(
 struct FileBody {
     version: u32,
     endpoints: BTreeMap<String, Status>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    agreed: BTreeMap<String, Status>,
 }
 
-/// Read the state file. `Ok(empty)` when it does not exist.
+/// Everything the state file holds about endpoints.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SavedFile {
+    /// This instance's own verdicts.
+    pub endpoints: SavedStates,
+    /// Agreed verdicts that differed from the own ones (with `[peers]`).
+    pub agreed: SavedStates,
+}
+
+impl SavedFile {
+    /// The verdict answers used for `key`: the agreed one when saved, else the own one.
+    pub fn answered(&self, key: &str) -> Option<Status> {
+        self.agreed
+            .get(key)
+            .or_else(|| self.endpoints.get(key))
+            .copied()
+    }
+}
+
+/// Read the state file's own verdicts. `Ok(empty)` when it does not exist.
 pub fn try_load(path: &Path) -> Result<SavedStates, StateFileError> {
+    try_load_file(path).map(|f| f.endpoints)
+}
+
+/// Read the whole state file. `Ok(empty)` when it does not exist.
+pub fn try_load_file(path: &Path) -> Result<SavedFile, StateFileError> {
     let text = match std::fs::read(path) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(SavedStates::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(SavedFile::default()),
         Err(source) => {
             return Err(StateFileError::Read {
                 path: path.to_owned(),
@@ -62,25 +90,43 @@ pub fn try_load(path: &Path) -> Result<SavedStates, StateFileError> {
             found: body.version,
         });
     }
-    Ok(body.endpoints.into_iter().collect())
+    Ok(SavedFile {
+        endpoints: body.endpoints.into_iter().collect(),
+        agreed: body.agreed.into_iter().collect(),
+    })
 }
 
-/// Read the state file; on any error log it and return no saved states (never fatal).
+/// Read the state file's own verdicts; on any error log it and return none (never fatal).
 pub fn load(path: &Path) -> SavedStates {
-    match try_load(path) {
-        Ok(states) => {
-            tracing::info!(path = %path.display(), endpoints = states.len(), "health state file loaded");
-            states
+    load_file(path).endpoints
+}
+
+/// Read the whole state file; on any error log it and return nothing saved (never fatal).
+pub fn load_file(path: &Path) -> SavedFile {
+    match try_load_file(path) {
+        Ok(file) => {
+            tracing::info!(path = %path.display(), endpoints = file.endpoints.len(), agreed = file.agreed.len(), "health state file loaded");
+            file
         }
         Err(e) => {
             tracing::warn!(error = %render_chain(&e), "ignoring health state file; endpoints start up");
-            SavedStates::new()
+            SavedFile::default()
         }
     }
 }
 
 /// Write `states` to `path` atomically: temporary file in the same folder, fsync, rename.
 pub fn save(path: &Path, states: &BTreeMap<String, Status>) -> Result<(), StateFileError> {
+    save_with_agreed(path, states, &BTreeMap::new())
+}
+
+/// Write own verdicts `states` and the `agreed` verdicts that differ from them to `path`,
+/// atomically (temporary file in the same folder, fsync, rename).
+pub fn save_with_agreed(
+    path: &Path,
+    states: &BTreeMap<String, Status>,
+    agreed: &BTreeMap<String, Status>,
+) -> Result<(), StateFileError> {
     let err = |source| StateFileError::Write {
         path: path.to_owned(),
         source,
@@ -88,6 +134,11 @@ pub fn save(path: &Path, states: &BTreeMap<String, Status>) -> Result<(), StateF
     let body = FileBody {
         version: VERSION,
         endpoints: states.clone(),
+        agreed: agreed
+            .iter()
+            .filter(|(k, a)| states.get(*k).is_some_and(|own| own != *a))
+            .map(|(k, a)| (k.clone(), *a))
+            .collect(),
     };
     let mut text = serde_json::to_vec_pretty(&body).map_err(|e| err(std::io::Error::other(e)))?;
     text.push(b'\n');
@@ -135,6 +186,32 @@ mod tests {
         assert_eq!(loaded.get("z/www/eu/127.0.0.20"), Some(&Status::Down));
         assert_eq!(loaded.get("z/www/us/::1"), Some(&Status::Up));
         assert!(!dir.path().join("steerdns.health.tmp").exists());
+    }
+
+    #[test]
+    fn agreed_verdicts_that_differ_are_kept() {
+        let Ok(dir) = tempfile::tempdir() else { return };
+        let path = dir.path().join("steerdns.health");
+        let mut own = BTreeMap::new();
+        own.insert("z/www/eu/127.0.0.20".to_owned(), Status::Down);
+        own.insert("z/www/us/127.0.0.10".to_owned(), Status::Up);
+        let mut agreed = BTreeMap::new();
+        agreed.insert("z/www/eu/127.0.0.20".to_owned(), Status::Up); // outvoted
+        agreed.insert("z/www/us/127.0.0.10".to_owned(), Status::Up); // same: not written
+        agreed.insert("z/gone".to_owned(), Status::Down); // not an endpoint: not written
+        assert!(save_with_agreed(&path, &own, &agreed).is_ok());
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        assert_eq!(text.matches("127.0.0.20").count(), 2, "{text}");
+        assert!(!text.contains("z/gone"), "{text}");
+        let file = try_load_file(&path).unwrap_or_default();
+        assert_eq!(file.agreed.len(), 1);
+        assert_eq!(file.answered("z/www/eu/127.0.0.20"), Some(Status::Up));
+        assert_eq!(file.answered("z/www/us/127.0.0.10"), Some(Status::Up));
+        assert_eq!(file.answered("z/none"), None);
+        // Without agreed entries the file is the version 1 format as before.
+        assert!(save(&path, &own).is_ok());
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(!text.contains("agreed"), "{text}");
     }
 
     #[test]

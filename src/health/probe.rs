@@ -731,7 +731,7 @@ fn describe_io(e: &std::io::Error) -> String {
 
 /// A short reason for a failed request: the io error kind when there is one, else the
 /// innermost cause's message.
-fn describe(e: &reqwest::Error) -> String {
+pub(crate) fn describe(e: &reqwest::Error) -> String {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = cur {
         if let Some(io) = err.downcast_ref::<std::io::Error>() {

@@ -33,6 +33,7 @@ use super::persist::{self, SavedStates};
 use super::probe::{Probe, ProbeOutcome, ProbeSpec};
 use super::state::{EndpointHealth, Status};
 use super::view::{HealthTable, SlotId};
+use crate::state::now_unix;
 
 //------------ Targets and events --------------------------------------------------------------
 
@@ -303,7 +304,37 @@ impl Task {
 enum WriterMsg {
     Set(String, Status),
     Remove(String),
+    SetAgreed(String, Status),
+    ClearAgreed,
     Flush(oneshot::Sender<()>),
+}
+
+/// Where the agreement (`crate::peers`) records agreed verdicts so the state file keeps them
+/// beside the runner's own ones. Cheap to clone; does nothing without a state file.
+#[derive(Clone, Default)]
+pub struct StateSink(Option<mpsc::UnboundedSender<WriterMsg>>);
+
+impl StateSink {
+    /// Records the agreed verdict of the endpoint `key`.
+    pub fn set_agreed(&self, key: String, status: Status) {
+        if let Some(tx) = &self.0 {
+            // Fails only after shutdown, when the file is final.
+            let _ = tx.send(WriterMsg::SetAgreed(key, status));
+        }
+    }
+
+    /// Forgets every agreed verdict (`[peers]` removed: answers follow the own verdicts).
+    pub fn clear_agreed(&self) {
+        if let Some(tx) = &self.0 {
+            let _ = tx.send(WriterMsg::ClearAgreed);
+        }
+    }
+}
+
+impl std::fmt::Debug for StateSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("StateSink").field(&self.0.is_some()).finish()
+    }
 }
 
 struct Shared {
@@ -359,7 +390,8 @@ impl HealthRunner {
     /// Start probing `targets`, writing into `table`. Must be called inside a tokio runtime.
     ///
     /// Before it returns, every target's slot in `table` holds its start state (up, or as in
-    /// `config.state_file`), so the caller can publish a snapshot with `table` at once. Each
+    /// `config.state_file`: the own verdict, and the answered one from the saved agreed
+    /// verdict when there is one), so the caller can publish a snapshot with `table` at once. Each
     /// target's first probe runs at once (plus at most a small jitter), then every `interval`
     /// ± jitter. Slots not named by any target are left as they are.
     pub fn start(
@@ -372,21 +404,25 @@ impl HealthRunner {
         let saved = config
             .state_file
             .as_deref()
-            .map(persist::load)
+            .map(persist::load_file)
             .unwrap_or_default();
         let mut file_states = BTreeMap::new();
+        let mut file_agreed = BTreeMap::new();
         for t in &targets {
             file_states.insert(
                 t.key.clone(),
-                saved.get(&t.key).copied().unwrap_or(Status::Up),
+                saved.endpoints.get(&t.key).copied().unwrap_or(Status::Up),
             );
+            if let Some(&a) = saved.agreed.get(&t.key) {
+                file_agreed.insert(t.key.clone(), a);
+            }
         }
         let (writer_tx, writer) = match config.state_file {
             Some(path) => {
                 let (tx, rx) = mpsc::unbounded_channel();
                 (
                     Some(tx),
-                    Some(tokio::spawn(run_writer(path, file_states, rx))),
+                    Some(tokio::spawn(run_writer(path, file_states, file_agreed, rx))),
                 )
             }
             None => (None, None),
@@ -410,8 +446,9 @@ impl HealthRunner {
             writer,
         };
         for t in targets {
-            let status = saved.get(&t.key).copied().unwrap_or(Status::Up);
-            runner.spawn_target(t, status, &table);
+            let own = saved.endpoints.get(&t.key).copied().unwrap_or(Status::Up);
+            let answered = saved.answered(&t.key).unwrap_or(own);
+            runner.spawn_target(t, own, answered, &table);
         }
         tracing::info!(
             targets = runner.tasks.len(),
@@ -419,6 +456,11 @@ impl HealthRunner {
             "health checks started"
         );
         runner
+    }
+
+    /// The handle through which agreed verdicts reach the state file.
+    pub fn state_sink(&self) -> StateSink {
+        StateSink(self.shared.writer.clone())
     }
 
     /// Number of targets being probed.
@@ -441,7 +483,8 @@ impl HealthRunner {
     ///
     /// A target whose key, spec, interval, rise and fall are all unchanged keeps its state,
     /// streak and schedule and from now on writes `new_table` at its (possibly new) slot; its
-    /// current state is copied there before this returns. Removed targets stop being probed.
+    /// current state is copied there before this returns (the own verdict and when it
+    /// changed, and, when both tables are agreeing, the agreed verdict). Removed targets stop being probed.
     /// New or changed targets start up and probe at once. Slots of `new_table` not named by a
     /// target are left as they are.
     pub fn update(
@@ -456,11 +499,19 @@ impl HealthRunner {
                 Some(task) if task.identity == t.identity() && !self.tasks.contains_key(&t.key) => {
                     {
                         let mut st = task.cell.lock();
+                        let own = st.health.status();
+                        let answered = if st.table.by_agreement() && new_table.by_agreement() {
+                            st.table.get(st.slot)
+                        } else {
+                            own
+                        };
+                        new_table.set_local(t.slot, own);
+                        new_table.set(t.slot, answered);
+                        new_table.set_since(t.slot, st.table.since(st.slot));
                         st.table = new_table.clone();
                         st.slot = t.slot;
                         st.labels = t.labels.clone();
                         st.spec = Arc::new(t.spec.clone());
-                        new_table.set(t.slot, st.health.status());
                     }
                     summary.kept += 1;
                     self.tasks.insert(t.key, task);
@@ -471,7 +522,7 @@ impl HealthRunner {
                         summary.stopped += 1;
                     }
                     summary.started += 1;
-                    self.spawn_target(t, Status::Up, &new_table);
+                    self.spawn_target(t, Status::Up, Status::Up, &new_table);
                 }
             }
         }
@@ -518,8 +569,16 @@ impl HealthRunner {
         }
     }
 
-    fn spawn_target(&mut self, t: CheckTarget, status: Status, table: &Arc<HealthTable>) {
-        table.set(t.slot, status);
+    fn spawn_target(
+        &mut self,
+        t: CheckTarget,
+        status: Status,
+        answered: Status,
+        table: &Arc<HealthTable>,
+    ) {
+        table.set_local(t.slot, status);
+        table.set(t.slot, answered);
+        table.set_since(t.slot, now_unix());
         self.send(WriterMsg::Set(t.key.clone(), status));
         let identity = t.identity();
         let cell = Arc::new(Cell(Mutex::new(CellState {
@@ -585,8 +644,13 @@ impl Shared {
             }
             let flip = st.health.observe(outcome.passed, id.rise, id.fall);
             // Written every round (idempotent). Under the lock, so `update` re-pointing the
-            // cell to a new table is never overtaken by a write to the old one.
-            st.table.set(st.slot, st.health.status());
+            // cell to a new table is never overtaken by a write to the old one. With `[peers]`
+            // this is the own verdict only; the agreement, woken by the flip hook, publishes
+            // the answered one.
+            st.table.set_local(st.slot, st.health.status());
+            if flip.is_some() {
+                st.table.set_since(st.slot, now_unix());
+            }
             if let (Some(f), Some(tx)) = (flip, &self.writer) {
                 // Under the lock too, so it is queued before any message of a task that
                 // replaces this one. Fails only after shutdown, when the file is final.
@@ -652,6 +716,7 @@ async fn run_target(shared: Arc<Shared>, key: String, id: CheckIdentity, cell: A
 async fn run_writer(
     path: PathBuf,
     mut states: BTreeMap<String, Status>,
+    mut agreed: BTreeMap<String, Status>,
     mut rx: mpsc::UnboundedReceiver<WriterMsg>,
 ) {
     let mut dirty = false;
@@ -661,15 +726,27 @@ async fn run_writer(
         while let Some(m) = msg {
             match m {
                 WriterMsg::Set(k, s) => dirty |= states.insert(k, s) != Some(s),
-                WriterMsg::Remove(k) => dirty |= states.remove(&k).is_some(),
+                WriterMsg::Remove(k) => {
+                    dirty |= agreed.remove(&k).is_some();
+                    dirty |= states.remove(&k).is_some();
+                }
+                WriterMsg::SetAgreed(k, s) => dirty |= agreed.insert(k, s) != Some(s),
+                WriterMsg::ClearAgreed => {
+                    dirty |= !agreed.is_empty();
+                    agreed.clear();
+                }
                 WriterMsg::Flush(w) => waiters.push(w),
             }
             msg = rx.try_recv().ok();
         }
         if dirty {
             let snapshot = states.clone();
+            let agreed_now = agreed.clone();
             let p = path.clone();
-            let result = tokio::task::spawn_blocking(move || persist::save(&p, &snapshot)).await;
+            let result = tokio::task::spawn_blocking(move || {
+                persist::save_with_agreed(&p, &snapshot, &agreed_now)
+            })
+            .await;
             match result {
                 Ok(Ok(())) => dirty = false,
                 Ok(Err(e)) => {
@@ -1004,6 +1081,44 @@ mod tests {
         assert_eq!(fake.calls(1), 4, "schedule kept: the probe at t = 3 s");
         let used = fake.sources.lock().unwrap_or_else(|e| e.into_inner())[&1];
         assert_eq!(used, Some(source));
+        runner.shutdown().await;
+    }
+
+    /// With `[peers]` the runner writes the own verdict only; a reload carries the agreed one
+    /// over to the new table (and drops it when the new table decides alone).
+    #[tokio::test(start_paused = true)]
+    async fn agreeing_tables_get_own_verdicts_and_keep_agreed_ones_on_update() {
+        let fake = Arc::new(FakeProbe::default());
+        fake.set_failing(1, true);
+        let table = Arc::new(HealthTable::new(1).agreeing(true));
+        let mut runner = HealthRunner::start(
+            vec![target(1, 0)],
+            table.clone(),
+            fake.clone(),
+            HealthHooks::default(),
+            config(),
+        );
+        advance(Duration::from_millis(2500)).await;
+        assert_eq!(table.local(SlotId(0)), Status::Down);
+        assert_eq!(
+            table.get(SlotId(0)),
+            Status::Up,
+            "answers wait for the agreement"
+        );
+        let since = table.since(SlotId(0));
+        assert!(since > 0);
+        table.set(SlotId(0), Status::Down); // the agreement decided
+
+        let agreeing = Arc::new(HealthTable::new(1).agreeing(true));
+        runner.update(vec![target(1, 0)], agreeing.clone());
+        assert_eq!(agreeing.get(SlotId(0)), Status::Down);
+        assert_eq!(agreeing.local(SlotId(0)), Status::Down);
+        assert_eq!(agreeing.since(SlotId(0)), since);
+
+        agreeing.set(SlotId(0), Status::Up); // outvoted by the peers
+        let alone = Arc::new(HealthTable::new(1));
+        runner.update(vec![target(1, 0)], alone.clone());
+        assert_eq!(alone.get(SlotId(0)), Status::Down, "alone: the own verdict");
         runner.shutdown().await;
     }
 

@@ -3,8 +3,14 @@
 //! One table belongs to one config generation and hangs off that generation's snapshot, so the
 //! [`SlotId`]s the compiled config hands out and the slots here always match (STYLE §8.1).
 //! Checker tasks write slots; queries read them with one atomic load each, no locks.
+//!
+//! Each slot holds two verdicts: the *local* one (this instance's rise/fall machine, with the
+//! time it last changed, served at `/v1/health`) and the *answered* one (what queries use).
+//! Without `[peers]` they are the same: [`HealthTable::set_local`] writes both. With `[peers]`
+//! the table is built [`HealthTable::agreeing`]: the runner writes only the local verdict, and
+//! the agreement (`crate::peers`) writes the answered one from every observer's verdicts.
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
 use super::state::Status;
 
@@ -39,22 +45,41 @@ fn decode(raw: u8) -> Status {
 /// failing open beats panicking on the query path.
 #[derive(Debug)]
 pub struct HealthTable {
+    /// The answered verdict of each slot.
     slots: Box<[AtomicU8]>,
+    /// This instance's own verdict of each slot.
+    local: Box<[AtomicU8]>,
+    /// When the local verdict last changed (or was set at start), seconds since the epoch.
+    since: Box<[AtomicU64]>,
+    /// Answered verdicts are written by the agreement, not by [`HealthTable::set_local`].
+    agreeing: bool,
 }
 
 impl HealthTable {
     /// A table of `n` slots, all up (SPEC §4: an endpoint starts up).
     pub fn new(n: usize) -> Self {
-        Self {
-            slots: (0..n).map(|_| AtomicU8::new(UP)).collect(),
-        }
+        Self::new_with(&vec![Status::Up; n])
     }
 
-    /// A table whose slot `i` starts as `states[i]`.
+    /// A table whose slot `i` starts as `states[i]` (local and answered).
     pub fn new_with(states: &[Status]) -> Self {
         Self {
             slots: states.iter().map(|&s| AtomicU8::new(encode(s))).collect(),
+            local: states.iter().map(|&s| AtomicU8::new(encode(s))).collect(),
+            since: states.iter().map(|_| AtomicU64::new(0)).collect(),
+            agreeing: false,
         }
+    }
+
+    /// The same table, with answered verdicts written by the agreement when `on` (`[peers]`).
+    pub fn agreeing(mut self, on: bool) -> Self {
+        self.agreeing = on;
+        self
+    }
+
+    /// Whether answered verdicts come from the agreement rather than straight from the runner.
+    pub fn by_agreement(&self) -> bool {
+        self.agreeing
     }
 
     /// Number of slots.
@@ -79,6 +104,39 @@ impl HealthTable {
     pub fn set(&self, slot: SlotId, status: Status) {
         if let Some(a) = self.slots.get(slot.0 as usize) {
             a.store(encode(status), Ordering::Release);
+        }
+    }
+
+    /// This instance's own verdict of `slot`; [`Status::Up`] for an id outside the table.
+    pub fn local(&self, slot: SlotId) -> Status {
+        match self.local.get(slot.0 as usize) {
+            Some(a) => decode(a.load(Ordering::Acquire)),
+            None => Status::Up,
+        }
+    }
+
+    /// Store this instance's own verdict of `slot`; also the answered one unless the table is
+    /// [`HealthTable::agreeing`]. Ignored for an id outside the table.
+    pub fn set_local(&self, slot: SlotId, status: Status) {
+        if let Some(a) = self.local.get(slot.0 as usize) {
+            a.store(encode(status), Ordering::Release);
+        }
+        if !self.agreeing {
+            self.set(slot, status);
+        }
+    }
+
+    /// When the local verdict of `slot` last changed, seconds since the epoch (0: unknown).
+    pub fn since(&self, slot: SlotId) -> u64 {
+        self.since
+            .get(slot.0 as usize)
+            .map_or(0, |a| a.load(Ordering::Relaxed))
+    }
+
+    /// Records when the local verdict of `slot` changed.
+    pub fn set_since(&self, slot: SlotId, unix: u64) {
+        if let Some(a) = self.since.get(slot.0 as usize) {
+            a.store(unix, Ordering::Relaxed);
         }
     }
 
@@ -131,6 +189,32 @@ mod tests {
         t.set(SlotId(7), Status::Down);
         assert_eq!(t.get(SlotId(7)), Status::Up);
         assert_eq!(t.to_vec(), vec![Status::Up]);
+    }
+
+    #[test]
+    fn local_verdicts_write_through_unless_agreeing() {
+        let t = HealthTable::new(1);
+        t.set_local(SlotId(0), Status::Down);
+        assert_eq!(
+            (t.local(SlotId(0)), t.get(SlotId(0))),
+            (Status::Down, Status::Down)
+        );
+        let t = HealthTable::new(1).agreeing(true);
+        assert!(t.by_agreement());
+        t.set_local(SlotId(0), Status::Down);
+        assert_eq!(
+            (t.local(SlotId(0)), t.get(SlotId(0))),
+            (Status::Down, Status::Up)
+        );
+        t.set(SlotId(0), Status::Down);
+        t.set_local(SlotId(0), Status::Up);
+        assert_eq!(
+            (t.local(SlotId(0)), t.get(SlotId(0))),
+            (Status::Up, Status::Down)
+        );
+        t.set_since(SlotId(0), 42);
+        assert_eq!(t.since(SlotId(0)), 42);
+        assert_eq!(t.since(SlotId(9)), 0);
     }
 
     #[test]

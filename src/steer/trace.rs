@@ -86,6 +86,10 @@ pub struct Trace {
     /// The draining regions of the client's map entry, and when resolver caches will have
     /// let go of them.
     pub drain: Vec<DrainTrace>,
+    /// Each observer's view of the endpoints of the regions above (SPEC §4.1): only from a
+    /// running daemon with `[peers]` (`/v1/explain`), absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observers: Option<ObserverTrace>,
 }
 
 /// A draining region the client's map names, and when caches let go of it (SPEC section 7).
@@ -99,6 +103,49 @@ pub struct DrainTrace {
     /// `since` + the service's TTL, RFC 3339: from then on no resolver holds an answer given
     /// before the drain.
     pub caches_clear_at: Option<String>,
+}
+
+/// Each observer's view of some endpoints, and the agreed verdict (SPEC §4.1). Filled in by
+/// the daemon from its peer book; [`explain`] leaves it out.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ObserverTrace {
+    /// `[peers] quorum`: `majority` or a number.
+    pub quorum: String,
+    /// This instance first, then every configured peer.
+    pub observers: Vec<ObserverInfo>,
+    /// The endpoints, each with one view per observer.
+    pub endpoints: Vec<EndpointObservation>,
+}
+
+/// One observer in an [`ObserverTrace`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ObserverInfo {
+    /// Its identity (a peer not heard yet: its URL).
+    pub name: String,
+    /// `this instance`, or the peer's state: `up`, `unreachable`, `stale`.
+    pub state: String,
+    /// Whether its view takes part in the agreement now.
+    pub counts: bool,
+    /// Why a peer is not up.
+    pub reason: Option<String>,
+}
+
+/// One endpoint in an [`ObserverTrace`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct EndpointObservation {
+    /// Region name.
+    pub region: String,
+    /// The endpoint's address.
+    pub endpoint: String,
+    /// One verdict per observer (same order as [`ObserverTrace::observers`]); `None` when the
+    /// observer does not count or does not check this endpoint.
+    pub views: Vec<Option<Status>>,
+    /// The agreed verdict, which answers use.
+    pub agreed: Status,
+    /// Observers that see it down.
+    pub down: u32,
+    /// Observers of it.
+    pub observers: u32,
 }
 
 /// Inputs for [`explain`] besides the service and the decision inputs.
@@ -268,6 +315,7 @@ pub fn explain(
         ttl: service.ttl,
         scope: d.scope,
         drain,
+        observers: None,
     };
     (d, trace)
 }
@@ -364,6 +412,9 @@ impl Trace {
                 ),
             };
         }
+        if let Some(o) = &self.observers {
+            o.render_text(&mut s);
+        }
         s
     }
 
@@ -383,5 +434,50 @@ impl Trace {
                 l
             })
             .collect()
+    }
+}
+
+impl ObserverTrace {
+    /// Appends the observers and one line per endpoint to `s`:
+    ///
+    /// ```text
+    /// observers: ns1 (this instance), ns2 (up), ns3 (unreachable: timeout; not counted); quorum majority
+    /// observed: us-east 127.0.0.10: ns1 down, ns2 up, ns3 - => up (1 of 2 see it down)
+    /// ```
+    pub fn render_text(&self, s: &mut String) {
+        let who: Vec<String> = self
+            .observers
+            .iter()
+            .map(|o| {
+                let mut t = format!("{} ({}", o.name, o.state);
+                if let Some(r) = &o.reason {
+                    let _ = write!(t, ": {r}");
+                }
+                if !o.counts {
+                    t.push_str("; not counted");
+                }
+                t.push(')');
+                t
+            })
+            .collect();
+        let _ = writeln!(s, "observers: {}; quorum {}", who.join(", "), self.quorum);
+        for e in &self.endpoints {
+            let views: Vec<String> = self
+                .observers
+                .iter()
+                .zip(&e.views)
+                .map(|(o, v)| format!("{} {}", o.name, v.map_or("-", Status::as_str)))
+                .collect();
+            let _ = writeln!(
+                s,
+                "observed: {} {}: {} => {} ({} of {} see it down)",
+                e.region,
+                e.endpoint,
+                views.join(", "),
+                e.agreed,
+                e.down,
+                e.observers
+            );
+        }
     }
 }

@@ -58,6 +58,19 @@ pub fn free_port_53() -> Option<SocketAddr> {
     None
 }
 
+/// A free port on the loopback address `ip` (`"127.0.0.31"`) for both UDP and TCP.
+pub fn free_addr(ip: &str) -> SocketAddr {
+    let ip: std::net::IpAddr = ip.parse().expect("loopback address");
+    for _ in 0..50 {
+        let udp = UdpSocket::bind((ip, 0)).expect("bind udp");
+        let addr = udp.local_addr().expect("addr");
+        if std::net::TcpListener::bind(addr).is_ok() {
+            return addr;
+        }
+    }
+    panic!("no port free for both UDP and TCP on {ip} after 50 tries");
+}
+
 /// Deep-merges `from` into `into`: tables are merged key by key, other values replaced.
 fn merge(into: &mut toml::Table, from: toml::Table) {
     for (key, value) in from {
@@ -98,6 +111,8 @@ pub struct Setup {
     zones: Vec<(String, String)>,
     files: Vec<(String, Vec<u8>)>,
     listen: Option<SocketAddr>,
+    /// DNS and admin addresses chosen by the test ([`Setup::addresses`]).
+    addresses: Option<(SocketAddr, SocketAddr)>,
 }
 
 impl Default for Setup {
@@ -128,6 +143,7 @@ enabled = false
             zones: Vec::new(),
             files: Vec::new(),
             listen: None,
+            addresses: None,
         }
     }
 
@@ -154,6 +170,7 @@ enabled = false
             zones: Vec::new(),
             files: Vec::new(),
             listen: None,
+            addresses: None,
         }
     }
 
@@ -190,6 +207,14 @@ enabled = false
         self
     }
 
+    /// Serves DNS on `dns` and the admin listener on `admin` (loopback addresses, e.g. from
+    /// [`free_addr`]) instead of free ports on 127.0.0.1: for tests that must know them
+    /// before the daemon starts, such as peers naming each other.
+    pub fn addresses(mut self, dns: SocketAddr, admin: SocketAddr) -> Self {
+        self.addresses = Some((dns, admin));
+        self
+    }
+
     /// Writes the files into a new temp dir, starts the daemon on free loopback ports and
     /// waits until it answers over UDP and has written its pid file.
     pub fn start(self) -> Daemon {
@@ -201,10 +226,13 @@ enabled = false
         for (name, text) in &self.zones {
             std::fs::write(dir.path().join("zones").join(name), text).expect("write zone");
         }
-        let addr: SocketAddr = self
-            .listen
-            .unwrap_or_else(|| ([127, 0, 0, 1], free_port()).into());
-        let metrics: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+        let (addr, metrics): (SocketAddr, SocketAddr) = self.addresses.unwrap_or_else(|| {
+            (
+                self.listen
+                    .unwrap_or_else(|| ([127, 0, 0, 1], free_port()).into()),
+                ([127, 0, 0, 1], free_port()).into(),
+            )
+        });
         let in_dir = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
         let mut config = self.config;
         let mut fixed = toml::Table::new();

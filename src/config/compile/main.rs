@@ -150,6 +150,7 @@ pub(super) fn compile_main(
             format: main.log.format.unwrap_or_default(),
             queries: main.log.queries.unwrap_or(defaults::LOG_QUERIES),
         },
+        peers: super::fleet::compile_peers(src, base, &main.peers, errors),
         zones: Vec::new(),
         checks: Vec::new(),
         warnings: Vec::new(),
