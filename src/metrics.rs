@@ -266,7 +266,7 @@ impl Collector for SteerdnsCollector {
                 None,
                 MetricType::Gauge,
             )?;
-            for p in &peers {
+            for p in peers.iter().filter(|p| p.state != PeerState::Itself) {
                 let labels: &[(&str, &str)] = &[("peer", p.url.as_str())];
                 let up = i64::from(p.state == PeerState::Up);
                 ConstGauge::new(up).encode(family.encode_family(&labels)?)?;

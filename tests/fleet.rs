@@ -158,8 +158,9 @@ fn three_instances_agree_fail_over_together_and_decide_alone_when_left_alone() {
         .collect();
     let mut fleet: Vec<Option<Daemon>> = (1..=3)
         .map(|i| {
+            // One list of every instance for all (as one config from git would have it): each
+            // finds itself in it by its identity and does not count itself.
             let peers: Vec<String> = (1..=3)
-                .filter(|&j| j != i)
                 .map(|j| format!("\"http://{}\"", addrs[j - 1].1))
                 .collect();
             Some(
@@ -209,6 +210,15 @@ quorum = "majority"
             assert_eq!(d(&fleet, i).metric(&up), 1.0, "ns{i} sees ns{j} up");
         }
         assert_eq!(answer(d(&fleet, i), ORIGIN), [PRIMARY], "ns{i}");
+        let own_url = series(
+            "steerdns_peer_up",
+            &format!("peer=\"http://{}\"", addrs[i - 1].1),
+        );
+        assert!(
+            !d(&fleet, i).metrics_text().contains(&own_url),
+            "ns{i} is no peer of itself"
+        );
+        assert!(d(&fleet, i).log().contains("reaches this instance itself"));
     }
     // Each probes from its own source address.
     wait_for("probes from 127.0.0.21-23", Duration::from_secs(10), || {

@@ -37,6 +37,10 @@ pub enum PeerState {
     Unreachable,
     /// The last read was good but is older than `stale_after` (reads are not finishing).
     Stale,
+    /// The URL reaches this instance itself (it reported this instance's identity): not a
+    /// peer. So one `urls` list naming every instance can be shared by all of them.
+    #[serde(rename = "self")]
+    Itself,
 }
 
 impl PeerState {
@@ -46,6 +50,7 @@ impl PeerState {
             Self::Up => "up",
             Self::Unreachable => "unreachable",
             Self::Stale => "stale",
+            Self::Itself => "self",
         }
     }
 }
@@ -65,6 +70,8 @@ pub struct PeerRecord {
     pub last_error: Option<String>,
     /// Whether any read has finished.
     pub attempted: bool,
+    /// The last read found this instance itself.
+    pub itself: bool,
 }
 
 impl PeerRecord {
@@ -77,6 +84,7 @@ impl PeerRecord {
             heard_unix: None,
             last_error: None,
             attempted: false,
+            itself: false,
         }
     }
 
@@ -87,18 +95,34 @@ impl PeerRecord {
         self.heard_unix = Some(unix);
         self.last_error = None;
         self.attempted = true;
+        self.itself = false;
+    }
+
+    /// Records a read that reached this instance itself: forgets any view, never counts.
+    pub fn found_itself(&mut self) {
+        self.view = None;
+        self.heard_at = None;
+        self.heard_unix = None;
+        self.last_error = None;
+        self.attempted = true;
+        self.itself = true;
     }
 
     /// Records a failed read. The last good view is kept (it counts until it is stale).
     pub fn failed(&mut self, reason: String) {
         self.last_error = Some(reason);
         self.attempted = true;
+        self.itself = false;
     }
 
     /// The peer as of `now`.
     pub fn status(&self, now: Instant, stale_after: Duration) -> PeerStatus {
         let counts = self.view.is_some() && is_fresh(self.heard_at, now, stale_after);
         let (state, reason) = match (&self.last_error, counts) {
+            _ if self.itself => (
+                PeerState::Itself,
+                Some("this instance (it reports this instance's identity)".to_owned()),
+            ),
             (Some(e), _) => (PeerState::Unreachable, Some(e.clone())),
             (None, true) => (PeerState::Up, None),
             (None, false) if !self.attempted => {
@@ -198,5 +222,11 @@ mod tests {
         let s = p.status(t0 + Duration::from_secs(11), stale);
         assert_eq!((s.state, s.counts), (PeerState::Stale, false));
         assert_eq!(s.reason.as_deref(), Some("no read finished for 10s"));
+
+        // The URL turns out to be this instance: never counts.
+        p.found_itself();
+        let s = p.status(t0, stale);
+        assert_eq!((s.state, s.counts), (PeerState::Itself, false));
+        assert!(p.view.is_none());
     }
 }

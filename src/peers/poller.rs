@@ -13,9 +13,10 @@
 //! Settings are read from the serving snapshot at every round, so a reload that adds a peer,
 //! changes the token or the poll interval takes effect at the next round. No connection is
 //! kept between rounds: each read opens a new one (a few per poll interval), so a peer that
-//! restarts or moves is seen at once. A peer that reports this instance's own identity (a URL
-//! pointing back at itself, or two instances with one name) is refused: it would count the
-//! same observer twice.
+//! restarts or moves is seen at once. A URL that answers with this instance's own identity is
+//! this instance itself (one `urls` list naming every instance can be shared by all of them;
+//! two instances with one identity show up the same way, which is why identities must
+//! differ): it is marked `self` and never counts, or it would count one observer twice.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -119,11 +120,7 @@ pub async fn round(client: &reqwest::Client, fleet: &Fleet, settings: &PeersSett
             continue; // a read task panicked or was aborted: nothing to record
         };
         match result {
-            Ok(report) if report.identity == own => fleet.update(&url, |r| {
-                r.failed(format!(
-                    "reports this instance's own identity {own:?} (a URL pointing back here, or two instances with one identity)"
-                ))
-            }),
+            Ok(report) if report.identity == own => fleet.update(&url, |r| r.found_itself()),
             Ok(report) => {
                 let view = PeerView::from_report(report);
                 let (at, unix) = (Instant::now(), now_unix());
@@ -209,6 +206,9 @@ fn log_changes(
                 peer = %p.url, reason, "peer unreachable; not counted"
             ),
             PeerState::Stale => tracing::warn!(peer = %p.url, reason, "peer stale; not counted"),
+            PeerState::Itself => tracing::info!(
+                peer = %p.url, "peer URL reaches this instance itself; not counted"
+            ),
         }
         logged.insert(p.url.clone(), now);
     }

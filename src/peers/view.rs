@@ -6,7 +6,7 @@
 use serde::Serialize;
 use tokio::time::Instant;
 
-use super::book::{PeerRecord, PeerStatus};
+use super::book::{PeerRecord, PeerState, PeerStatus};
 use super::quorum::{self, PeerInput};
 use super::report::identity;
 use crate::config::model::{CheckedEndpoint, PeersSettings, Quorum};
@@ -165,12 +165,18 @@ pub fn observer_trace(
         counts: true,
         reason: None,
     }];
-    observers.extend(fleet.peers.iter().map(|p| ObserverInfo {
-        name: p.name().to_owned(),
-        state: p.state.as_str().to_owned(),
-        counts: p.counts,
-        reason: p.reason.clone(),
-    }));
+    observers.extend(
+        fleet
+            .peers
+            .iter()
+            .filter(|p| p.state != PeerState::Itself)
+            .map(|p| ObserverInfo {
+                name: p.name().to_owned(),
+                state: p.state.as_str().to_owned(),
+                counts: p.counts,
+                reason: p.reason.clone(),
+            }),
+    );
     ObserverTrace {
         quorum: fleet.quorum,
         observers,
@@ -178,7 +184,14 @@ pub fn observer_trace(
             .into_iter()
             .map(|e| {
                 let mut views = vec![Some(e.local)];
-                views.extend(e.peers);
+                views.extend(
+                    fleet
+                        .peers
+                        .iter()
+                        .zip(e.peers)
+                        .filter(|(p, _)| p.state != PeerState::Itself)
+                        .map(|(_, v)| v),
+                );
                 EndpointObservation {
                     region: e.region,
                     endpoint: e.endpoint,
