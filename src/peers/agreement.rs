@@ -18,8 +18,7 @@ use std::sync::Arc;
 use tokio::time::Instant;
 
 use super::fleet::Fleet;
-use super::quorum::{self, PeerInput};
-use super::view::align;
+use super::view::{Combined, combine};
 use crate::config::model::CheckedEndpoint;
 use crate::health::Status;
 use crate::health::runner::StateSink;
@@ -92,22 +91,12 @@ impl Agreement {
         }
         let keys = &self.keys.1;
         let records = self.fleet.records();
-        let aligned: Vec<Vec<Option<Status>>> =
-            records.iter().map(|r| align(r, &checks, keys)).collect();
-        let inputs: Vec<PeerInput<'_>> = records
-            .iter()
-            .zip(&aligned)
-            .map(|(r, v)| PeerInput {
-                heard_at: r.view.as_ref().and(r.heard_at),
-                verdicts: v,
-            })
-            .collect();
-        let local: Vec<Status> = checks.iter().map(|c| snap.health.local(c.slot)).collect();
-        let agreed = quorum::agree(&local, &inputs, now, settings.stale_after, settings.quorum);
-        let counting = inputs
-            .iter()
-            .filter(|p| quorum::is_fresh(p.heard_at, now, settings.stale_after))
-            .count() as u32;
+        let Combined {
+            local,
+            agreed,
+            counting,
+            ..
+        } = combine(&snap, settings, &records, &checks, keys, now);
         let mut out = Recomputed {
             observers: 1 + counting,
             ..Recomputed::default()

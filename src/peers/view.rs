@@ -89,6 +89,53 @@ pub fn align(
     }
 }
 
+/// Every observer's verdicts on `checks` at `now`, combined by the quorum.
+#[derive(Debug, Clone)]
+pub struct Combined {
+    /// Each peer record's verdicts, index for index with `checks` (see [`align`]).
+    pub aligned: Vec<Vec<Option<Status>>>,
+    /// This instance's own verdicts.
+    pub local: Vec<Status>,
+    /// The agreed verdicts.
+    pub agreed: Vec<quorum::Agreed>,
+    /// Peers heard within `stale_after` (they count).
+    pub counting: u32,
+}
+
+/// Aligns the peers' views with `checks` (`keys[i]` = `checks[i].key()`) and agrees on
+/// every endpoint: the one computation the agreement task publishes and the views show.
+pub fn combine(
+    snap: &Snapshot,
+    settings: &PeersSettings,
+    records: &[PeerRecord],
+    checks: &[&CheckedEndpoint],
+    keys: &[String],
+    now: Instant,
+) -> Combined {
+    let aligned: Vec<Vec<Option<Status>>> =
+        records.iter().map(|r| align(r, checks, keys)).collect();
+    let inputs: Vec<PeerInput<'_>> = records
+        .iter()
+        .zip(&aligned)
+        .map(|(r, v)| PeerInput {
+            heard_at: r.view.as_ref().and(r.heard_at),
+            verdicts: v,
+        })
+        .collect();
+    let local: Vec<Status> = checks.iter().map(|c| snap.health.local(c.slot)).collect();
+    let agreed = quorum::agree(&local, &inputs, now, settings.stale_after, settings.quorum);
+    let counting = inputs
+        .iter()
+        .filter(|p| quorum::is_fresh(p.heard_at, now, settings.stale_after))
+        .count() as u32;
+    Combined {
+        aligned,
+        local,
+        agreed,
+        counting,
+    }
+}
+
 /// The fleet and, for every checked endpoint `pick` selects, each observer's view.
 pub fn build(
     snap: &Snapshot,
@@ -110,18 +157,12 @@ pub fn build(
     };
     let checks: Vec<&CheckedEndpoint> = snap.config.checks.iter().filter(|c| pick(c)).collect();
     let keys: Vec<String> = checks.iter().map(|c| c.key()).collect();
-    let aligned: Vec<Vec<Option<Status>>> =
-        records.iter().map(|r| align(r, &checks, &keys)).collect();
-    let inputs: Vec<PeerInput<'_>> = records
-        .iter()
-        .zip(&aligned)
-        .map(|(r, v)| PeerInput {
-            heard_at: r.view.as_ref().and(r.heard_at),
-            verdicts: v,
-        })
-        .collect();
-    let local: Vec<Status> = checks.iter().map(|c| snap.health.local(c.slot)).collect();
-    let agreed = quorum::agree(&local, &inputs, now, stale_after, settings.quorum);
+    let Combined {
+        aligned,
+        local,
+        agreed,
+        ..
+    } = combine(snap, settings, records, &checks, &keys, now);
     let endpoints = checks
         .iter()
         .enumerate()
