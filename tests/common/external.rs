@@ -39,6 +39,7 @@ pub fn package_of(program: &str) -> &str {
         "delv" | "dig" => "bind9-dnsutils",
         "dnssec-dsfromkey" | "dnssec-verify" => "bind9-utils",
         "ldns-key2ds" | "ldns-verify-zone" => "ldnsutils",
+        "kubernetes-validate" => "python3-venv, then pip install kubernetes-validate",
         other => other,
     }
 }
