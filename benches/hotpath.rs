@@ -275,6 +275,12 @@ fn signing(c: &mut Criterion) {
     ] {
         out.clear();
         answer(&snap, &pkt, &cx, &mut out).expect("an answer");
+        // What is measured is what is meant: RRSIGs exactly when DO is set.
+        assert_eq!(
+            has_rrsig(&out),
+            label.contains("DO=1"),
+            "{label}: {out:02x?}"
+        );
         c.bench_function(label, |b| {
             b.iter(|| {
                 out.clear();
@@ -282,6 +288,11 @@ fn signing(c: &mut Criterion) {
             })
         });
     }
+}
+
+/// Whether a response holds an RRSIG record (type 46, class IN, after a compressed owner).
+fn has_rrsig(resp: &[u8]) -> bool {
+    resp.windows(6).any(|w| w == [0xc0, w[1], 0, 46, 0, 1])
 }
 
 /// The query with the DO bit set in its OPT record (which [`query`] writes last, with our
