@@ -591,3 +591,23 @@ fn tcp_framing_abuse() {
     assert_eq!(m.answers.len(), 1);
     drop(idle);
 }
+
+/// RD is echoed whatever the opcode (as Knot does), CD only for QUERY, the one opcode that
+/// defines it (ISC's genreport `opcodeflg` test).
+#[test]
+fn cd_is_echoed_only_for_query() {
+    let d = daemon();
+    // Opcode 15 with RD and CD and every other flag set, no question: NOTIMP, RD, no CD.
+    let packet = [0x12, 0x34, (15 << 3) | 0x07, 0xF0, 0, 0, 0, 0, 0, 0, 0, 0];
+    let reply = send_udp(d.addr, &packet, Duration::from_secs(3)).expect("a reply");
+    assert_eq!(raw_rcode(&reply), 4, "NOTIMP: {reply:02x?}");
+    assert_eq!(reply[2] & 0x01, 0x01, "RD echoed: {reply:02x?}");
+    assert_eq!(reply[3] & 0x10, 0, "CD not echoed: {reply:02x?}");
+    assert_eq!(reply[2] & 0x06, 0, "no AA, no TC: {reply:02x?}");
+    // A QUERY with CD gets it back.
+    let mut query = Query::new("static.hostile.test.", RecordType::A).to_bytes();
+    query[3] |= 0x10;
+    let reply = send_udp(d.addr, &query, Duration::from_secs(3)).expect("a reply");
+    assert_eq!(raw_rcode(&reply), 0, "{reply:02x?}");
+    assert_eq!(reply[3] & 0x10, 0x10, "CD echoed for QUERY: {reply:02x?}");
+}

@@ -632,7 +632,9 @@ impl<'b> ResponseWriter<'b> {
         if header.rd {
             flags |= 0x0100;
         }
-        if header.cd {
+        // CD is defined for QUERY only: a reply to another opcode does not echo it (as Knot;
+        // ISC's genreport `opcodeflg`).
+        if header.cd && header.opcode == 0 {
             flags |= 0x0010;
         }
         buf.extend_from_slice(&header.id.to_be_bytes());
