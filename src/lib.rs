@@ -34,6 +34,7 @@ pub mod health;
 pub mod logging;
 pub mod metrics;
 pub mod peers;
+pub mod plan;
 pub mod reload;
 pub mod server;
 pub mod state;

@@ -116,6 +116,52 @@ pub fn type_name(code: u16) -> String {
     }
 }
 
+/// Wire-form RDATA of type `code` in presentation format (`10 mx1.example.test.`), for
+/// people (`steerdns plan`); the RFC 3597 form (`\# 4 7f000001`) when it cannot be decoded.
+pub fn presentation(code: u16, bytes: &[u8]) -> String {
+    use hickory_proto::serialize::binary::{BinDecoder, Restrict};
+    if code == rtype::TXT
+        && let Some(text) = txt_presentation(bytes)
+    {
+        return text;
+    }
+    let decoded = u16::try_from(bytes.len()).ok().and_then(|len| {
+        let mut decoder = BinDecoder::new(bytes);
+        RData::read(&mut decoder, RecordType::from(code), Restrict::new(len)).ok()
+    });
+    match decoded {
+        Some(rdata) => rdata.to_string(),
+        None => {
+            let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            format!("\\# {} {hex}", bytes.len())
+        }
+    }
+}
+
+/// TXT RDATA as quoted character-strings (`"v=spf1 -all" "second"`); `None` when the
+/// lengths do not add up.
+fn txt_presentation(mut bytes: &[u8]) -> Option<String> {
+    let mut parts = Vec::new();
+    while let Some((&len, rest)) = bytes.split_first() {
+        let (chunk, tail) = rest.split_at_checked(usize::from(len))?;
+        let mut part = String::from("\"");
+        for &b in chunk {
+            match b {
+                b'"' | b'\\' => {
+                    part.push('\\');
+                    part.push(char::from(b));
+                }
+                0x20..=0x7e => part.push(char::from(b)),
+                _ => part.push_str(&format!("\\{b:03}")),
+            }
+        }
+        part.push('"');
+        parts.push(part);
+        bytes = tail;
+    }
+    Some(parts.join(" "))
+}
+
 /// Encodes presentation-format RDATA of type `rtype` to wire form. A relative name in the
 /// last field of NS, CNAME, PTR, MX and SRV is made absolute with `origin`, as in a zone
 /// file.

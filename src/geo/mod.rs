@@ -221,9 +221,13 @@ impl GeoDb {
             Ok(result) => result,
             Err(_) => return GeoHit::empty(self.no_data_network(ip)),
         };
-        let mut hit = GeoHit::empty(self.network_of(&result, query, mapped));
-        // A record that fails to decode is treated as no data (`steerdns geoip` shows the
-        // decode error).
+        self.hit_of(&result, self.network_of(&result, query, mapped))
+    }
+
+    /// The hit a lookup result gives, covering `network`. A record that fails to decode is
+    /// treated as no data (`steerdns geoip` shows the decode error).
+    fn hit_of(&self, result: &LookupResult<'_, Vec<u8>>, network: IpNet) -> GeoHit {
+        let mut hit = GeoHit::empty(network);
         match self.schema {
             Schema::GeoIp2 => {
                 if let Ok(Some(record)) = result.decode::<Geoip2Record<'_>>() {
@@ -237,6 +241,39 @@ impl GeoDb {
             }
         }
         hit
+    }
+
+    /// Every network with data and what the database says about it, IPv4 networks as IPv4
+    /// (an IPv6 database keeps them under `::/96`), in tree order. Records that fail to
+    /// decode are left out. For estimates over the whole database (`steerdns plan`).
+    pub fn networks(&self) -> Vec<GeoHit> {
+        let Ok(iter) = self.reader.networks(WithinOptions::default()) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for item in iter {
+            let Ok(result) = item else { continue };
+            let Ok(found) = result.network() else {
+                continue;
+            };
+            let net = match found.ip() {
+                IpAddr::V4(ip) => Ipv4Net::new(ip, found.prefix()).map(IpNet::V4).ok(),
+                IpAddr::V6(ip) => match (ip.octets()[..12].iter().all(|b| *b == 0), found.prefix()) {
+                    // The IPv4 subtree of an IPv6 database.
+                    (true, p) if p >= 96 => {
+                        let v4 = Ipv4Addr::from(u128::from(ip) as u32);
+                        Ipv4Net::new(v4, p - 96).map(IpNet::V4).ok()
+                    }
+                    _ => Ipv6Net::new(ip, found.prefix()).map(IpNet::V6).ok(),
+                },
+            };
+            let Some(net) = net else { continue };
+            let hit = self.hit_of(&result, net.trunc());
+            if !hit.is_empty() {
+                out.push(hit);
+            }
+        }
+        out
     }
 
     /// The raw database record for `ip` as JSON (`null` when the address has no data or the
@@ -424,17 +461,7 @@ impl crate::steer::GeoLookup for GeoDb {
                 network: Ipv4Net::new(c.network, c.prefix).ok().map(IpNet::V4),
             };
         }
-        let hit = self.lookup(addr);
-        let two = |s: &str| {
-            let b = s.as_bytes();
-            (b.len() == 2).then(|| [b[0], b[1]])
-        };
-        let facts = crate::steer::GeoFacts {
-            country: hit.country.map(|c| *c.as_bytes()),
-            continent: hit.continent.and_then(|c| two(c.as_str())),
-            subdivisions: hit.subdivisions,
-            network: Some(hit.network),
-        };
+        let facts = facts_of(self.lookup(addr));
         if let (IpAddr::V4(v4), Some(IpNet::V4(net))) = (addr, facts.network)
             && facts.subdivisions.is_empty()
         {
@@ -449,6 +476,27 @@ impl crate::steer::GeoLookup for GeoDb {
             );
         }
         facts
+    }
+
+    fn networks(&self) -> Vec<(IpNet, crate::steer::GeoFacts)> {
+        GeoDb::networks(self)
+            .into_iter()
+            .map(|hit| (hit.network, facts_of(hit)))
+            .collect()
+    }
+}
+
+/// What the steering needs of a hit.
+fn facts_of(hit: GeoHit) -> crate::steer::GeoFacts {
+    let two = |s: &str| {
+        let b = s.as_bytes();
+        (b.len() == 2).then(|| [b[0], b[1]])
+    };
+    crate::steer::GeoFacts {
+        country: hit.country.map(|c| *c.as_bytes()),
+        continent: hit.continent.and_then(|c| two(c.as_str())),
+        subdivisions: hit.subdivisions,
+        network: Some(hit.network),
     }
 }
 

@@ -183,9 +183,16 @@ pub fn region_healthy(region: &ServiceRegion, health: &HealthTable) -> bool {
 /// The most specific map entry for a client: net > subdivision > country > continent >
 /// default.
 pub fn match_map(map: &GeoMap, addr: IpAddr, geo: Option<&GeoFacts>) -> MapEntryId {
-    if let Some((_, idx)) = map.nets.iter().find(|(net, _)| net.contains(&addr)) {
-        return *idx;
+    match map.nets.iter().find(|(net, _)| net.contains(&addr)) {
+        Some((_, idx)) => *idx,
+        None => match_geo(map, geo),
     }
+}
+
+/// The most specific map entry for GeoIP facts alone, leaving `net:` keys out: subdivision >
+/// country > continent > default. What [`match_map`] answers for an address no `net:` key
+/// holds.
+pub fn match_geo(map: &GeoMap, geo: Option<&GeoFacts>) -> MapEntryId {
     if let Some(geo) = geo {
         for sub in &geo.subdivisions {
             if let Some((_, idx)) = map.subdivisions.iter().find(|(s, _)| s == sub) {
@@ -406,4 +413,11 @@ mod tests;
 pub trait GeoLookup: Send + Sync + std::fmt::Debug {
     /// What is known about `addr`; empty facts when nothing is.
     fn facts(&self, addr: IpAddr) -> GeoFacts;
+
+    /// Every network the source has data for (IPv4 networks as IPv4) and its facts, for
+    /// estimates over the whole database (`steerdns plan`). Empty when the source cannot
+    /// list them.
+    fn networks(&self) -> Vec<(IpNet, GeoFacts)> {
+        Vec::new()
+    }
 }
