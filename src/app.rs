@@ -47,6 +47,12 @@ pub fn run(command: Command) -> Result<ExitCode, AppError> {
         Command::Reload { config, server } => {
             commands::send_reload::run(&config, server.as_deref())
         }
+        Command::Plan {
+            config,
+            against,
+            server,
+            json,
+        } => commands::plan::run(&config, against.as_deref(), server.as_deref(), json),
         Command::Completions { shell } => commands::docs::completions(shell),
         Command::Man => commands::docs::man(),
         Command::Geoip { ip, config } => commands::geoip::run(&config, ip),

@@ -106,6 +106,37 @@ pub enum Command {
         #[arg(long, value_name = "URL|HOST:PORT")]
         server: Option<String>,
     },
+    /// Show what a reload of the files would change, before it is sent.
+    ///
+    /// Loads the files as a reload would and compares them with what the running daemon
+    /// serves (its live health; default: the daemon of the config's [metrics] listen, or
+    /// `--server`), or offline with another configuration (`--against DIR`, e.g. the last
+    /// commit checked out in CI; every endpoint counted up). Prints, per zone, the static
+    /// RRsets added, removed and changed; per service and map key, each region's share of
+    /// that key's subnets before and after and the share moving from which region to which,
+    /// IPv4 and IPv6 apart, estimated over the GeoIP database's networks with the 95% margin
+    /// of error; and the settings that need a restart. Exit 0 when the plan is computed
+    /// (whatever it says), 1 when the files are invalid (every file:line problem), 2 when
+    /// what it compares against cannot be reached or loaded.
+    #[command(after_long_help = "Examples:\n  \
+        steerdns plan -c /etc/steerdns/steerdns.toml\n  \
+        steerdns plan --against /tmp/last-release --json")]
+    Plan {
+        /// Main config file (the new files).
+        #[arg(short, long, default_value = "steerdns.toml")]
+        config: PathBuf,
+        /// Compare offline with the configuration in DIR (its main config file of the same
+        /// name as --config's), or with that main config file itself.
+        #[arg(long, value_name = "DIR", conflicts_with = "server")]
+        against: Option<PathBuf>,
+        /// The daemon's admin listener, as a URL or HOST:PORT (default: the config's
+        /// [metrics] listen).
+        #[arg(long, value_name = "URL|HOST:PORT")]
+        server: Option<String>,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show what the GeoIP database says about an address.
     ///
     /// Reads only the main config's `[geoip] database` (a broken zone file does not stop

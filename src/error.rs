@@ -599,6 +599,18 @@ pub enum AppError {
         #[source]
         source: std::io::Error,
     },
+    /// `plan --against`: the configuration to compare against cannot be loaded.
+    #[error("cannot load {path} to compare against: {}", .problems.join("; "))]
+    Against {
+        /// Its main config file.
+        path: PathBuf,
+        /// Every problem.
+        problems: Vec<String>,
+    },
+    /// A command needs the daemon's admin listener, but `[metrics] listen` is off and no
+    /// `--server` was given.
+    #[error("{0}: [metrics] listen is off: no daemon to ask (give --server, or --against DIR)")]
+    NoAdmin(PathBuf),
     /// The daemon was signalled but reported no reload outcome in time.
     #[error(
         "sent SIGHUP to steerdns (pid {pid}), but {url} reported no reload outcome within {seconds} s"
@@ -641,7 +653,9 @@ impl AppError {
             | Self::NoOutcome { .. }
             | Self::OutcomeUnknown { .. }
             | Self::ServerUrl { .. }
-            | Self::ServerScheme(_) => 2,
+            | Self::ServerScheme(_)
+            | Self::Against { .. }
+            | Self::NoAdmin(_) => 2,
             _ => 1,
         }
     }

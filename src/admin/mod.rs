@@ -13,6 +13,7 @@
 //!   GET  /v1/health    this instance's own probe verdicts (SPEC 4.1), read by its peers
 //!   GET  /v1/reload    the last reload's report (JSON; `"outcome": "none"` before the first)
 //!   POST /v1/reload    runs a reload and answers its report
+//!   POST /v1/plan      what a reload of the files would change (plan.rs), nothing swapped
 //!   GET  /v1/status    the status document (JSON, crate::status)
 //!   GET  /             the status page (HTML, refreshes itself from /v1/status)
 //! ```
@@ -21,6 +22,7 @@
 //! Bound to loopback by default.
 
 pub mod access;
+mod plan;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -68,6 +70,11 @@ impl std::fmt::Debug for AdminContext {
     }
 }
 
+/// How long one connection may last: long enough for `POST /v1/reload` and `POST /v1/plan`
+/// on a large configuration (a plan of 10k names reads every zone and the whole GeoIP
+/// database), short enough that forgotten connections go.
+const CONNECTION_LIMIT: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// A running admin listener; stops accepting when dropped (requests in flight finish).
 #[derive(Debug)]
 pub struct AdminServer {
@@ -103,7 +110,7 @@ impl AdminServer {
                     });
                     let conn =
                         http1::Builder::new().serve_connection(TokioIo::new(stream), service);
-                    let _ = tokio::time::timeout(std::time::Duration::from_secs(30), conn).await;
+                    let _ = tokio::time::timeout(CONNECTION_LIMIT, conn).await;
                 });
             }
         });
@@ -205,12 +212,14 @@ async fn route(req: Request<Incoming>, ctx: &AdminContext) -> Reply {
         }
         (&Method::GET, "/v1/reload") => last_reload(ctx),
         (&Method::POST, "/v1/reload") => run_reload(ctx).await,
+        (&Method::POST, "/v1/plan") => plan::handle(ctx).await,
         (&Method::GET, "/v1/status") => status_json(ctx),
         (&Method::GET, "/") => status_page(ctx),
         (_, "/metrics" | "/healthz" | "/v1/explain" | "/v1/health" | "/v1/status" | "/") => {
             method_not_allowed("GET")
         }
         (_, "/v1/reload") => method_not_allowed("GET, POST"),
+        (_, "/v1/plan") => method_not_allowed("POST"),
         _ => json_error(StatusCode::NOT_FOUND, "not found"),
     }
 }

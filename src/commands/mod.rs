@@ -1,5 +1,5 @@
 //! The one-shot commands (SPEC section 1): `check`, `explain`, `geoip`, `keygen`, the client
-//! side of `reload`, `completions` and `man`. Each reads what it needs, prints its result, and returns the exit code; errors go
+//! side of `reload`, `plan`, `completions` and `man`. Each reads what it needs, prints its result, and returns the exit code; errors go
 //! back to `main`, which prints them.
 
 pub mod check;
@@ -9,5 +9,6 @@ pub mod explain;
 pub mod geoip;
 pub mod keygen;
 pub mod output;
+pub mod plan;
 pub mod remote;
 pub mod send_reload;

@@ -251,6 +251,8 @@ impl GeoDb {
             return Vec::new();
         };
         let mut out = Vec::new();
+        // Networks share records (one per country, mostly): decode each record once.
+        let mut decoded: std::collections::HashMap<usize, GeoHit> = std::collections::HashMap::new();
         for item in iter {
             let Ok(result) = item else { continue };
             let Ok(found) = result.network() else {
@@ -268,7 +270,17 @@ impl GeoDb {
                 },
             };
             let Some(net) = net else { continue };
-            let hit = self.hit_of(&result, net.trunc());
+            let hit = match result.offset() {
+                Some(offset) => {
+                    let mut hit = decoded
+                        .entry(offset)
+                        .or_insert_with(|| self.hit_of(&result, net))
+                        .clone();
+                    hit.network = net.trunc();
+                    hit
+                }
+                None => self.hit_of(&result, net.trunc()),
+            };
             if !hit.is_empty() {
                 out.push(hit);
             }
@@ -476,6 +488,14 @@ impl crate::steer::GeoLookup for GeoDb {
             );
         }
         facts
+    }
+
+    fn fingerprint(&self) -> Option<String> {
+        let m = &self.metadata;
+        Some(format!(
+            "{} built {} nodes {} bytes {}",
+            m.database_type, m.build_epoch, m.node_count, m.file_size
+        ))
     }
 
     fn networks(&self) -> Vec<(IpNet, crate::steer::GeoFacts)> {

@@ -527,6 +527,33 @@ fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
 }
 
+/// The GeoIP networks of a configuration's database (already in memory), for the facts of
+/// its decisions and the subnets drawn.
+pub fn frame_of(geo: Option<&dyn crate::steer::GeoLookup>, cfg: &Config) -> Frame {
+    let source = cfg
+        .geoip_database
+        .as_ref()
+        .map_or_else(String::new, |p| format!("the networks of {}", p.display()));
+    Frame::new(geo.map(|g| g.networks()).unwrap_or_default(), &source)
+}
+
+/// Health for the new configuration as a reload would start it: each checked endpoint's
+/// state carried over from `old` when its key and check parameters are the same there, else
+/// up.
+pub fn carried_health(old: &Config, old_health: &HealthTable, new: &Config) -> HealthTable {
+    let before: HashMap<String, &crate::config::model::CheckedEndpoint> =
+        old.checks.iter().map(|c| (c.key(), c)).collect();
+    let table = HealthTable::new(new.checks.len());
+    for c in &new.checks {
+        if let Some(o) = before.get(&c.key())
+            && o.check == c.check
+        {
+            table.set(c.slot, old_health.get(o.slot));
+        }
+    }
+    table
+}
+
 /// The region a decision answers with, or a pseudo-region.
 fn region_of(service: &Service, d: &Decision) -> String {
     match (d.region, d.reason) {

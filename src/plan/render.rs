@@ -21,14 +21,35 @@ fn change(c: Change) -> &'static str {
     }
 }
 
+/// A count for a person: `65,536`, or `2.6e12` when it is too long to read.
+fn count(x: f64) -> String {
+    if x >= 1e9 {
+        return format!("{x:.1e}");
+    }
+    let digits = format!("{x:.0}");
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// The size of a key: exact, or estimated with the number looked at.
 fn size(k: &KeyPlan) -> String {
     let unit = k.family.unit();
     if k.exact {
-        format!("{} /{unit}s, all", k.subnets)
+        format!("{} /{unit}s, all looked at", count(k.subnets))
     } else {
-        format!("~{} /{unit}s, {} sampled", k.subnets, k.sampled)
+        format!("~{} /{unit}s, {} sampled", count(k.subnets), count(k.sampled as f64))
     }
+}
+
+/// Whether nothing changes for the key's subnets.
+fn still(k: &KeyPlan) -> bool {
+    k.moves.is_empty() && k.shares.iter().all(|s| s.before == s.after)
 }
 
 fn key(out: &mut String, k: &KeyPlan) {
@@ -107,8 +128,17 @@ impl Plan {
             }
             for s in &z.services {
                 let _ = writeln!(out, "  service {}: {}", s.service, change(s.change));
-                for k in &s.keys {
+                for k in s.keys.iter().filter(|k| !still(k)) {
                     key(&mut out, k);
+                }
+                let same: Vec<String> = s
+                    .keys
+                    .iter()
+                    .filter(|k| still(k))
+                    .map(|k| format!("{} {}", k.key, k.family.label()))
+                    .collect();
+                if !same.is_empty() {
+                    let _ = writeln!(out, "    no change for {}", same.join(", "));
                 }
             }
             if z.services_unchanged > 0 {

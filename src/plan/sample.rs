@@ -83,20 +83,42 @@ fn bits_of(addr: IpAddr) -> u128 {
     }
 }
 
-/// One network of the frame: its first address as bits, its prefix, and its facts.
-#[derive(Debug, Clone)]
-struct FrameNet {
-    start: u128,
-    prefix: u8,
-    facts: usize,
+/// A run of addresses with the same facts: adjacent networks of one country are one range.
+#[derive(Debug, Clone, Copy)]
+struct Range {
+    /// First address, as bits.
+    first: u128,
+    /// Last address, as bits (inclusive).
+    last: u128,
+    /// Index of the facts.
+    facts: u32,
 }
 
-/// The networks subnets are drawn from, per family, sorted by address, with their GeoIP
-/// facts (shared between networks that say the same).
+impl Range {
+    /// A network as a range.
+    fn of(net: &IpNet, facts: u32) -> Self {
+        Self {
+            first: bits_of(net.network()),
+            last: bits_of(net.broadcast()),
+            facts,
+        }
+    }
+
+    /// The subnets (hashing units) it touches: first unit, count.
+    fn units(&self, family: Family) -> (u128, u128) {
+        let host = u32::from(family.bits() - family.unit());
+        let (a, b) = (self.first >> host, self.last >> host);
+        (a, b - a + 1)
+    }
+}
+
+/// The address space subnets are drawn from, per family: sorted ranges with their GeoIP
+/// facts (adjacent networks with the same facts merged, so a million networks of a country
+/// database become far fewer ranges).
 #[derive(Debug, Clone, Default)]
 pub struct Frame {
-    v4: Vec<FrameNet>,
-    v6: Vec<FrameNet>,
+    v4: Vec<Range>,
+    v6: Vec<Range>,
     facts: Vec<GeoFacts>,
     /// Where the networks came from, for the plan's text.
     pub source: String,
@@ -114,54 +136,53 @@ impl Frame {
         if networks.is_empty() {
             frame.source = "the whole address space (no GeoIP database)".into();
             frame.facts.push(GeoFacts::default());
-            frame.v4.push(FrameNet {
-                start: 0,
-                prefix: 0,
-                facts: 0,
-            });
-            frame.v6.push(FrameNet {
-                start: 0x2000u128 << 112,
-                prefix: 3,
-                facts: 0,
-            });
+            frame.v4.push(Range::of(&"0.0.0.0/0".parse().unwrap_or_default(), 0));
+            if let Ok(net) = "2000::/3".parse::<IpNet>() {
+                frame.v6.push(Range::of(&net, 0));
+            }
             return frame;
         }
-        let mut index: std::collections::HashMap<FactsKey, usize> =
-            std::collections::HashMap::new();
+        let mut index: std::collections::HashMap<FactsKey, u32> = std::collections::HashMap::new();
+        let mut v4 = Vec::new();
+        let mut v6 = Vec::new();
         for (net, mut facts) in networks {
-            // Every address of the network has these facts; the network itself is what the
-            // steering's scope uses, so keep it per network, not per facts class.
             let key = FactsKey::of(&facts);
             let id = *index.entry(key).or_insert_with(|| {
+                // The network is per range (facts_at sets it); the facts are shared.
                 facts.network = None;
                 frame.facts.push(facts);
-                frame.facts.len() - 1
+                (frame.facts.len() - 1) as u32
             });
-            let entry = FrameNet {
-                start: bits_of(net.network()),
-                prefix: net.prefix_len(),
-                facts: id,
-            };
             match Family::of(&net) {
-                Family::Ipv4 => frame.v4.push(entry),
-                Family::Ipv6 => frame.v6.push(entry),
+                Family::Ipv4 => v4.push(Range::of(&net, id)),
+                Family::Ipv6 => v6.push(Range::of(&net, id)),
             }
         }
-        frame.v4.sort_by_key(|n| n.start);
-        frame.v6.sort_by_key(|n| n.start);
+        frame.v4 = merge(v4);
+        frame.v6 = merge(v6);
         frame
     }
 
-    fn nets(&self, family: Family) -> &[FrameNet] {
+    fn ranges(&self, family: Family) -> &[Range] {
         match family {
             Family::Ipv4 => &self.v4,
             Family::Ipv6 => &self.v6,
         }
     }
 
-    /// The facts of `addr` from this frame (the network holding it), with that network; empty
-    /// facts when no network holds it. A pure lookup: no cache of the serving database is
-    /// touched.
+    /// Ranges of addresses with the same facts, per family (for the size of a frame).
+    pub fn len(&self) -> usize {
+        self.v4.len() + self.v6.len()
+    }
+
+    /// Whether the frame has no range at all.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The facts of `addr` from this frame, with the range holding it as their network
+    /// (rounded out to a prefix); empty facts when no range holds it. A pure lookup: no cache
+    /// of the serving database is touched.
     pub fn facts_at(&self, addr: IpAddr) -> GeoFacts {
         let family = if addr.is_ipv4() {
             Family::Ipv4
@@ -169,26 +190,35 @@ impl Frame {
             Family::Ipv6
         };
         let bits = bits_of(addr);
-        let nets = self.nets(family);
-        let i = nets.partition_point(|n| n.start <= bits);
-        if i > 0 {
-            let n = &nets[i - 1];
-            if contains(n.start, n.prefix, family, bits) {
-                let mut facts = self.facts[n.facts].clone();
-                facts.network = ipnet::IpNet::new(family.addr(n.start), n.prefix).ok();
-                return facts;
+        let ranges = self.ranges(family);
+        let i = ranges.partition_point(|r| r.first <= bits);
+        match i.checked_sub(1).map(|i| ranges[i]) {
+            Some(r) if bits <= r.last => {
+                let mut facts = self.facts[r.facts as usize].clone();
+                let common = (r.first ^ r.last).leading_zeros() as u8;
+                let prefix = common.saturating_sub(128 - family.bits());
+                facts.network = IpNet::new(family.addr(bits), prefix).ok().map(|n| n.trunc());
+                facts
             }
+            _ => GeoFacts::default(),
         }
-        GeoFacts::default()
     }
 }
 
-fn contains(start: u128, prefix: u8, family: Family, bits: u128) -> bool {
-    let host = u32::from(family.bits() - prefix);
-    if host >= 128 {
-        return true;
+/// Sorts ranges and merges neighbours with the same facts.
+fn merge(mut ranges: Vec<Range>) -> Vec<Range> {
+    ranges.sort_by_key(|r| r.first);
+    let mut out: Vec<Range> = Vec::with_capacity(ranges.len() / 4);
+    for r in ranges {
+        match out.last_mut() {
+            Some(prev) if prev.facts == r.facts && prev.last.checked_add(1) == Some(r.first) => {
+                prev.last = r.last;
+            }
+            _ => out.push(r),
+        }
     }
-    (bits >> host) == (start >> host)
+    out.shrink_to_fit();
+    out
 }
 
 /// Facts without the network, as a hash key.
@@ -246,42 +276,37 @@ impl Rng {
     }
 }
 
-/// Where one key's subnets come from: networks (start, prefix) whose subnets all or mostly
-/// belong to the key, with their size in subnets.
+/// Where one key's subnets come from: ranges whose subnets all or mostly belong to the key,
+/// as (first unit, units).
+#[derive(Default)]
 struct Pool {
-    nets: Vec<(u128, u8, f64)>,
+    ranges: Vec<(u128, u128)>,
     total: f64,
 }
 
 impl Pool {
-    fn add(&mut self, start: u128, prefix: u8, unit: u8) {
-        let size = 2f64.powi(i32::from(unit.saturating_sub(prefix)));
-        self.nets.push((start, prefix, size));
-        self.total += size;
+    fn add(&mut self, first_unit: u128, units: u128) {
+        self.ranges.push((first_unit, units));
+        self.total += units as f64;
     }
 }
 
 /// The subnets of every key of `map`, per family: at most `n` per key and family, drawn with
-/// `rng` in proportion to the networks' sizes; each kept only if the whole map (its `net:`
+/// `rng` in proportion to the ranges' sizes; each kept only if the whole map (its `net:`
 /// keys included) sends it to that key. Keys with no subnet in a family are left out.
 pub fn sample_map(map: &GeoMap, frame: &Frame, n: usize, rng: &mut Rng) -> Vec<KeySample> {
     let mut out = Vec::new();
     for family in Family::BOTH {
-        let unit = family.unit();
-        let mut pools: Vec<Pool> = (0..map.entries.len())
-            .map(|_| Pool {
-                nets: Vec::new(),
-                total: 0.0,
-            })
-            .collect();
-        for net in frame.nets(family) {
-            let facts = &frame.facts[net.facts];
-            let entry = match_geo(map, Some(facts));
-            pools[entry.index()].add(net.start, net.prefix, unit);
+        let mut pools: Vec<Pool> = (0..map.entries.len()).map(|_| Pool::default()).collect();
+        for r in frame.ranges(family) {
+            let entry = match_geo(map, Some(&frame.facts[r.facts as usize]));
+            let (first, units) = r.units(family);
+            pools[entry.index()].add(first, units);
         }
         for (net, entry) in &map.nets {
             if Family::of(net) == family {
-                pools[entry.index()].add(bits_of(net.network()), net.prefix_len(), unit);
+                let (first, units) = Range::of(net, 0).units(family);
+                pools[entry.index()].add(first, units);
             }
         }
         for (i, pool) in pools.iter().enumerate() {
@@ -298,19 +323,12 @@ pub fn sample_map(map: &GeoMap, frame: &Frame, n: usize, rng: &mut Rng) -> Vec<K
     out
 }
 
-/// The subnet at `start` of a network of `prefix` bits: ECS-style, at the hashing prefix (or
-/// the network's own prefix when it is longer).
-fn subnet(family: Family, bits: u128, prefix: u8) -> ClientAddr {
-    let len = family.unit().max(prefix);
-    let host = u32::from(family.bits() - len);
-    let masked = if host >= 128 {
-        0
-    } else {
-        (bits >> host) << host
-    };
+/// The subnet of hashing unit `unit` (its index in the family's address space), ECS-style.
+fn subnet(family: Family, unit: u128) -> ClientAddr {
+    let host = u32::from(family.bits() - family.unit());
     ClientAddr {
-        addr: family.addr(masked),
-        source_prefix: len,
+        addr: family.addr(unit << host),
+        source_prefix: family.unit(),
         source: ClientSource::Ecs,
     }
 }
@@ -324,7 +342,6 @@ fn draw(
     n: usize,
     rng: &mut Rng,
 ) -> KeySample {
-    let unit = family.unit();
     let belongs = |c: &ClientAddr| {
         let facts = frame.facts_at(c.addr);
         match_map(map, c.addr, Some(&facts)) == entry
@@ -332,17 +349,14 @@ fn draw(
     let mut subnets = Vec::new();
     if pool.total <= n as f64 {
         // Few enough to take every one.
-        for &(start, prefix, size) in &pool.nets {
-            let step = 1u128 << u32::from(family.bits() - unit.max(prefix));
-            for k in 0..size as u128 {
-                let c = subnet(family, start + k * step, prefix);
-                if belongs(&c) {
-                    subnets.push(c);
-                }
-            }
-        }
-        subnets.sort_by_key(|c| bits_of(c.addr));
-        subnets.dedup_by_key(|c| bits_of(c.addr));
+        let mut units: Vec<u128> = pool
+            .ranges
+            .iter()
+            .flat_map(|&(first, count)| (0..count).map(move |k| first + k))
+            .collect();
+        units.sort_unstable();
+        units.dedup();
+        subnets.extend(units.into_iter().map(|u| subnet(family, u)).filter(belongs));
         return KeySample {
             entry,
             family,
@@ -351,22 +365,22 @@ fn draw(
             exact: true,
         };
     }
-    // Cumulative sizes for picking a network in proportion to its size.
-    let mut cumulative = Vec::with_capacity(pool.nets.len());
+    // Cumulative sizes for picking a range in proportion to its size.
+    let mut cumulative = Vec::with_capacity(pool.ranges.len());
     let mut sum = 0.0;
-    for &(_, _, size) in &pool.nets {
-        sum += size;
+    for &(_, units) in &pool.ranges {
+        sum += units as f64;
         cumulative.push(sum);
     }
     let mut tries = 0usize;
     while subnets.len() < n && tries < n * 20 {
         tries += 1;
         let x = rng.unit() * sum;
-        let i = cumulative.partition_point(|c| *c <= x).min(pool.nets.len() - 1);
-        let (start, prefix, size) = pool.nets[i];
-        let step = 1u128 << u32::from(family.bits() - unit.max(prefix));
-        let k = rng.below(size as u128);
-        let c = subnet(family, start + k * step, prefix);
+        let i = cumulative
+            .partition_point(|c| *c <= x)
+            .min(pool.ranges.len() - 1);
+        let (first, units) = pool.ranges[i];
+        let c = subnet(family, first + rng.below(units));
         if belongs(&c) {
             subnets.push(c);
         }

@@ -420,4 +420,10 @@ pub trait GeoLookup: Send + Sync + std::fmt::Debug {
     fn networks(&self) -> Vec<(IpNet, GeoFacts)> {
         Vec::new()
     }
+
+    /// What tells this source's data apart from another's (two copies of one database file
+    /// give the same), so work done over its networks can be shared; `None` when unknown.
+    fn fingerprint(&self) -> Option<String> {
+        None
+    }
 }
