@@ -14,10 +14,11 @@ fn shipped_zone() -> String {
     std::fs::read_to_string(repo().join("zones").join(ZONE_FILE)).expect("read shipped zone")
 }
 
-/// The shipped example with its zone in the daemon's folder, so the test can edit it.
+/// The shipped example with its zone in the daemon's folder, so the test can edit it; only
+/// 127.0.0.1 is trusted on the admin listener.
 fn shipped_daemon() -> Daemon {
     Setup::shipped()
-        .config("[zones]\ndirectory = \"zones\"")
+        .config("[zones]\ndirectory = \"zones\"\n[metrics]\ntrusted = [\"127.0.0.1/32\"]")
         .zone_text(ZONE_FILE, &shipped_zone())
         .start()
 }
@@ -70,7 +71,10 @@ fn plan_of_a_weight_change_and_a_drain_against_the_running_daemon() {
     let (code, plan) = plan_json(&d);
     assert_eq!(code, 0);
     assert_eq!(plan["outcome"], "computed");
-    assert!(plan["health"].as_str().unwrap().starts_with("live"), "{plan:#}");
+    assert!(
+        plan["health"].as_str().unwrap().starts_with("live"),
+        "{plan:#}"
+    );
     for family in ["ipv4", "ipv6"] {
         let k = eu_key(&plan, family);
         let moves = k["moves"].as_array().unwrap();
@@ -86,11 +90,14 @@ fn plan_of_a_weight_change_and_a_drain_against_the_running_daemon() {
     let (code, text, err) = run(&["plan", "-c", &config], d.dir.path());
     assert_eq!(code, 0, "{err}");
     assert!(
-        text.lines()
-            .any(|l| l.contains("continent:EU: ") && l.contains("of subnets move eu-west -> eu-canary (±")),
+        text.lines().any(|l| l.contains("continent:EU: ")
+            && l.contains("of subnets move eu-west -> eu-canary (±")),
         "{text}"
     );
-    assert!(text.contains("1 other service(s): steering unchanged"), "{text}");
+    assert!(
+        text.contains("1 other service(s): steering unchanged"),
+        "{text}"
+    );
     // Nothing was swapped.
     assert!(d.http_get("/healthz").contains("generation 1"));
 
@@ -112,8 +119,14 @@ fn plan_of_a_weight_change_and_a_drain_against_the_running_daemon() {
     assert_eq!(before["after"], 0.0);
     let moves = k["moves"].as_array().unwrap();
     assert_eq!(moves.len(), 1, "{k:#}");
-    assert_eq!((&moves[0]["from"], &moves[0]["to"]), (&"eu-west".into(), &"us-east".into()));
-    assert_eq!(moves[0]["share"], before["before"], "the drained region's whole share");
+    assert_eq!(
+        (&moves[0]["from"], &moves[0]["to"]),
+        (&"eu-west".into(), &"us-east".into())
+    );
+    assert_eq!(
+        moves[0]["share"], before["before"],
+        "the drained region's whole share"
+    );
     // api's EU key goes from eu-west to us-east whole.
     let api = plan["zones"][0]["services"]
         .as_array()
@@ -130,7 +143,10 @@ fn plan_of_a_weight_change_and_a_drain_against_the_running_daemon() {
     assert_eq!(api_eu["moves"][0]["share"], 1.0);
 
     // Invalid files: exit 1 with file:line; the daemon keeps serving generation 1.
-    d.write_zone_text(ZONE_FILE, &shipped_zone().replace("weight = 95", "weight = \"x\""));
+    d.write_zone_text(
+        ZONE_FILE,
+        &shipped_zone().replace("weight = 95", "weight = \"x\""),
+    );
     let (code, out, err) = run(&["plan", "-c", &config], d.dir.path());
     assert_eq!(code, 1, "{out}{err}");
     assert!(err.contains(&format!("{ZONE_FILE}:")), "{err}");

@@ -45,9 +45,8 @@ fn compute(snap: &Snapshot) -> PlanOutcome {
     };
     let after_health = plan::carried_health(&snap.config, &snap.health, &after);
     // The same database on both sides (the usual case): its networks are read once.
-    let fingerprint = |g: Option<&std::sync::Arc<dyn crate::steer::GeoLookup>>| {
-        g.and_then(|g| g.fingerprint())
-    };
+    let fingerprint =
+        |g: Option<&std::sync::Arc<dyn crate::steer::GeoLookup>>| g.and_then(|g| g.fingerprint());
     let after_frame = plan::frame_of(after_geo.as_deref(), &after);
     let own_frame;
     let before_frame = match fingerprint(snap.geo.as_ref()) {

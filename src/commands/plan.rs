@@ -60,7 +60,10 @@ fn against_file(path: &Path, dir: &Path) -> PathBuf {
     if dir.is_file() {
         return dir.to_path_buf();
     }
-    dir.join(path.file_name().unwrap_or(std::ffi::OsStr::new("steerdns.toml")))
+    dir.join(
+        path.file_name()
+            .unwrap_or(std::ffi::OsStr::new("steerdns.toml")),
+    )
 }
 
 /// Both configurations from files, every endpoint up.
@@ -122,8 +125,7 @@ fn restart_warnings(before: &Config, after: &Config) -> Vec<String> {
         p.strip_prefix(dir).map(Path::to_path_buf).ok()
     };
     let same_state_file = relative(before, &before.health_state_file).is_some()
-        && relative(before, &before.health_state_file)
-            == relative(after, &after.health_state_file);
+        && relative(before, &before.health_state_file) == relative(after, &after.health_state_file);
     reload::restart_warnings(before, after)
         .into_iter()
         .filter(|w| !(same_state_file && w.starts_with("[health] state_file")))

@@ -252,7 +252,8 @@ impl GeoDb {
         };
         let mut out = Vec::new();
         // Networks share records (one per country, mostly): decode each record once.
-        let mut decoded: std::collections::HashMap<usize, GeoHit> = std::collections::HashMap::new();
+        let mut decoded: std::collections::HashMap<usize, GeoHit> =
+            std::collections::HashMap::new();
         for item in iter {
             let Ok(result) = item else { continue };
             let Ok(found) = result.network() else {
@@ -260,7 +261,8 @@ impl GeoDb {
             };
             let net = match found.ip() {
                 IpAddr::V4(ip) => Ipv4Net::new(ip, found.prefix()).map(IpNet::V4).ok(),
-                IpAddr::V6(ip) => match (ip.octets()[..12].iter().all(|b| *b == 0), found.prefix()) {
+                IpAddr::V6(ip) => match (ip.octets()[..12].iter().all(|b| *b == 0), found.prefix())
+                {
                     // The IPv4 subtree of an IPv6 database.
                     (true, p) if p >= 96 => {
                         let v4 = Ipv4Addr::from(u128::from(ip) as u32);

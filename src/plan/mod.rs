@@ -38,7 +38,7 @@ use sample::{Family, Frame, KeySample, Rng};
 /// ±1.0 point (1.96 × √(0.25 / 10000)).
 pub const SAMPLES_PER_KEY: usize = 10_000;
 /// The default seed of the sampling.
-pub const SEED: u64 = 0x5eed_0f_91a4;
+pub const SEED: u64 = 0x005e_ed0f_91a4;
 
 //------------ inputs --------------------------------------------------------------------------
 
@@ -464,7 +464,10 @@ impl Cx<'_> {
                 return "(none)".into();
             };
             let facts = side.frame.facts_at(c.addr);
-            region_of(service, &steer::steer(service, side.health, c, Some(&facts)))
+            region_of(
+                service,
+                &steer::steer(service, side.health, c, Some(&facts)),
+            )
         };
         let mut shares: BTreeMap<String, (usize, usize)> = BTreeMap::new();
         let mut moves: BTreeMap<(String, String), usize> = BTreeMap::new();

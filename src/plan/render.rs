@@ -43,7 +43,11 @@ fn size(k: &KeyPlan) -> String {
     if k.exact {
         format!("{} /{unit}s, all looked at", count(k.subnets))
     } else {
-        format!("~{} /{unit}s, {} sampled", count(k.subnets), count(k.sampled as f64))
+        format!(
+            "~{} /{unit}s, {} sampled",
+            count(k.subnets),
+            count(k.sampled as f64)
+        )
     }
 }
 

@@ -136,7 +136,9 @@ impl Frame {
         if networks.is_empty() {
             frame.source = "the whole address space (no GeoIP database)".into();
             frame.facts.push(GeoFacts::default());
-            frame.v4.push(Range::of(&"0.0.0.0/0".parse().unwrap_or_default(), 0));
+            frame
+                .v4
+                .push(Range::of(&"0.0.0.0/0".parse().unwrap_or_default(), 0));
             if let Ok(net) = "2000::/3".parse::<IpNet>() {
                 frame.v6.push(Range::of(&net, 0));
             }
@@ -197,7 +199,9 @@ impl Frame {
                 let mut facts = self.facts[r.facts as usize].clone();
                 let common = (r.first ^ r.last).leading_zeros() as u8;
                 let prefix = common.saturating_sub(128 - family.bits());
-                facts.network = IpNet::new(family.addr(bits), prefix).ok().map(|n| n.trunc());
+                facts.network = IpNet::new(family.addr(bits), prefix)
+                    .ok()
+                    .map(|n| n.trunc());
                 facts
             }
             _ => GeoFacts::default(),
@@ -478,7 +482,11 @@ mod tests {
                 .all(|c| !"81.1.0.0/16".parse::<IpNet>().unwrap().contains(&c.addr))
         );
         let want = 65536.0 - 256.0;
-        assert!((eu.population - want).abs() / want < 0.02, "{}", eu.population);
+        assert!(
+            (eu.population - want).abs() / want < 0.02,
+            "{}",
+            eu.population
+        );
         // default: 8/8 (US) only; nothing in IPv6.
         assert!(find("default", Family::Ipv4).is_some());
         assert!(find("default", Family::Ipv6).is_none());
@@ -486,7 +494,10 @@ mod tests {
         let again = sample_map(&m, &frame(), 1000, &mut Rng::new(7));
         assert_eq!(
             again.iter().map(|s| s.subnets.clone()).collect::<Vec<_>>(),
-            samples.iter().map(|s| s.subnets.clone()).collect::<Vec<_>>()
+            samples
+                .iter()
+                .map(|s| s.subnets.clone())
+                .collect::<Vec<_>>()
         );
     }
 

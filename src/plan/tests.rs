@@ -165,7 +165,10 @@ fn drain_moves_the_drained_region_whole_share() {
     let eu = k.shares.iter().find(|s| s.region == "eu").unwrap();
     assert_eq!(eu.after, 0.0);
     assert_eq!(k.moves.len(), 1);
-    assert_eq!((k.moves[0].from.as_str(), k.moves[0].to.as_str()), ("eu", "us"));
+    assert_eq!(
+        (k.moves[0].from.as_str(), k.moves[0].to.as_str()),
+        ("eu", "us")
+    );
     assert_eq!(k.moves[0].share, eu.before);
     assert!((eu.before - 0.95).abs() < 0.01);
     let k = key(&p, "api", "continent:EU", Family::Ipv6);
@@ -178,7 +181,8 @@ fn records_services_and_restart_settings() {
     let before = load(MAIN, &zone(95, 5, "active", ""));
     let extra = "[[record]]\nname = \"new\"\ntype = \"TXT\"\ndata = [\"\\\"hello\\\"\"]\n";
     let after = load(
-        &format!("{MAIN}[health]\nstate_file = \"other.health\"\n").replace("workers = 1", "workers = 2"),
+        &format!("{MAIN}[health]\nstate_file = \"other.health\"\n")
+            .replace("workers = 1", "workers = 2"),
         &zone(95, 5, "active", extra).replace("data = [\"127.0.0.1\"]", "data = [\"127.0.0.9\"]"),
     );
     let p = plan(&before, &after);
@@ -194,21 +198,32 @@ fn records_services_and_restart_settings() {
     assert_eq!(z.services_unchanged, 2);
     assert_eq!(p.restart.len(), 2, "{:?}", p.restart);
     let text = p.render_text();
-    assert!(text.contains("+ new.plan.test. TXT 300 \"hello\""), "{text}");
-    assert!(text.contains("restart: [server] workers changed from 1 to 2"), "{text}");
+    assert!(
+        text.contains("+ new.plan.test. TXT 300 \"hello\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("restart: [server] workers changed from 1 to 2"),
+        "{text}"
+    );
 
     // Nothing at all.
     let same = plan(&before, &load(MAIN, &zone(95, 5, "active", "")));
     assert_eq!(same.zones[0].change, Change::Unchanged);
-    assert!(same.render_text().contains("no change to records or steering"));
+    assert!(
+        same.render_text()
+            .contains("no change to records or steering")
+    );
 }
 
 #[test]
 fn health_is_part_of_the_plan() {
     // The same files; eu's endpoint is down before (as a daemon's live health would say)
     // and up after (carried over, or a new check starting up).
-    let checked = zone(95, 5, "active", "[check.web]\nkind = \"tcp\"\nport = 9\n")
-        .replace("[service.www]\nmap = \"world\"", "[service.www]\nmap = \"world\"\ncheck = \"web\"");
+    let checked = zone(95, 5, "active", "[check.web]\nkind = \"tcp\"\nport = 9\n").replace(
+        "[service.www]\nmap = \"world\"",
+        "[service.www]\nmap = \"world\"\ncheck = \"web\"",
+    );
     let cfg = load(MAIN, &checked);
     let eu = cfg.checks.iter().find(|c| c.region == "eu").unwrap().slot;
     let frame = frame();
@@ -229,7 +244,10 @@ fn health_is_part_of_the_plan() {
     );
     let k = key(&p, "www", "continent:EU", Family::Ipv4);
     assert_eq!(k.moves.len(), 1);
-    assert_eq!((k.moves[0].from.as_str(), k.moves[0].to.as_str()), ("us", "eu"));
+    assert_eq!(
+        (k.moves[0].from.as_str(), k.moves[0].to.as_str()),
+        ("us", "eu")
+    );
     assert!((k.moves[0].share - 0.95).abs() < 0.01);
     // Equal health on both sides: nothing to sample.
     let p = compute(
