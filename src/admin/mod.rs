@@ -212,7 +212,7 @@ async fn route(req: Request<Incoming>, ctx: &AdminContext) -> Reply {
         }
         (&Method::GET, "/v1/reload") => last_reload(ctx),
         (&Method::POST, "/v1/reload") => run_reload(ctx).await,
-        (&Method::POST, "/v1/plan") => plan::handle(ctx).await,
+        (&Method::POST, "/v1/plan") => run_plan(ctx).await,
         (&Method::GET, "/v1/status") => status_json(ctx),
         (&Method::GET, "/") => status_page(ctx),
         (_, "/metrics" | "/healthz" | "/v1/explain" | "/v1/health" | "/v1/status" | "/") => {
@@ -275,6 +275,24 @@ async fn run_reload(ctx: &AdminContext) -> Reply {
     match reloads.request().await {
         Ok(report) => report_reply(&report),
         Err(e) => json_error(StatusCode::SERVICE_UNAVAILABLE, &render_chain(&e)),
+    }
+}
+
+/// `POST /v1/plan`: the plan as JSON (`"outcome": "computed"` or `"invalid"`); 503 while
+/// another is being computed.
+async fn run_plan(ctx: &AdminContext) -> Reply {
+    let Ok(_permit) = plan::RUNNING.try_acquire() else {
+        return json_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "a plan is already being computed; try again",
+        );
+    };
+    let snap = ctx.store.load_full();
+    let outcome = tokio::task::spawn_blocking(move || plan::compute(&snap)).await;
+    match outcome.map(|o| serde_json::to_string_pretty(&o)) {
+        Ok(Ok(body)) => reply(StatusCode::OK, "application/json", body + "\n"),
+        Ok(Err(e)) => json_error(StatusCode::INTERNAL_SERVER_ERROR, &render_chain(&e)),
+        Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, &render_chain(&e)),
     }
 }
 

@@ -1,39 +1,19 @@
 //! `POST /v1/plan` (SPEC 6.1): the daemon loads its files as a reload would and compares them
 //! with the snapshot it serves, with live health, swapping nothing. One plan at a time; it
-//! runs on a blocking thread, off the runtime that answers queries' neighbours.
+//! runs on a blocking thread, off the runtime that answers queries' neighbours. The handler
+//! in `admin/mod.rs` takes [`RUNNING`] and answers what [`compute`] gives.
 
-use hyper::StatusCode;
 use tokio::sync::Semaphore;
 
-use super::{AdminContext, Reply, json_error, reply};
-use crate::error::render_chain;
 use crate::plan::{self, Labels, Options, PlanOutcome, Side};
 use crate::reload;
 use crate::state::{Snapshot, now_unix};
 
 /// One plan at a time: each reads every zone and the GeoIP database.
-static RUNNING: Semaphore = Semaphore::const_new(1);
-
-/// `POST /v1/plan`: the plan as JSON (`"outcome": "computed"` or `"invalid"`); 503 while
-/// another is being computed.
-pub(super) async fn handle(ctx: &AdminContext) -> Reply {
-    let Ok(_permit) = RUNNING.try_acquire() else {
-        return json_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "a plan is already being computed; try again",
-        );
-    };
-    let snap = ctx.store.load_full();
-    let outcome = tokio::task::spawn_blocking(move || compute(&snap)).await;
-    match outcome.map(|o| serde_json::to_string_pretty(&o)) {
-        Ok(Ok(body)) => reply(StatusCode::OK, "application/json", body + "\n"),
-        Ok(Err(e)) => json_error(StatusCode::INTERNAL_SERVER_ERROR, &render_chain(&e)),
-        Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, &render_chain(&e)),
-    }
-}
+pub(super) static RUNNING: Semaphore = Semaphore::const_new(1);
 
 /// The plan of reloading `snap`'s files now.
-fn compute(snap: &Snapshot) -> PlanOutcome {
+pub(super) fn compute(snap: &Snapshot) -> PlanOutcome {
     let path = &snap.config.main_path;
     let (after, after_geo) = match reload::load(path, now_unix()) {
         Ok(loaded) => loaded,
