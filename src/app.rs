@@ -148,7 +148,11 @@ async fn serve_async(
         runner_config,
     );
     let store: Store = Arc::new(ArcSwap::from_pointee(snapshot));
-    let sampler = tokio::spawn(status::run_sampler(board.clone(), store.clone()));
+    let sampler = tokio::spawn(status::run_sampler(
+        board.clone(),
+        store.clone(),
+        fleet.clone(),
+    ));
     let agreement =
         tokio::spawn(Agreement::new(fleet.clone(), store.clone(), runner.state_sink()).run());
     let poller = tokio::spawn(crate::peers::poller::run(fleet.clone(), store.clone()));

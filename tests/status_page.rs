@@ -9,6 +9,10 @@
 //!   test fails shown as failing (first) within a few refreshes, shares that follow the
 //!   test's queries, no request to anything but the daemon, a phone-sized layout without
 //!   sideways scrolling; screenshots in `target/tmp/status_page/`.
+//! - `status_shows_peers_*`: two instances peering with a token (and a URL where nothing
+//!   listens), one outvoted on an endpoint; the `peers` section and each endpoint's
+//!   `agreement` in the JSON (schema-checked), the peers and the disagreement on the page, then
+//!   one instance stopped: the other decides alone, says so, and answers with its own verdict.
 
 mod common;
 
@@ -149,7 +153,16 @@ impl Checker {
 
     /// Fetches `/v1/status` and checks it against the schema.
     fn fetch(&self, d: &Daemon) -> Value {
-        let reply = Http::get("/v1/status").send(d.metrics);
+        self.fetch_from(d.metrics, None)
+    }
+
+    /// The same from the admin listener at `admin`, with the token when given.
+    fn fetch_from(&self, admin: SocketAddr, token: Option<&str>) -> Value {
+        let mut request = Http::get("/v1/status");
+        if let Some(token) = token {
+            request = request.bearer(token);
+        }
+        let reply = request.send(admin);
         assert_eq!(reply.status, 200, "{}", reply.body);
         let doc = reply.json();
         let errors: Vec<String> = self
@@ -504,4 +517,283 @@ fn status_page_in_chromium() {
     eprintln!("screenshots in {}", shots.display());
     let unique: BTreeSet<&String> = expected.values().collect();
     assert!(unique.contains(&"drain".to_owned()));
+}
+
+//------------ peers ---------------------------------------------------------------------------
+
+const FLEET_ORIGIN: &str = "fleet.status.test.";
+const PRIMARY: &str = "127.0.0.51";
+const BACKUP: &str = "127.0.0.52";
+
+/// www: `primary > backup`, both checked every 300 ms on `port`, one result flips them.
+fn fleet_zone(port: u16) -> Zone {
+    Zone::new(FLEET_ORIGIN).toml(&format!(
+        r#"
+[check.web]
+kind = "http"
+path = "/healthz"
+port = {port}
+interval = "300ms"
+timeout = "250ms"
+rise = 1
+fall = 1
+[region.primary]
+[region.backup]
+[service.www]
+geo = {{ default = "primary > backup" }}
+check = "web"
+ttl = 5
+[service.www.region.primary]
+endpoints = ["{PRIMARY}"]
+[service.www.region.backup]
+endpoints = ["{BACKUP}"]
+"#
+    ))
+}
+
+/// Two ports free on both endpoint addresses.
+fn two_ports() -> (u16, u16) {
+    let free = |port: u16| {
+        [PRIMARY, BACKUP]
+            .iter()
+            .all(|a| TcpListener::bind(SocketAddr::new(a.parse().expect("ip"), port)).is_ok())
+    };
+    let mut ports = Vec::new();
+    for _ in 0..100 {
+        let port = free_port();
+        if free(port) && !ports.contains(&port) {
+            ports.push(port);
+        }
+        if ports.len() == 2 {
+            return (ports[0], ports[1]);
+        }
+    }
+    panic!("no two ports free on {PRIMARY} and {BACKUP}");
+}
+
+fn fleet_peer<'a>(doc: &'a Value, url: &str) -> &'a Value {
+    doc["peers"]["peers"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["url"] == url))
+        .unwrap_or_else(|| panic!("no peer {url} in {:#}", doc["peers"]))
+}
+
+fn fleet_endpoint<'a>(doc: &'a Value, region_name: &str, address: &str) -> &'a Value {
+    endpoint(region(doc, "www", region_name), address)
+}
+
+/// Two instances peering with a token, and a third URL where nothing listens. ns1's own
+/// probes of the primary fail (its check port answers 503), ns2's pass: ns1 is outvoted
+/// (quorum: both of the two observers), and its status says so; ns2 stops and ns1 decides
+/// alone. The JSON against the schema at every step, and the page in Chromium.
+#[test]
+fn status_shows_peers_and_whether_they_agree() {
+    let (bad_port, good_port) = two_ports();
+    let _bad_primary = Backend::start(SocketAddr::new(PRIMARY.parse().unwrap(), bad_port));
+    _bad_primary.set(503);
+    let _backup_for_ns1 = Backend::start(SocketAddr::new(BACKUP.parse().unwrap(), bad_port));
+    let _good_primary = Backend::start(SocketAddr::new(PRIMARY.parse().unwrap(), good_port));
+    let _backup_for_ns2 = Backend::start(SocketAddr::new(BACKUP.parse().unwrap(), good_port));
+
+    let admin = [free_addr("127.0.0.1"), free_addr("127.0.0.1")];
+    let dead = free_addr("127.0.0.1");
+    let urls: Vec<String> = admin
+        .iter()
+        .chain([&dead])
+        .map(|a| format!("http://{a}"))
+        .collect();
+    let list = urls
+        .iter()
+        .map(|u| format!("{u:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let instance = |i: usize, port: u16| {
+        Setup::new()
+            .addresses(free_addr("127.0.0.1"), admin[i - 1])
+            .zone(&fleet_zone(port))
+            .file("token", TOKEN.as_bytes())
+            .config(&format!(
+                r#"
+[server]
+identity = "ns{i}"
+[metrics]
+trusted = []
+token_file = "token"
+[peers]
+urls = [{list}]
+token_file = "token"
+poll = "500ms"
+stale_after = "2s"
+quorum = "majority"
+"#
+            ))
+            .start()
+    };
+    let ns1 = instance(1, bad_port);
+    let mut ns2 = Some(instance(2, good_port));
+    let checker = Checker::new();
+    let fetch = |admin: SocketAddr| checker.fetch_from(admin, Some(TOKEN));
+
+    // ns1 sees the primary down, ns2 up: with both counting, it is answered up.
+    let doc = wait_for(
+        "ns1 outvoted on the primary",
+        Duration::from_secs(30),
+        || {
+            let doc = fetch(admin[0]);
+            let agreement = &fleet_endpoint(&doc, "primary", PRIMARY)["agreement"];
+            let ns2 = fleet_peer(&doc, &urls[1]);
+            (ns2["counts"] == true && agreement["local"] == "down").then_some(doc)
+        },
+    );
+    let peers = &doc["peers"];
+    assert_eq!(peers["identity"], "ns1");
+    assert_eq!(peers["quorum"], "majority");
+    assert_eq!(peers["observers"], 2, "{peers:#}");
+    assert_eq!(peers["deciding_alone"], false);
+    assert_eq!(peers["disagreements"], 1, "{peers:#}");
+    assert_eq!(fleet_peer(&doc, &urls[0])["state"], "self");
+    let up = fleet_peer(&doc, &urls[1]);
+    assert_eq!(
+        (&up["state"], &up["identity"], &up["disagreements"]),
+        (&"up".into(), &"ns2".into(), &0.into()),
+        "{up:#}"
+    );
+    assert!(up["last_heard_unix_ms"].as_u64().unwrap() > 0);
+    let gone = fleet_peer(&doc, &urls[2]);
+    assert_eq!(gone["state"], "unreachable", "{gone:#}");
+    assert_eq!(gone["counts"], false);
+    assert!(gone["disagreements"].is_null() && gone["identity"].is_null());
+    assert!(!gone["reason"].as_str().unwrap().is_empty());
+    let primary = fleet_endpoint(&doc, "primary", PRIMARY);
+    assert_eq!(primary["status"], "up", "answered as agreed: {primary:#}");
+    assert_eq!(primary["agreement"]["agrees"], false);
+    assert_eq!(
+        (
+            &primary["agreement"]["down"],
+            &primary["agreement"]["observers"]
+        ),
+        (&1.into(), &2.into())
+    );
+    let backup = fleet_endpoint(&doc, "backup", BACKUP);
+    assert_eq!(backup["agreement"]["agrees"], true, "{backup:#}");
+    assert_eq!(
+        addrs(&ns1.udp(Query::new(&format!("www.{FLEET_ORIGIN}"), RecordType::A))),
+        [PRIMARY],
+        "ns1 answers with the agreed state"
+    );
+    // The sampler turns the peer book into events within a second or so.
+    wait_for(
+        "the unreachable peer's event",
+        Duration::from_secs(10),
+        || {
+            fetch(admin[0])["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| {
+                    e["kind"] == "peer"
+                        && e["level"] == "warn"
+                        && e["message"].as_str().unwrap().contains(&urls[2])
+                })
+                .then_some(())
+        },
+    );
+    // ns2's view: ns1 reports the primary otherwise than agreed.
+    let doc2 = wait_for("ns2 reads ns1", Duration::from_secs(30), || {
+        let doc = fetch(admin[1]);
+        (fleet_peer(&doc, &urls[0])["disagreements"] == 1).then_some(doc)
+    });
+    let primary = fleet_endpoint(&doc2, "primary", PRIMARY);
+    assert_eq!(primary["agreement"]["agrees"], true, "{primary:#}");
+    assert_eq!(doc2["peers"]["disagreements"], 0);
+
+    // The page.
+    let mut browser = Chromium::start();
+    let page_url = format!("http://operator:{TOKEN}@{}/", admin[0]);
+    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("status_page");
+    let mut page = browser
+        .as_mut()
+        .map(|b| b.open(&page_url, 1280, 900, false));
+    if let Some(page) = page.as_mut() {
+        page.wait_for(
+            "the fleet shown",
+            "document.body.dataset.refreshes >= 1 && !document.getElementById('fleet').hidden",
+        );
+        let states = page.eval(
+            "JSON.stringify(Array.from(document.querySelectorAll('tr.peer')).map(tr =>
+                [tr.dataset.url, tr.dataset.state, tr.dataset.counts]))",
+        );
+        let states: Vec<Vec<String>> = serde_json::from_str(states.as_str().unwrap()).unwrap();
+        let expected: BTreeSet<Vec<String>> = [
+            [&urls[0], "self", "false"],
+            [&urls[1], "up", "true"],
+            [&urls[2], "unreachable", "false"],
+        ]
+        .iter()
+        .map(|r| r.iter().map(|s| s.to_string()).collect())
+        .collect();
+        assert_eq!(states.iter().cloned().collect::<BTreeSet<_>>(), expected);
+        assert_eq!(states[0][1], "unreachable", "the unreachable peer first");
+        let problems = page.eval("document.getElementById('problems').innerText");
+        let problems = problems.as_str().unwrap();
+        assert!(
+            problems.contains(&urls[2]) && problems.contains("unreachable"),
+            "{problems}"
+        );
+        assert!(
+            problems.contains(PRIMARY) && problems.contains("this instance sees it down"),
+            "{problems}"
+        );
+        let ep = page.eval(&format!(
+            "document.querySelector('.ep[data-endpoint=\"{PRIMARY}\"]').dataset.agrees"
+        ));
+        assert_eq!(ep, "false");
+        page.screenshot(&shots.join("peers.png"));
+    }
+
+    // ns2 stops: ns1 decides alone, and the primary is down for it.
+    drop(ns2.take());
+    let doc = wait_for("ns1 alone", Duration::from_secs(30), || {
+        let doc = fetch(admin[0]);
+        (doc["peers"]["deciding_alone"] == true).then_some(doc)
+    });
+    assert_eq!(doc["peers"]["observers"], 1);
+    assert_ne!(fleet_peer(&doc, &urls[1])["state"], "up");
+    let primary = wait_for("the primary down", Duration::from_secs(10), || {
+        let doc = fetch(admin[0]);
+        let e = fleet_endpoint(&doc, "primary", PRIMARY).clone();
+        (e["status"] == "down").then_some(e)
+    });
+    assert_eq!(primary["agreement"]["agrees"], true, "{primary:#}");
+    wait_for(
+        "the events of deciding alone",
+        Duration::from_secs(10),
+        || {
+            let doc = fetch(admin[0]);
+            let events = doc["events"].as_array().unwrap();
+            let alone = events.iter().any(|e| {
+                e["kind"] == "peer" && e["message"].as_str().unwrap().contains("decides alone")
+            });
+            // The answered state changed without a flip of this instance's own verdict.
+            let agreed = events.iter().any(|e| {
+                e["kind"] == "health"
+                    && e["endpoint"] == PRIMARY
+                    && e["message"].as_str().unwrap().contains("agreed up -> down")
+            });
+            (alone && agreed).then_some(())
+        },
+    );
+    if let Some(page) = page.as_mut() {
+        page.wait_for(
+            "deciding alone shown",
+            "document.getElementById('agreement').dataset.alone === 'true'
+                && document.getElementById('problems').innerText.includes('decides health alone')",
+        );
+        page.wait_for(
+            "the peer event",
+            "Array.from(document.querySelectorAll('#events li.event')).some(li =>
+                li.dataset.kind === 'peer' && li.innerText.includes('decides alone'))",
+        );
+        page.screenshot(&shots.join("peers-alone.png"));
+    }
 }

@@ -302,7 +302,12 @@ fn status_json(ctx: &AdminContext) -> Reply {
         return json_error(StatusCode::SERVICE_UNAVAILABLE, "no status kept here");
     };
     let snap = ctx.store.load_full();
-    let doc = crate::status::document(board, &snap, now_unix_ms());
+    let fleet = snap.config.peers.as_ref().map(|settings| {
+        let now = tokio::time::Instant::now();
+        crate::peers::view::build(&snap, settings, &ctx.fleet.records(), now, |_| true)
+    });
+    let fleet = fleet.as_ref().map(|(v, e)| (v, e.as_slice()));
+    let doc = crate::status::document(board, &snap, now_unix_ms(), fleet);
     match serde_json::to_string(&doc) {
         Ok(body) => {
             let mut r = reply(StatusCode::OK, "application/json", body + "\n");

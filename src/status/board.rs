@@ -3,7 +3,8 @@
 //!
 //! ```text
 //!  app: StatusBoard::new ──► health hooks (on_probe, on_flip), reload outcome (on_reload)
-//!                       └──► run_sampler: every second, ShareHistory::sample(snapshot)
+//!                       └──► run_sampler: every second, ShareHistory::sample(snapshot),
+//!                            and with [peers] PeerWatch::observe(peer book) for peer events
 //!  admin: /v1/status ──► status::render::document(board, snapshot)
 //! ```
 
@@ -13,10 +14,12 @@ use std::time::Duration;
 
 use super::events::{Event, EventKind, EventRing, Level};
 use super::history::ShareHistory;
+use super::peers::{AgreedState, PeerWatch};
 use super::probes::EndpointLog;
 use crate::health::Status;
 use crate::health::runner::{FlipEvent, ProbeEvent};
-use crate::state::{Store, now_unix_ms};
+use crate::peers::{Fleet, PeerStatus};
+use crate::state::{Snapshot, Store, now_unix_ms};
 
 /// How often the sampler reads the counters.
 pub const SAMPLE_INTERVAL: Duration = Duration::from_secs(1);
@@ -30,6 +33,8 @@ pub struct StatusBoard {
     history: Mutex<ShareHistory>,
     /// Last probe and last change per checked endpoint.
     pub endpoints: EndpointLog,
+    /// How each peer was last seen, for peer events.
+    peers: Mutex<PeerWatch>,
     /// When the daemon started, Unix milliseconds.
     pub started_unix_ms: u64,
 }
@@ -41,6 +46,7 @@ impl StatusBoard {
             events: EventRing::default(),
             history: Mutex::default(),
             endpoints: EndpointLog::default(),
+            peers: Mutex::default(),
             started_unix_ms,
         }
     }
@@ -101,11 +107,48 @@ impl StatusBoard {
         self.events
             .push(Event::new(now_unix_ms(), EventKind::Reload, level, message));
     }
+
+    /// The peers as the book holds them now (those read at least once), and whether no peer
+    /// counts: pushes an event for each change.
+    pub fn on_peers(&self, peers: &[PeerStatus], alone: bool) {
+        let events = self.peer_watch().observe(now_unix_ms(), peers, alone);
+        for e in events {
+            self.events.push(e);
+        }
+    }
+
+    /// The agreed state of every checked endpoint now (with `[peers]`): pushes an event for
+    /// each change.
+    pub fn on_agreed(&self, snap: &Snapshot) {
+        let states: Vec<AgreedState<'_>> = snap
+            .config
+            .checks
+            .iter()
+            .map(|c| AgreedState {
+                key: c.key(),
+                zone: &c.zone,
+                service: &c.service,
+                region: &c.region,
+                address: c.addr.to_string(),
+                agreed: snap.health.get(c.slot),
+                local: snap.health.local(c.slot),
+            })
+            .collect();
+        let events = self.peer_watch().observe_agreed(now_unix_ms(), &states);
+        for e in events {
+            self.events.push(e);
+        }
+    }
+
+    fn peer_watch(&self) -> MutexGuard<'_, PeerWatch> {
+        self.peers.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
-/// Samples the steered counters into the board's history once a second, and forgets the
-/// records of endpoints a reload removed. Runs until aborted.
-pub async fn run_sampler(board: Arc<StatusBoard>, store: Store) {
+/// Samples the steered counters into the board's history once a second, forgets the records
+/// of endpoints a reload removed, and with `[peers]` turns peer changes into events. Runs
+/// until aborted.
+pub async fn run_sampler(board: Arc<StatusBoard>, store: Store, fleet: Arc<Fleet>) {
     let mut tick = tokio::time::interval(SAMPLE_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut generation = 0;
@@ -117,6 +160,20 @@ pub async fn run_sampler(board: Arc<StatusBoard>, store: Store) {
             generation = snap.generation;
             let keep: HashSet<String> = snap.config.checks.iter().map(|c| c.key()).collect();
             board.endpoints.retain(&keep);
+        }
+        if let Some(settings) = &snap.config.peers
+            && fleet.has_polled()
+        {
+            let now = tokio::time::Instant::now();
+            let peers: Vec<PeerStatus> = fleet
+                .records()
+                .iter()
+                .filter(|r| r.attempted)
+                .map(|r| r.status(now, settings.stale_after))
+                .collect();
+            let alone = !peers.iter().any(|p| p.counts);
+            board.on_peers(&peers, alone);
+            board.on_agreed(&snap);
         }
     }
 }

@@ -39,6 +39,51 @@ pub struct StatusDoc {
     pub events: Vec<Event>,
     /// Events since the daemon started (the ring keeps only the newest).
     pub events_total: u64,
+    /// The other instances and whether they agree (SPEC 4.1); `null` without `[peers]`.
+    pub peers: Option<PeersStatus>,
+}
+
+/// This instance's peers and the health agreement with them.
+#[derive(Debug, Clone, Serialize)]
+pub struct PeersStatus {
+    /// This instance's identity, as its peers see it.
+    pub identity: String,
+    /// `[peers] quorum` as written: `"majority"` or a number.
+    pub quorum: String,
+    /// `[peers] stale_after`, milliseconds.
+    pub stale_after_ms: u64,
+    /// Observers taking part in the agreement now: this instance and the peers that count.
+    pub observers: u32,
+    /// No peer counts: this instance decides alone, as without `[peers]`.
+    pub deciding_alone: bool,
+    /// Checked endpoints whose answered (agreed) state differs from this instance's own
+    /// verdict.
+    pub disagreements: usize,
+    /// Every configured peer, in config order.
+    pub peers: Vec<PeerEntry>,
+}
+
+/// One configured peer.
+#[derive(Debug, Clone, Serialize)]
+pub struct PeerEntry {
+    /// Its base URL as configured.
+    pub url: String,
+    /// The identity it reports; `null` before its first good read.
+    pub identity: Option<String>,
+    /// `up`, `unreachable`, `stale`, or `self` (the URL reaches this instance; never counts).
+    pub state: &'static str,
+    /// Why it is not `up`; `null` when it is.
+    pub reason: Option<String>,
+    /// Whether its verdicts take part in the agreement now (a peer unreachable for less than
+    /// `stale_after` still counts with its last report).
+    pub counts: bool,
+    /// The configuration generation of its last good report.
+    pub generation: Option<u64>,
+    /// When it was last read successfully, Unix milliseconds.
+    pub last_heard_unix_ms: Option<u64>,
+    /// Endpoints it reports whose verdict differs from the agreed state; `null` while it does
+    /// not count.
+    pub disagreements: Option<usize>,
 }
 
 /// Counts for the page's header.
@@ -137,6 +182,22 @@ pub struct EndpointStatus {
     pub since_unix_ms: Option<u64>,
     /// The last probe; `null` before the first one and for unchecked endpoints.
     pub last_probe: Option<ProbeStatus>,
+    /// How the observers see it (with `[peers]`, checked endpoints only; else `null`).
+    /// `status` above is the agreed state, the one answers use.
+    pub agreement: Option<EndpointAgreement>,
+}
+
+/// One checked endpoint as the fleet sees it (SPEC 4.1).
+#[derive(Debug, Clone, Serialize)]
+pub struct EndpointAgreement {
+    /// This instance's own verdict (`up` or `down`).
+    pub local: &'static str,
+    /// Whether that equals the agreed state.
+    pub agrees: bool,
+    /// Observers that see it down.
+    pub down: u32,
+    /// Observers of it (this instance and the peers that count and check it).
+    pub observers: u32,
 }
 
 /// The last probe of an endpoint.

@@ -4,9 +4,10 @@
 //! ```text
 //!  health runner ─ hooks ─┐                       ┌─ events.rs   bounded event ring
 //!  reload outcome ────────┼─► board.rs StatusBoard├─ probes.rs   last probe per endpoint
-//!  counters ─ 1/s sampler ┘                       └─ history.rs  answers per s / min per row
+//!  counters ─ 1/s sampler ┘                       ├─ history.rs  answers per s / min per row
+//!  peer book ─ 1/s sampler ─► peers.rs PeerWatch ──┘  (peer events)
 //!                                   │
-//!  admin GET /v1/status ─► render.rs document(board, snapshot) ─► doc.rs StatusDoc (JSON)
+//!  admin GET /v1/status ─► render.rs document(board, snapshot, fleet view) ─► doc.rs StatusDoc
 //!  admin GET /          ─► page.rs PAGE (page.html, compiled into the binary)
 //! ```
 //!
@@ -18,6 +19,7 @@ pub mod doc;
 pub mod events;
 pub mod history;
 pub mod page;
+pub mod peers;
 pub mod probes;
 pub mod render;
 

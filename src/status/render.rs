@@ -2,7 +2,8 @@
 //!
 //! ```text
 //!  Snapshot (config, health table) ─┐
-//!  StatusBoard (history, last probes, events) ─┴─► document() ─► StatusDoc ─► JSON
+//!  StatusBoard (history, last probes, events) ─┼─► document() ─► StatusDoc ─► JSON
+//!  with [peers]: FleetView + EndpointViews ─┘   (peers.rs)
 //! ```
 //!
 //! Runs on the admin listener's task when `/v1/status` is asked for; it takes the history's
@@ -11,22 +12,33 @@
 
 use super::board::StatusBoard;
 use super::doc::{
-    EndpointStatus, Health, ProbeStatus, RegionStatus, SCHEMA_VERSION, ServiceStatus, StatusDoc,
-    Summary, Traffic, ZoneStatus,
+    EndpointAgreement, EndpointStatus, Health, ProbeStatus, RegionStatus, SCHEMA_VERSION,
+    ServiceStatus, StatusDoc, Summary, Traffic, ZoneStatus,
 };
 use super::history::{MINUTES, SECONDS, Series};
+use super::peers::{agreements, peers_status};
 use crate::config::model::{RegionState, ServiceRegion, zone_label};
 use crate::health::{SlotId, Status};
+use crate::peers::{EndpointView, FleetView};
 use crate::state::Snapshot;
 use crate::steer::region_healthy;
 
 /// How many of the newest events the document lists.
 pub const EVENTS_SHOWN: usize = 100;
 
-/// The status document for `snap`, as of `now_unix_ms`.
-pub fn document(board: &StatusBoard, snap: &Snapshot, now_unix_ms: u64) -> StatusDoc {
+/// The status document for `snap`, as of `now_unix_ms`. `fleet`: with `[peers]`, the fleet
+/// and every checked endpoint's view of it, in `Config::checks` order
+/// (`crate::peers::view::build` picking every check).
+pub fn document(
+    board: &StatusBoard,
+    snap: &Snapshot,
+    now_unix_ms: u64,
+    fleet: Option<(&FleetView, &[EndpointView])>,
+) -> StatusDoc {
     let cfg = &snap.config;
     let mut summary = Summary::default();
+    let agreed = fleet.map(|(_, endpoints)| agreements(endpoints));
+    let agreed = agreed.as_deref();
     let zones = {
         let mut history = board.history();
         history.follow(cfg, snap.generation);
@@ -52,7 +64,7 @@ pub fn document(board: &StatusBoard, snap: &Snapshot, now_unix_ms: u64) -> Statu
                             .enumerate()
                             .map(|(ri, region)| {
                                 let traffic = traffic(per_row[ri + 1], total_1m, total_1h);
-                                region_status(board, snap, region, traffic, &mut summary)
+                                region_status(board, snap, agreed, region, traffic, &mut summary)
                             })
                             .collect();
                         summary.services += 1;
@@ -88,13 +100,16 @@ pub fn document(board: &StatusBoard, snap: &Snapshot, now_unix_ms: u64) -> Statu
         zones,
         events,
         events_total,
+        peers: fleet.map(|(view, endpoints)| peers_status(view, endpoints)),
     }
 }
 
-/// A region's endpoints, health and traffic; counts it into `summary`.
+/// A region's endpoints, health and traffic; counts it into `summary`. `agreed`: with
+/// `[peers]`, each checked endpoint's agreement by slot.
 fn region_status(
     board: &StatusBoard,
     snap: &Snapshot,
+    agreed: Option<&[EndpointAgreement]>,
     region: &ServiceRegion,
     traffic: Traffic,
     summary: &mut Summary,
@@ -107,6 +122,7 @@ fn region_status(
                 status: Status::Up.as_str(),
                 since_unix_ms: None,
                 last_probe: None,
+                agreement: None,
             };
         };
         let status = snap.health.get(slot);
@@ -126,6 +142,7 @@ fn region_status(
                 rtt_ms: (p.rtt.as_secs_f64() * 1e6).round() / 1e3,
                 at_unix_ms: p.at_unix_ms,
             }),
+            agreement: agreed.and_then(|a| a.get(slot.0 as usize)).cloned(),
         }
     };
     let endpoints: Vec<EndpointStatus> = match (&region.cname, region.cname_slot) {
