@@ -4,8 +4,8 @@
 //! 1. Every PromQL expression of the dashboard (panel targets, template variables,
 //!    annotations) is read and the metric names in it are picked out (a small PromQL scanner:
 //!    strings, label matchers, ranges, functions, keywords and grouping labels skipped).
-//! 2. The daemon runs with a health-checked service and gets some traffic; `/metrics` is
-//!    scraped and every sample name collected.
+//! 2. The daemon runs with a health-checked service and a peer (where nothing listens) and gets
+//!    some traffic; `/metrics` is scraped and every sample name collected.
 //! 3. Every metric name of the dashboard must be among them, except those in [`PENDING`]
 //!    (named with the reason they cannot be exported yet).
 //! 4. A real Prometheus (Debian package) scrapes the daemon; every expression, with
@@ -269,16 +269,27 @@ fn dashboard_queries_name_exported_metrics_and_run_in_prometheus() {
     let _one = Backend::start(([127, 0, 0, 71], port).into());
     let two = Backend::start(([127, 0, 0, 72], port).into());
     two.set(503);
-    let d = Daemon::start(&zone(port));
+    // One peer where nothing listens, so the fleet metrics are exported (peer down, this
+    // instance deciding alone, no disagreement).
+    let d = Setup::new()
+        .zone(&zone(port))
+        .config(&format!(
+            "[peers]\nurls = [\"http://{}\"]\npoll = \"1s\"\nstale_after = \"3s\"",
+            free_addr("127.0.0.1")
+        ))
+        .start();
     for i in 0..20 {
         let q = Query::new("www.dash.test.", RecordType::A).ecs(&format!("192.0.2.{i}"), 32);
         d.udp(q);
         d.udp(Query::new("nope.dash.test.", RecordType::A));
     }
-    // Both endpoints probed: one up, one down.
+    // Both endpoints probed: one up, one down; the peer read once.
     wait_for("probes counted", Duration::from_secs(20), || {
         let m = d.metrics_text();
-        (m.contains("result=\"pass\"") && m.contains("result=\"fail\"")).then_some(())
+        (m.contains("result=\"pass\"")
+            && m.contains("result=\"fail\"")
+            && m.contains("steerdns_peer_up{"))
+        .then_some(())
     });
     let metrics = d.metrics_text();
     let have = exported(&metrics);
@@ -322,6 +333,9 @@ fn dashboard_queries_name_exported_metrics_and_run_in_prometheus() {
         "steerdns_rrl_limited_total",
         "steerdns_response_seconds_bucket",
         "steerdns_rollout_share",
+        "steerdns_peer_up",
+        "steerdns_health_observers",
+        "steerdns_health_disagreements",
     ] {
         assert!(used.contains(wanted), "no panel uses {wanted}");
     }
