@@ -177,24 +177,51 @@ pub enum MapKeyError {
     )]
     Shape(String),
     /// `continent:` with something other than the seven codes.
-    #[error("map key {0:?}: continent must be one of {list}", list = continent_list())]
-    Continent(String),
-    /// `country:` with something other than two letters.
-    #[error("map key {0:?}: country must be an ISO 3166 alpha-2 code")]
-    Country(String),
-    /// `subdivision:` not shaped like `US-CA`.
-    #[error("map key {0:?}: subdivision must be ISO 3166-2 like US-CA")]
-    Subdivision(String),
+    #[error("map key {key:?}: continent must be one of {list}{hint}", list = continent_list())]
+    Continent {
+        /// The key as written.
+        key: String,
+        /// `; ...` with the likely fix, or empty.
+        hint: String,
+    },
+    /// `country:` with something that is not an ISO 3166-1 alpha-2 code.
+    #[error("map key {key:?}: {value:?} is not an ISO 3166-1 alpha-2 country code{hint}")]
+    Country {
+        /// The key as written.
+        key: String,
+        /// The value after `country:`.
+        value: String,
+        /// `; ...` with the likely fix, or empty.
+        hint: String,
+    },
+    /// `subdivision:` not shaped like `US-CA`, or of an unknown country.
+    #[error("map key {key:?}: subdivision must be an ISO 3166-2 code such as US-CA{hint}")]
+    Subdivision {
+        /// The key as written.
+        key: String,
+        /// `; ...` with the likely fix, or empty.
+        hint: String,
+    },
     /// `net:` with something other than a network.
-    #[error("map key {key:?}: {value:?} is not a CIDR network")]
+    #[error("map key {key:?}: {value:?} is not a CIDR network{hint}")]
     Net {
         /// The key as written.
         key: String,
         /// The value after `net:`.
         value: String,
+        /// `; ...` with the likely fix, or empty.
+        hint: String,
+    },
+    /// `net:` with bits set past the prefix (`net:10.1.2.3/8`): probably not the network meant.
+    #[error("map key {key:?}: host bits are set past the prefix; the network is \"net:{network}\"")]
+    HostBits {
+        /// The key as written.
+        key: String,
+        /// The network with host bits cleared.
+        network: ipnet::IpNet,
     },
     /// An unknown `kind:`.
-    #[error("map key {key:?}: unknown kind {kind:?}")]
+    #[error("map key {key:?}: unknown kind {kind:?} (continent, country, subdivision or net)")]
     Kind {
         /// The key as written.
         key: String,
@@ -226,6 +253,17 @@ pub enum LoadError {
     /// The GeoIP database cannot be used.
     #[error(transparent)]
     Geo(#[from] GeoError),
+    /// The GeoIP database the main config names (at `line`) cannot be used.
+    #[error("{}:{line}: [geoip] database", config.display())]
+    GeoAt {
+        /// The main config file.
+        config: PathBuf,
+        /// The line of `[geoip] database`.
+        line: usize,
+        /// Why the database cannot be used (boxed: it is large and rare).
+        #[source]
+        source: Box<GeoError>,
+    },
 }
 
 impl LoadError {
@@ -235,6 +273,7 @@ impl LoadError {
             Self::MainUnreadable(e) => vec![render_chain(e)],
             Self::Config(errors) => errors.0.iter().map(|e| render_chain(e)).collect(),
             Self::Geo(e) => vec![render_chain(e)],
+            Self::GeoAt { .. } => vec![render_chain(self)],
         }
     }
 }

@@ -224,3 +224,237 @@ fn probe_source_addresses_are_checked_by_family() {
     );
     assert_eq!(code, 0, "{err}");
 }
+
+/// The 1-based line of the first line of `text` that starts with `prefix`.
+fn line_of(text: &str, prefix: &str) -> usize {
+    text.lines()
+        .position(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no line starts with {prefix:?} in:\n{text}"))
+        + 1
+}
+
+/// Asserts `err` has a line `zones/ok.toml:<line of prefix>: ...` containing every `part`.
+fn assert_error_at(err: &str, zone: &str, prefix: &str, parts: &[&str]) {
+    let place = format!("zones/ok.toml:{}: ", line_of(zone, prefix));
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with(&place) && parts.iter().all(|p| l.contains(p))),
+        "no line at {place} with {parts:?} in:\n{err}"
+    );
+}
+
+#[test]
+fn map_keys_that_can_never_match_are_errors_with_the_fix() {
+    let zone = good_zone()
+        .toml(
+            r#"
+[region.r]
+[map.m]
+default = "r"
+"country:UK" = "r"
+"country:QQ" = "r"
+"country:USA" = "r"
+"continent:GB" = "r"
+"continent:XX" = "r"
+"subdivision:US_CA" = "r"
+"subdivision:QQ-CA" = "r"
+"net:10.1.2.3/8" = "r"
+"net:10.9.9.9" = "r"
+"country:GB" = "r"
+"subdivision:GB-LND" = "r"
+"net:10.0.0.0/8" = "r"
+[service.www]
+map = "m"
+[service.www.region.r]
+endpoints = ["127.0.0.1"]
+"#,
+        )
+        .to_string();
+    let (code, _, err) = check("[geoip]\ndatabase = \"db.mmdb\"\n", &[("ok.toml", &zone)]);
+    assert_eq!(code, 1, "{err}");
+    for (prefix, parts) in [
+        (
+            "\"country:UK\"",
+            &[
+                "\"UK\" is not an ISO 3166-1 alpha-2 country code",
+                "did you mean \"country:GB\"?",
+            ][..],
+        ),
+        (
+            "\"country:QQ\"",
+            &["\"QQ\" is not an ISO 3166-1 alpha-2 country code"],
+        ),
+        ("\"country:USA\"", &["country codes have two letters"]),
+        (
+            "\"continent:GB\"",
+            &[
+                "continent must be one of AF AN AS EU NA OC SA",
+                "GB is a country: \"country:GB\"",
+            ],
+        ),
+        ("\"continent:XX\"", &["continent must be one of"]),
+        (
+            "\"subdivision:US_CA\"",
+            &[
+                "ISO 3166-2 code such as US-CA",
+                "write \"subdivision:US-CA\"",
+            ],
+        ),
+        (
+            "\"subdivision:QQ-CA\"",
+            &["QQ is not an ISO 3166-1 alpha-2 country code"],
+        ),
+        (
+            "\"net:10.1.2.3/8\"",
+            &["host bits are set", "the network is \"net:10.0.0.0/8\""],
+        ),
+        (
+            "\"net:10.9.9.9\"",
+            &["is not a CIDR network", "\"net:10.9.9.9/32\""],
+        ),
+    ] {
+        assert_error_at(&err, &zone, prefix, parts);
+    }
+    // The good keys are not complained about.
+    for good in [
+        "\"country:GB\"",
+        "\"subdivision:GB-LND\"",
+        "\"net:10.0.0.0/8\"",
+    ] {
+        let place = format!("zones/ok.toml:{}:", line_of(&zone, good));
+        assert!(!err.contains(&place), "{good}: {err}");
+    }
+}
+
+#[test]
+fn ttls_are_at_most_2147483647() {
+    let zone = "origin = \"ok.test.\"\nttl = 2147483648\n[soa]\nmname = \"ns1\"\nrname = \"h\"\nserial = 1\nminimum = \"25000d\"\n[[record]]\nname = \"a\"\ntype = \"A\"\nttl = 4294967295\ndata = [\"127.0.0.1\"]\n[region.r]\n[service.www]\nttl = 2147483648\ngeo = { default = \"r\" }\n[service.www.region.r]\nendpoints = [\"127.0.0.1\"]\n";
+    let (code, _, err) = check("", &[("ok.toml", zone)]);
+    assert_eq!(code, 1, "{err}");
+    assert_error_at(
+        &err,
+        zone,
+        "ttl = 2147483648",
+        &["ttl 2147483648 is too large", "at most 2147483647"],
+    );
+    assert_error_at(
+        &err,
+        zone,
+        "ttl = 4294967295",
+        &["ttl 4294967295 is too large"],
+    );
+    assert_error_at(
+        &err,
+        zone,
+        "minimum = ",
+        &["minimum 2160000000 s is too large"],
+    );
+    assert!(
+        err.lines().filter(|l| l.contains("is too large")).count() >= 4,
+        "the service's ttl too:\n{err}"
+    );
+    // The largest TTL is fine.
+    let ok = zone
+        .replace("2147483648", "2147483647")
+        .replace("4294967295", "2147483647")
+        .replace("25000d", "1h");
+    let (code, _, err) = check("", &[("ok.toml", &ok)]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn rate_limit_zero_and_absurd_worker_counts_are_refused() {
+    let main = "[server]\nworkers = 100000\n[rrl]\nresponses_per_second = 0\n";
+    let (code, _, err) = check(main, &[("ok.toml", &good_zone().to_string())]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("steerdns.toml:2: workers 100000 is too many: at most 256"),
+        "{err}"
+    );
+    assert!(
+        err.contains("steerdns.toml:4: responses_per_second must be at least 1")
+            && err.contains("enabled = false"),
+        "{err}"
+    );
+    let (code, _, err) = check(
+        "[server]\nworkers = 256\n[rrl]\nresponses_per_second = 1\n",
+        &[("ok.toml", &good_zone().to_string())],
+    );
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn serials_durations_and_tier_strings_say_how_to_write_them() {
+    let zone = "origin = \"ok.test.\"\n[soa]\nmname = \"ns1\"\nrname = \"h\"\nserial = -1\n";
+    let (code, _, err) = check("", &[("ok.toml", zone)]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(
+            "zones/ok.toml:5: serial -1: a serial is a number from 0 to 4294967295, or \"auto\""
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("untagged"), "{err}");
+    let zone = zone.replace("-1", "\"tomorrow\"");
+    let (_, _, err) = check("", &[("ok.toml", &zone)]);
+    assert!(
+        err.contains("zones/ok.toml:5: serial \"tomorrow\": a serial is a number"),
+        "{err}"
+    );
+
+    let (code, _, err) = check(
+        "[server]\ntcp_idle_timeout = 10\n",
+        &[("ok.toml", &good_zone().to_string())],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(
+            "steerdns.toml:2: a duration is a string with a unit: write \"10s\" for 10 seconds"
+        ),
+        "{err}"
+    );
+    let zone = good_zone().toml("[check]\nweb = { kind = \"tcp\", port = 80, interval = 5 }\n");
+    let (_, _, err) = check_zone(&zone);
+    assert!(err.contains("write \"5s\" for 5 seconds"), "{err}");
+
+    let zone = good_zone()
+        .toml("[region.a]\n[region.b]\n[service.www]\ngeo = { default = \"a < b\" }\n[service.www.region.a]\nendpoints = [\"127.0.0.1\"]\n[service.www.region.b]\nendpoints = [\"127.0.0.2\"]\n");
+    let (code, _, err) = check_zone(&zone);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("has character '<'") && err.contains("separated by \">\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn one_message_per_problem() {
+    // An undefined check named once by the service and used by its four regions.
+    let zone = good_zone().toml(
+        "[region.a]\n[region.b]\n[region.c]\n[region.d]\n[service.www]\ncheck = \"nope\"\ngeo = { default = \"a, b, c, d\" }\n[service.www.region.a]\nendpoints = [\"127.0.0.1\"]\n[service.www.region.b]\nendpoints = [\"127.0.0.2\"]\n[service.www.region.c]\nendpoints = [\"127.0.0.3\"]\n[service.www.region.d]\nendpoints = [\"127.0.0.4\"]\n",
+    );
+    let (code, _, err) = check_zone(&zone);
+    assert_eq!(code, 1);
+    assert_eq!(
+        err.lines()
+            .filter(|l| l.contains("check \"nope\" is not defined"))
+            .count(),
+        1,
+        "{err}"
+    );
+    assert!(err.contains("configuration has 1 error(s)"), "{err}");
+}
+
+#[test]
+fn a_missing_geoip_database_names_the_config_line_and_the_os_reason() {
+    let (code, _, err) = check(
+        "[server]\nworkers = 1\n[geoip]\ndatabase = \"geoip/missing.mmdb\"\n",
+        &[("ok.toml", &good_zone().to_string())],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.lines().any(|l| l.starts_with("steerdns.toml:4: [geoip] database: ")
+            && l.contains("geoip/missing.mmdb: cannot read GeoIP database: No such file or directory (os error 2)")),
+        "{err}"
+    );
+}

@@ -93,6 +93,8 @@ pub struct Config {
     pub probe_sources: ProbeSources,
     /// `[geoip] database`, resolved; `None` when not configured.
     pub geoip_database: Option<PathBuf>,
+    /// The line of `[geoip] database` in the main file, for errors opening it.
+    pub geoip_database_line: Option<usize>,
     /// `[rrl]` settings.
     pub rrl: RrlSettings,
     /// `[zones] directory`, resolved.
@@ -233,6 +235,9 @@ pub struct Zone {
     pub services: Vec<Service>,
     /// Keys and signing policy when the zone has `[dnssec]` (keys read at load).
     pub dnssec: Option<crate::dnssec::zone::ZoneSigner>,
+    /// The `subdivision:` map keys of this file as (line, key), so a load can warn when the
+    /// GeoIP database has no subdivision data (they would never match).
+    pub subdivision_keys: Vec<(usize, String)>,
 }
 
 impl Zone {
@@ -482,6 +487,10 @@ impl MapKey {
 impl FromStr for MapKey {
     type Err = MapKeyError;
 
+    /// Parses and checks a key: `country:` must be an ISO 3166-1 alpha-2 code steerdns knows
+    /// (the continent table's), `continent:` one of the seven codes, `subdivision:` shaped
+    /// like ISO 3166-2 (`US-CA`) with a known country, `net:` a network without host bits.
+    /// Errors carry the likely fix (`country:UK` suggests GB).
     fn from_str(key: &str) -> Result<Self, Self::Err> {
         if key == "default" {
             return Ok(Self::Default);
@@ -489,36 +498,107 @@ impl FromStr for MapKey {
         let Some((kind, value)) = key.split_once(':') else {
             return Err(MapKeyError::Shape(key.to_string()));
         };
-        let err = |make: fn(String) -> MapKeyError| make(key.to_string());
+        let key_text = key.to_string();
         match kind {
             "continent" => ContinentCode::parse(value)
                 .map(Self::Continent)
-                .map_err(|_| err(MapKeyError::Continent)),
-            "country" => CountryCode::parse(value)
-                .map(Self::Country)
-                .map_err(|_| err(MapKeyError::Country)),
-            "subdivision" => {
-                let ok = value.len() >= 4
-                    && value.as_bytes()[2] == b'-'
-                    && CountryCode::parse(&value[..2]).is_ok()
-                    && value[3..].bytes().all(|b| b.is_ascii_alphanumeric());
-                if ok {
-                    Ok(Self::Subdivision(value.to_ascii_uppercase()))
-                } else {
-                    Err(err(MapKeyError::Subdivision))
-                }
-            }
-            "net" => IpNet::from_str(value)
-                .map(|n| Self::Net(n.trunc()))
-                .map_err(|_| MapKeyError::Net {
-                    key: key.to_string(),
-                    value: value.to_string(),
+                .map_err(|_| MapKeyError::Continent {
+                    key: key_text,
+                    hint: continent_hint(value),
                 }),
+            "country" => match CountryCode::parse(value) {
+                Ok(c) if c.is_known() => Ok(Self::Country(c)),
+                _ => Err(MapKeyError::Country {
+                    key: key_text,
+                    value: value.to_string(),
+                    hint: country_hint(value),
+                }),
+            },
+            "subdivision" => parse_subdivision(value)
+                .map(Self::Subdivision)
+                .map_err(|hint| MapKeyError::Subdivision {
+                    key: key_text,
+                    hint,
+                }),
+            "net" => match IpNet::from_str(value) {
+                Ok(n) if n.trunc() == n => Ok(Self::Net(n)),
+                Ok(n) => Err(MapKeyError::HostBits {
+                    key: key_text,
+                    network: n.trunc(),
+                }),
+                Err(_) => Err(MapKeyError::Net {
+                    key: key_text,
+                    value: value.to_string(),
+                    hint: match IpAddr::from_str(value) {
+                        Ok(IpAddr::V4(a)) => format!("; one address is \"net:{a}/32\""),
+                        Ok(IpAddr::V6(a)) => format!("; one address is \"net:{a}/128\""),
+                        Err(_) => "; write e.g. \"net:10.0.0.0/8\"".into(),
+                    },
+                }),
+            },
             _ => Err(MapKeyError::Kind {
-                key: key.to_string(),
+                key: key_text,
                 kind: kind.to_string(),
             }),
         }
+    }
+}
+
+/// The likely fix for a `country:` value that is not a known code.
+fn country_hint(value: &str) -> String {
+    let upper = value.to_ascii_uppercase();
+    // Codes people reach for that ISO 3166-1 reserves or assigns otherwise.
+    let instead = match upper.as_str() {
+        "UK" => Some("GB"),
+        "EL" => Some("GR"),
+        _ => None,
+    };
+    if let Some(code) = instead {
+        return format!("; did you mean \"country:{code}\"?");
+    }
+    if let Ok(c) = ContinentCode::parse(&upper) {
+        return format!("; {upper} is a continent: \"continent:{c}\"");
+    }
+    if upper.len() == 3 && upper.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return "; country codes have two letters (ISO 3166-1 alpha-2: GB, US, DE, ...)".into();
+    }
+    "; codes are two letters such as GB, US, DE (ISO 3166-1 alpha-2)".into()
+}
+
+/// The likely fix for a `continent:` value that is not one of the seven codes.
+fn continent_hint(value: &str) -> String {
+    match CountryCode::parse(value) {
+        Ok(c) if c.is_known() => format!("; {c} is a country: \"country:{c}\""),
+        _ => String::new(),
+    }
+}
+
+/// An ISO 3166-2 code (`US-CA`, `GB-LND`, `FR-75C`): a known country, `-`, then one to
+/// three letters or digits; upper-cased. The error is the hint.
+fn parse_subdivision(value: &str) -> Result<String, String> {
+    let upper = value.to_ascii_uppercase();
+    let shaped = |sep: char| {
+        upper.split_once(sep).filter(|(c, s)| {
+            c.len() == 2
+                && (1..=3).contains(&s.len())
+                && s.bytes().all(|b| b.is_ascii_alphanumeric())
+        })
+    };
+    match shaped('-') {
+        Some((country, _)) => match CountryCode::parse(country) {
+            Ok(c) if c.is_known() => Ok(upper),
+            _ => Err(format!(
+                "; {country} is not an ISO 3166-1 alpha-2 country code{}",
+                country_hint(country)
+            )),
+        },
+        None => match ['_', ' ', '.', '/'].iter().find_map(|&sep| shaped(sep)) {
+            Some((country, sub)) => Err(format!("; write \"subdivision:{country}-{sub}\"")),
+            None if (1..=3).contains(&upper.len()) => Err(format!(
+                "; ISO 3166-2 codes start with the country: e.g. \"subdivision:US-{upper}\""
+            )),
+            None => Err(String::new()),
+        },
     }
 }
 

@@ -12,6 +12,56 @@ use toml::Spanned;
 /// A string value with its position in the file.
 pub type SpannedStr = Spanned<String>;
 
+/// A duration value with its position in the file.
+pub type SpannedDuration = Spanned<DurationText>;
+
+/// A duration as written: a string with units (`"10s"`, `"1m30s"`), parsed by
+/// `duration.rs`. A bare number is refused here with the fix in the message (`write "10s"`),
+/// rather than serde's "invalid type: integer, expected a string".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DurationText(pub String);
+
+impl std::ops::Deref for DurationText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for DurationText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Text;
+        impl serde::de::Visitor<'_> for Text {
+            type Value = DurationText;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a duration string with a unit, such as \"10s\"")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<DurationText, E> {
+                Ok(DurationText(v.to_owned()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<DurationText, E> {
+                Err(E::custom(format!(
+                    "a duration is a string with a unit: write \"{v}s\" for {v} seconds \
+                     (or \"{v}ms\", \"{v}m\", \"{v}h\")"
+                )))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<DurationText, E> {
+                Err(E::custom(format!(
+                    "a duration is a string with a unit: write \"{v}s\" for {v} seconds \
+                     (or \"{v}ms\", \"{v}m\", \"{v}h\")"
+                )))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<DurationText, E> {
+                Err(E::custom(format!(
+                    "a duration is a string with a unit: write e.g. \"{}ms\" for {v} seconds",
+                    (v * 1000.0).round()
+                )))
+            }
+        }
+        d.deserialize_any(Text)
+    }
+}
+
 // === main config ===
 
 /// The main config file.
@@ -42,8 +92,8 @@ pub struct MainFile {
 pub struct ServerSection {
     /// Addresses to serve UDP and TCP on. Default `["127.0.0.1:53"]`.
     pub listen: Option<Vec<SpannedStr>>,
-    /// UDP worker threads; 0 = one per core. Default 0.
-    pub workers: Option<usize>,
+    /// UDP worker threads; 0 = one per core. Default 0, at most 256.
+    pub workers: Option<Spanned<usize>>,
     /// EDNS NSID payload (RFC 5001). Default: none.
     pub nsid: Option<SpannedStr>,
     /// CHAOS TXT `id.server` / `hostname.bind` answer. Default: none (REFUSED).
@@ -51,7 +101,7 @@ pub struct ServerSection {
     /// Answer CHAOS TXT `version.bind`. Default false.
     pub version: Option<bool>,
     /// Idle TCP connections are closed after this. Default "10s".
-    pub tcp_idle_timeout: Option<SpannedStr>,
+    pub tcp_idle_timeout: Option<SpannedDuration>,
     /// Connections above this are closed at once. Default 1024.
     pub max_tcp_connections: Option<usize>,
     /// Connections from one client address above this are closed at once. Default 64.
@@ -91,8 +141,8 @@ pub struct GeoipSection {
 pub struct RrlSection {
     /// Default true.
     pub enabled: Option<bool>,
-    /// Per client prefix and response kind. Default 200.
-    pub responses_per_second: Option<u32>,
+    /// Per client prefix and response kind. Default 200, at least 1.
+    pub responses_per_second: Option<Spanned<u32>>,
     /// Every Nth limited response is a TC=1 reply; 0 = never. Default 2.
     pub slip: Option<u32>,
     /// Default 24.
@@ -134,9 +184,9 @@ pub struct PeersSection {
     /// File holding the token the peers expect (their `[metrics] token_file`). Default none.
     pub token_file: Option<SpannedStr>,
     /// How often each peer's `/v1/health` is read. Default "2s"; at least 100ms.
-    pub poll: Option<SpannedStr>,
+    pub poll: Option<SpannedDuration>,
     /// A peer not heard from for this long does not count. Default "10s"; longer than `poll`.
-    pub stale_after: Option<SpannedStr>,
+    pub stale_after: Option<SpannedDuration>,
     /// `"majority"` or the number of observers that must see an endpoint down. Default
     /// majority.
     pub quorum: Option<Spanned<QuorumValue>>,
@@ -215,7 +265,7 @@ pub struct DnssecSection {
     /// How long a signature is valid: RRSIG inception an hour before the start of its
     /// window, expiration this long after it (windows are a quarter of this). Default "7d";
     /// from "2h" to "366d".
-    pub signature_validity: Option<SpannedStr>,
+    pub signature_validity: Option<SpannedDuration>,
 }
 
 /// `[soa]`.
@@ -229,23 +279,52 @@ pub struct SoaSection {
     /// Serial number, or "auto" (seconds of the last load).
     pub serial: Spanned<Serial>,
     /// Duration string. Default "1h".
-    pub refresh: Option<SpannedStr>,
+    pub refresh: Option<SpannedDuration>,
     /// Duration string. Default "10m".
-    pub retry: Option<SpannedStr>,
+    pub retry: Option<SpannedDuration>,
     /// Duration string. Default "1w".
-    pub expire: Option<SpannedStr>,
+    pub expire: Option<SpannedDuration>,
     /// Negative-caching TTL. Default "30s".
-    pub minimum: Option<SpannedStr>,
+    pub minimum: Option<SpannedDuration>,
 }
 
 /// SOA serial: a number or `"auto"`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Serial {
     /// A fixed serial.
     Number(u32),
-    /// The word `auto`, checked in compile.
-    Word(String),
+    /// `"auto"`: seconds of the last load.
+    Auto,
+}
+
+impl<'de> Deserialize<'de> for Serial {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct SerialVisitor;
+        const RANGE: &str = "a serial is a number from 0 to 4294967295, or \"auto\"";
+        impl serde::de::Visitor<'_> for SerialVisitor {
+            type Value = Serial;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(RANGE)
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Serial, E> {
+                u32::try_from(v)
+                    .map(Serial::Number)
+                    .map_err(|_| E::custom(format!("serial {v}: {RANGE}")))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Serial, E> {
+                u32::try_from(v)
+                    .map(Serial::Number)
+                    .map_err(|_| E::custom(format!("serial {v}: {RANGE}")))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Serial, E> {
+                match v {
+                    "auto" => Ok(Serial::Auto),
+                    _ => Err(E::custom(format!("serial {v:?}: {RANGE}"))),
+                }
+            }
+        }
+        d.deserialize_any(SerialVisitor)
+    }
 }
 
 /// One `[[record]]`.
@@ -258,7 +337,7 @@ pub struct RecordEntry {
     #[serde(rename = "type")]
     pub rtype: SpannedStr,
     /// TTL; default the zone's.
-    pub ttl: Option<u32>,
+    pub ttl: Option<Spanned<u32>>,
     /// RDATA strings in presentation format, one per record.
     pub data: Spanned<Vec<SpannedStr>>,
 }
@@ -301,9 +380,9 @@ pub struct CheckEntry {
     /// connection per probe, which also proves new connections are accepted).
     pub reuse_connection: Option<bool>,
     /// Default "5s".
-    pub interval: Option<SpannedStr>,
+    pub interval: Option<SpannedDuration>,
     /// Default "2s"; must be less than interval.
-    pub timeout: Option<SpannedStr>,
+    pub timeout: Option<SpannedDuration>,
     /// Consecutive passes to become up. Default 2.
     pub rise: Option<Spanned<u32>>,
     /// Consecutive failures to become down. Default 3.
@@ -342,7 +421,7 @@ pub struct ServiceEntry {
     /// Inline map.
     pub geo: Option<Spanned<BTreeMap<String, SpannedStr>>>,
     /// TTL of steered answers. Default 30.
-    pub ttl: Option<u32>,
+    pub ttl: Option<Spanned<u32>>,
     /// Endpoints per answer. Default 8.
     pub max_answers: Option<Spanned<u32>>,
     /// Check name, for every region unless overridden.

@@ -17,12 +17,27 @@ pub fn parse_tiers(text: &str) -> Result<Vec<Vec<String>>, String> {
                     index + 1
                 ));
             }
-            if let Some(bad) = name
-                .chars()
-                .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-            {
+            let bad_char = |c: &char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+            // A "<" anywhere is the likely mistake, even when a space comes first.
+            let bad = if name.contains('<') {
+                Some('<')
+            } else {
+                name.chars().find(bad_char)
+            };
+            if let Some(bad) = bad {
+                let hint = match bad {
+                    '<' => "; tiers go best first, separated by \">\" (\"a > b\"), and the \
+                            regions sharing a tier by \",\""
+                        .to_string(),
+                    c if c.is_whitespace() || ";|/+&".contains(c) => {
+                        "; use \",\" between the regions of one tier and \">\" between tiers \
+                         (\"a, b > c\")"
+                            .to_string()
+                    }
+                    _ => "; region names are letters, digits, \"-\", \"_\" and \".\"".to_string(),
+                };
                 return Err(format!(
-                    "region name {name:?} in {text:?} has character {bad:?}"
+                    "region name {name:?} in {text:?} has character {bad:?}{hint}"
                 ));
             }
             if seen.contains(&name) {
@@ -50,6 +65,29 @@ mod tests {
             ]
         );
         assert_eq!(parse_tiers("a").unwrap(), vec![vec!["a".to_string()]]);
+    }
+
+    #[test]
+    fn errors_say_how_to_write_it() {
+        let e = parse_tiers("us-east < eu-west").unwrap_err();
+        assert!(
+            e.contains("'<'") && e.contains("best first, separated by \">\""),
+            "{e}"
+        );
+        let e = parse_tiers("us-east<eu-west").unwrap_err();
+        assert!(
+            e.contains("'<'") && e.contains("best first, separated by \">\""),
+            "{e}"
+        );
+        let e = parse_tiers("a b > c").unwrap_err();
+        assert!(
+            e.contains("use \",\" between the regions of one tier"),
+            "{e}"
+        );
+        let e = parse_tiers("a; b").unwrap_err();
+        assert!(e.contains("use \",\" between"), "{e}");
+        let e = parse_tiers("a*").unwrap_err();
+        assert!(e.contains("region names are letters"), "{e}");
     }
 
     #[test]

@@ -198,6 +198,18 @@ impl GeoDb {
         &self.path
     }
 
+    /// Whether the records have subdivisions at all (`subdivision:` keys can match).
+    pub fn has_subdivisions(&self) -> bool {
+        // ip-location-db has country codes only; GeoIP2/GeoLite2/DB-IP "Country" editions
+        // have no subdivisions, the "City" (and larger) editions do.
+        self.schema == Schema::GeoIp2
+            && !self
+                .metadata
+                .database_type
+                .to_ascii_lowercase()
+                .contains("country")
+    }
+
     /// The detected record schema.
     pub fn schema(&self) -> Schema {
         self.schema
@@ -464,6 +476,10 @@ fn host_net(ip: IpAddr) -> IpNet {
 // === steering adapter ===
 
 impl crate::steer::GeoLookup for GeoDb {
+    fn has_subdivisions(&self) -> bool {
+        GeoDb::has_subdivisions(self)
+    }
+
     fn facts(&self, addr: IpAddr) -> crate::steer::GeoFacts {
         if let IpAddr::V4(v4) = addr
             && let Some(c) = self.v4_cache.get(v4)

@@ -20,9 +20,41 @@ pub fn open_geo(cfg: &Config) -> Result<Option<Arc<dyn GeoLookup>>, GeoError> {
 /// Loads the configuration at `path` and opens its GeoIP database: everything `check`,
 /// `serve` and a reload read, validated the same way.
 pub fn load(path: &Path, now_unix: u64) -> Result<(Config, Option<Arc<dyn GeoLookup>>), LoadError> {
-    let cfg = config::load(path, now_unix).map_err(|errors| main_unreadable(path, errors))?;
-    let geo = open_geo(&cfg)?;
+    let mut cfg = config::load(path, now_unix).map_err(|errors| main_unreadable(path, errors))?;
+    let geo = open_geo(&cfg).map_err(|source| match cfg.geoip_database_line {
+        Some(line) => LoadError::GeoAt {
+            config: cfg.main_path.clone(),
+            line,
+            source: Box::new(source),
+        },
+        None => LoadError::Geo(source),
+    })?;
+    if geo.as_ref().is_some_and(|g| !g.has_subdivisions()) {
+        warn_subdivision_keys(&mut cfg);
+    }
     Ok((cfg, geo))
+}
+
+/// A warning per `subdivision:` key when the database has no subdivision data: such keys
+/// never match (SPEC section 3).
+fn warn_subdivision_keys(cfg: &mut Config) {
+    let db = cfg
+        .geoip_database
+        .as_ref()
+        .map_or_else(String::new, |p| p.display().to_string());
+    for zone in &cfg.zones {
+        for (line, key) in &zone.subdivision_keys {
+            cfg.warnings.push(crate::error::ConfigError::new(
+                zone.file.clone(),
+                Some(*line),
+                format!(
+                    "warning: map key {key:?}: the GeoIP database {db} has no subdivision \
+                     data, so this key never matches (use a City database: GeoLite2-City, \
+                     DB-IP City Lite)"
+                ),
+            ));
+        }
+    }
 }
 
 /// Tells "the main config cannot be read" (nothing to validate; exit 2) from problems in

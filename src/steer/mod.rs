@@ -100,7 +100,8 @@ pub struct GeoFacts {
     pub country: Option<[u8; 2]>,
     /// Continent code (AF AN AS EU NA OC SA).
     pub continent: Option<[u8; 2]>,
-    /// ISO 3166-2 subdivision codes, upper case (`US-CA`).
+    /// ISO 3166-2 subdivision codes, upper case (`US-CA`), largest first as the database
+    /// lists them (`GB-ENG`, `GB-LND`).
     pub subdivisions: Vec<String>,
     /// The database network that holds the address (same answer for all of it).
     pub network: Option<IpNet>,
@@ -194,7 +195,9 @@ pub fn match_map(map: &GeoMap, addr: IpAddr, geo: Option<&GeoFacts>) -> MapEntry
 /// holds.
 pub fn match_geo(map: &GeoMap, geo: Option<&GeoFacts>) -> MapEntryId {
     if let Some(geo) = geo {
-        for sub in &geo.subdivisions {
+        // The database lists subdivisions largest first (GB-ENG, then GB-LND): the most
+        // specific key that matches wins, so look from the end.
+        for sub in geo.subdivisions.iter().rev() {
             if let Some((_, idx)) = map.subdivisions.iter().find(|(s, _)| s == sub) {
                 return *idx;
             }
@@ -425,5 +428,11 @@ pub trait GeoLookup: Send + Sync + std::fmt::Debug {
     /// give the same), so work done over its networks can be shared; `None` when unknown.
     fn fingerprint(&self) -> Option<String> {
         None
+    }
+
+    /// Whether the data has subdivisions at all (a country-level database has none, so
+    /// `subdivision:` keys never match). Assumed when unknown.
+    fn has_subdivisions(&self) -> bool {
+        true
     }
 }

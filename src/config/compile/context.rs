@@ -10,7 +10,7 @@ use ipnet::IpNet;
 
 use crate::config::duration::{parse_duration, parse_seconds_u32};
 use crate::config::model::RegionState;
-use crate::config::schema::SpannedStr;
+use crate::config::schema::{SpannedDuration, SpannedStr};
 use crate::config::source::Source;
 use crate::dns::name::Name;
 use crate::error::ConfigError;
@@ -47,7 +47,7 @@ pub(super) fn parse_nets(
 /// A duration value, or `default` when the key is absent (or wrong: the error is recorded).
 pub(super) fn duration_or(
     src: &Source<'_>,
-    value: &Option<SpannedStr>,
+    value: &Option<SpannedDuration>,
     default: Duration,
     errors: &mut Vec<ConfigError>,
 ) -> Duration {
@@ -57,6 +57,34 @@ pub(super) fn duration_or(
             errors.push(src.error(v.span(), e));
             default
         }),
+    }
+}
+
+/// The largest TTL (RFC 2181 section 8: TTLs are 31-bit; a resolver treats a larger value as
+/// 0).
+pub(super) const MAX_TTL: u32 = 2_147_483_647;
+
+/// A TTL value: `default` when absent; a value above [`MAX_TTL`] is an error naming `what`.
+pub(super) fn ttl_or(
+    src: &Source<'_>,
+    value: Option<&toml::Spanned<u32>>,
+    what: &str,
+    default: u32,
+    errors: &mut Vec<ConfigError>,
+) -> u32 {
+    match value {
+        None => default,
+        Some(v) if *v.get_ref() > MAX_TTL => {
+            errors.push(src.error(
+                v.span(),
+                format!(
+                    "{what} {} is too large: TTLs are at most {MAX_TTL} (RFC 2181)",
+                    v.get_ref()
+                ),
+            ));
+            MAX_TTL
+        }
+        Some(v) => *v.get_ref(),
     }
 }
 
@@ -85,6 +113,9 @@ pub(super) struct ZoneCtx<'a, 'b> {
     pub(super) origin: Name,
     pub(super) errors: &'a mut Vec<ConfigError>,
     pub(super) warnings: &'a mut Vec<ConfigError>,
+    /// Where `subdivision:` keys are (line, key), so a load can warn when the GeoIP
+    /// database has no subdivision data.
+    pub(super) subdivision_keys: Vec<(usize, String)>,
 }
 
 impl ZoneCtx<'_, '_> {
@@ -127,7 +158,7 @@ impl ZoneCtx<'_, '_> {
     }
 
     /// A seconds value (`"1h"`), or `default` when absent.
-    pub(super) fn seconds(&mut self, value: &Option<SpannedStr>, default: u32) -> u32 {
+    pub(super) fn seconds(&mut self, value: &Option<SpannedDuration>, default: u32) -> u32 {
         match value {
             None => default,
             Some(v) => parse_seconds_u32(v.get_ref()).unwrap_or_else(|e| {

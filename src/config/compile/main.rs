@@ -18,6 +18,9 @@ use crate::error::ConfigError;
 /// OPT carrying NSID, ECS and an extended error still fit a 512-octet UDP reply.
 pub const MAX_NSID_LEN: usize = 128;
 
+/// Most `[server] workers` allowed.
+pub const MAX_WORKERS: usize = 256;
+
 /// Every main-file table; `zones` and `checks` are left empty for the zone files.
 pub(super) fn compile_main(
     src: &Source<'_>,
@@ -59,9 +62,26 @@ pub(super) fn compile_main(
             format!("nsid must be at most {MAX_NSID_LEN} bytes"),
         ));
     }
+    let workers = match &s.workers {
+        None => defaults::WORKERS,
+        Some(w) if *w.get_ref() > MAX_WORKERS => {
+            // Threads per listen address: far past the core count they only cost memory, and
+            // a typo such as 100000 would exhaust the process's threads.
+            errors.push(src.error(
+                w.span(),
+                format!(
+                    "workers {} is too many: at most {MAX_WORKERS} UDP threads per listen \
+                     address (0 = one per core)",
+                    w.get_ref()
+                ),
+            ));
+            defaults::WORKERS
+        }
+        Some(w) => *w.get_ref(),
+    };
     let server = ServerSettings {
         listen,
-        workers: s.workers.unwrap_or(defaults::WORKERS),
+        workers,
         nsid,
         identity: s.identity.map(Spanned::into_inner),
         version: s.version.unwrap_or(false),
@@ -98,9 +118,19 @@ pub(super) fn compile_main(
     }
     let rrl = RrlSettings {
         enabled: r.enabled.unwrap_or(defaults::RRL_ENABLED),
-        responses_per_second: r
-            .responses_per_second
-            .unwrap_or(defaults::RRL_RESPONSES_PER_SECOND),
+        responses_per_second: match &r.responses_per_second {
+            None => defaults::RRL_RESPONSES_PER_SECOND,
+            Some(rps) if *rps.get_ref() == 0 => {
+                // 0 would limit every UDP response: nothing normal would be answered.
+                errors.push(src.error(
+                    rps.span(),
+                    "responses_per_second must be at least 1 (0 would drop or truncate every \
+                     UDP answer); to turn rate limiting off write enabled = false",
+                ));
+                defaults::RRL_RESPONSES_PER_SECOND
+            }
+            Some(rps) => *rps.get_ref(),
+        },
         slip: r.slip.unwrap_or(defaults::RRL_SLIP),
         ipv4_prefix: v4.min(32),
         ipv6_prefix: v6.min(128),
@@ -131,6 +161,11 @@ pub(super) fn compile_main(
                 .map_or(defaults::HEALTH_STATE_FILE, |p| p.get_ref()),
         ),
         probe_sources: super::fleet::compile_sources(src, &main.health, errors),
+        geoip_database_line: main
+            .geoip
+            .database
+            .as_ref()
+            .map(|d| src.line_of(d.span().start)),
         geoip_database: main
             .geoip
             .database

@@ -77,6 +77,10 @@ pub(super) fn parse_map(
                 continue;
             }
         };
+        if let MapKey::Subdivision(_) = key {
+            let line = cx.src.line_of(value.span().start);
+            cx.subdivision_keys.push((line, text.clone()));
+        }
         if let MapKey::Net(net) = key
             && net.prefix_len() > ecs_reach(&net)
         {

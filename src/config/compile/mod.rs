@@ -128,11 +128,21 @@ pub fn load_all(path: &Path, now_unix: u64) -> Result<Config, ConfigErrors> {
         ));
     }
     cfg.zones.sort_by(|a, b| a.origin.cmp(&b.origin));
+    // One message per problem: a shared value (a service's undefined check used by every
+    // region) is reported once, not once per use.
+    dedup(&mut errors);
+    dedup(&mut cfg.warnings);
     if errors.is_empty() {
         Ok(cfg)
     } else {
         Err(ConfigErrors(errors))
     }
+}
+
+/// Drops repeats of the same message at the same place, keeping the first.
+fn dedup(list: &mut Vec<ConfigError>) {
+    let mut seen = std::collections::HashSet::new();
+    list.retain(|e| seen.insert((e.file.clone(), e.line, e.message.clone())));
 }
 
 /// Reads only the main file and returns the `[geoip] database` path, resolved.

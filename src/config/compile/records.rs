@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use toml::Spanned;
 
-use super::context::ZoneCtx;
+use super::context::{ZoneCtx, ttl_or};
 use crate::config::model::{Node, RRset};
 use crate::config::schema::RecordEntry;
 use crate::dns::codes::rtype as rr;
@@ -78,7 +78,7 @@ pub(super) fn compile_records(
             cx.err(rec.data.span(), "data must list at least one record");
             continue;
         }
-        let ttl = rec.ttl.unwrap_or(zone_ttl);
+        let ttl = ttl_or(cx.src, rec.ttl.as_ref(), "ttl", zone_ttl, cx.errors);
         let rtype = rdata::type_name(code);
         let node = nodes.entry(owner.clone()).or_default();
         let existing = node.rrsets.iter().position(|r| r.rtype == code);

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use toml::Spanned;
 
-use super::context::{RegionDefaults, ZoneCtx};
+use super::context::{RegionDefaults, ZoneCtx, ttl_or};
 use super::maps::{RawMap, compile_map, parse_map};
 use super::records::Nodes;
 use crate::config::defaults;
@@ -312,7 +312,13 @@ pub(super) fn compile_services(
         services.push(Service {
             key: key.clone(),
             owner,
-            ttl: svc.ttl.unwrap_or(defaults::SERVICE_TTL),
+            ttl: ttl_or(
+                cx.src,
+                svc.ttl.as_ref(),
+                "ttl",
+                defaults::SERVICE_TTL,
+                cx.errors,
+            ),
             max_answers: max_answers.max(1) as usize,
             fallback,
             regions: sregions,

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::checks::compile_checks;
-use super::context::ZoneCtx;
+use super::context::{MAX_TTL, ZoneCtx, ttl_or};
 use super::dnssec::compile_dnssec;
 use super::maps::parse_maps;
 use super::records::compile_records;
@@ -51,11 +51,9 @@ pub(super) fn compile_zone(
         origin: origin.clone(),
         errors,
         warnings,
+        subdivision_keys: Vec::new(),
     };
-    let zone_ttl = file
-        .ttl
-        .as_ref()
-        .map_or(defaults::ZONE_TTL, |t| *t.get_ref());
+    let zone_ttl = ttl_or(src, file.ttl.as_ref(), "ttl", defaults::ZONE_TTL, cx.errors);
     let soa = compile_soa(&mut cx, file.soa.into_inner(), zone_ttl, now_unix);
     let mut nodes = compile_records(&mut cx, &file.record, zone_ttl);
     let regions = compile_regions(&mut cx, &file.region);
@@ -85,6 +83,7 @@ pub(super) fn compile_zone(
         has_cuts,
         services,
         dnssec,
+        subdivision_keys: cx.subdivision_keys,
     })
 }
 
@@ -97,19 +96,19 @@ fn compile_soa(
 ) -> Soa {
     let serial = match soa.serial.get_ref() {
         Serial::Number(n) => *n,
-        Serial::Word(w) if w == "auto" => (now_unix & 0xFFFF_FFFF) as u32,
-        Serial::Word(w) => {
-            cx.err(
-                soa.serial.span(),
-                format!("serial {w:?} must be a number or \"auto\""),
-            );
-            0
-        }
+        Serial::Auto => (now_unix & 0xFFFF_FFFF) as u32,
     };
     let refresh = cx.seconds(&soa.refresh, defaults::SOA_REFRESH);
     let retry = cx.seconds(&soa.retry, defaults::SOA_RETRY);
     let expire = cx.seconds(&soa.expire, defaults::SOA_EXPIRE);
     let minimum = cx.seconds(&soa.minimum, defaults::SOA_MINIMUM);
+    if let Some(m) = soa.minimum.as_ref().filter(|_| minimum > MAX_TTL) {
+        // The negative-caching TTL of every NXDOMAIN and NODATA answer.
+        cx.err(
+            m.span(),
+            format!("minimum {minimum} s is too large: TTLs are at most {MAX_TTL} s (RFC 2181)"),
+        );
+    }
     let mname = cx.absolute_name(&soa.mname, "mname");
     let rname = cx.absolute_name(&soa.rname, "rname");
     let rdata = match (&mname, &rname) {
