@@ -14,7 +14,7 @@ use std::sync::Arc;
 //------------ render_chain ----------------------------------------------------------------------
 
 /// Renders `error` and every cause behind it on one line, outermost first, joined by `": "`
-/// (`geoip/x.mmdb: cannot read GeoIP database: No such file or directory`).
+/// (`cannot read GeoIP database geoip/x.mmdb: No such file or directory`).
 pub fn render_chain(error: &dyn std::error::Error) -> String {
     let mut out = error.to_string();
     let mut cause = error.source();
@@ -126,11 +126,12 @@ pub enum TokenFileError {
 
 //------------ GeoError --------------------------------------------------------------------------
 
-/// Why a GeoIP database cannot be used. Every message starts with the file's path.
+/// Why a GeoIP database cannot be used. Every message names the file (a file that cannot be
+/// read in SPEC 1's words: `cannot read GeoIP database <path>: <OS reason>`).
 #[derive(Debug, thiserror::Error)]
 pub enum GeoError {
     /// The file cannot be read.
-    #[error("{path}: cannot read GeoIP database")]
+    #[error("cannot read GeoIP database {path}")]
     Read {
         /// The database file.
         path: PathBuf,
@@ -754,13 +755,13 @@ mod tests {
         };
         assert_eq!(
             render_chain(&e),
-            "geoip/x.mmdb: cannot read GeoIP database: No such file or directory"
+            "cannot read GeoIP database geoip/x.mmdb: No such file or directory"
         );
         // Wrapped once more, the whole chain still shows, each cause once.
         let app = AppError::Geo(e);
         assert_eq!(
             render_chain(&app),
-            "geoip/x.mmdb: cannot read GeoIP database: No such file or directory"
+            "cannot read GeoIP database geoip/x.mmdb: No such file or directory"
         );
         let pid = AppError::PidFile {
             path: "steerdns.pid".into(),

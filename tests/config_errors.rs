@@ -454,7 +454,7 @@ fn a_missing_geoip_database_names_the_config_line_and_the_os_reason() {
     assert_eq!(code, 1, "{err}");
     assert!(
         err.lines().any(|l| l.starts_with("steerdns.toml:4: [geoip] database: ")
-            && l.contains("geoip/missing.mmdb: cannot read GeoIP database: No such file or directory (os error 2)")),
+            && l.contains("cannot read GeoIP database geoip/missing.mmdb: No such file or directory (os error 2)")),
         "{err}"
     );
 }

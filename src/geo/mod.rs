@@ -780,7 +780,7 @@ mod tests {
         assert!(matches!(err, GeoError::Read { .. }));
         assert_eq!(
             err.to_string(),
-            "/nonexistent/geo.mmdb: cannot read GeoIP database"
+            "cannot read GeoIP database /nonexistent/geo.mmdb"
         );
 
         let err =
