@@ -11,28 +11,13 @@ use common::*;
 use hickory_proto::rr::RecordType;
 
 fn zone(port: u16) -> Zone {
-    Zone::new("hc.test.").toml(&format!(
-        r#"
-[check.web]
-kind = "http"
-path = "/healthz"
-port = {port}
-interval = "200ms"
-timeout = "100ms"
-rise = 3
-fall = 2
-[region.primary]
-[region.backup]
-[service.www]
-geo = {{ default = "primary > backup" }}
-check = "web"
-ttl = 5
-[service.www.region.primary]
-endpoints = ["127.0.0.61"]
-[service.www.region.backup]
-endpoints = ["127.0.0.62"]
-"#
-    ))
+    let check = HttpCheck {
+        interval: "200ms",
+        timeout: "100ms",
+        rise: 3,
+        fall: 2,
+    };
+    Zone::failover_www("hc.test.", port, check, "127.0.0.61", "127.0.0.62")
 }
 
 fn answer(d: &Daemon) -> Vec<String> {

@@ -89,28 +89,13 @@ impl Drop for Target {
 /// `primary` (the target under test) then `backup` (always healthy), checked every 300 ms,
 /// down after 2 failures.
 fn zone(origin: &str, primary: &str, backup: &str, port: u16) -> Zone {
-    Zone::new(origin).toml(&format!(
-        r#"
-[check.web]
-kind = "http"
-path = "/healthz"
-port = {port}
-interval = "300ms"
-timeout = "250ms"
-rise = 2
-fall = 2
-[region.primary]
-[region.backup]
-[service.www]
-geo = {{ default = "primary > backup" }}
-check = "web"
-ttl = 5
-[service.www.region.primary]
-endpoints = ["{primary}"]
-[service.www.region.backup]
-endpoints = ["{backup}"]
-"#
-    ))
+    let check = HttpCheck {
+        interval: "300ms",
+        timeout: "250ms",
+        rise: 2,
+        fall: 2,
+    };
+    Zone::failover_www(origin, port, check, primary, backup)
 }
 
 fn answer(d: &Daemon, origin: &str) -> Vec<String> {

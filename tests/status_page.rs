@@ -527,28 +527,13 @@ const BACKUP: &str = "127.0.0.52";
 
 /// www: `primary > backup`, both checked every 300 ms on `port`, one result flips them.
 fn fleet_zone(port: u16) -> Zone {
-    Zone::new(FLEET_ORIGIN).toml(&format!(
-        r#"
-[check.web]
-kind = "http"
-path = "/healthz"
-port = {port}
-interval = "300ms"
-timeout = "250ms"
-rise = 1
-fall = 1
-[region.primary]
-[region.backup]
-[service.www]
-geo = {{ default = "primary > backup" }}
-check = "web"
-ttl = 5
-[service.www.region.primary]
-endpoints = ["{PRIMARY}"]
-[service.www.region.backup]
-endpoints = ["{BACKUP}"]
-"#
-    ))
+    let check = HttpCheck {
+        interval: "300ms",
+        timeout: "250ms",
+        rise: 1,
+        fall: 1,
+    };
+    Zone::failover_www(FLEET_ORIGIN, port, check, PRIMARY, BACKUP)
 }
 
 /// Two ports free on both endpoint addresses.

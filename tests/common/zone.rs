@@ -137,6 +137,58 @@ impl Zone {
     }
 }
 
+/// How a `[check.web]` HTTP check (`GET /healthz`) probes: every `interval`, each probe
+/// given `timeout`, up after `rise` passes and down after `fall` failures.
+#[derive(Clone, Copy, Debug)]
+pub struct HttpCheck {
+    pub interval: &'static str,
+    pub timeout: &'static str,
+    pub rise: u32,
+    pub fall: u32,
+}
+
+impl Zone {
+    /// `www` steered `primary > backup` (one endpoint each, ttl 5), both checked by
+    /// `[check.web]` over HTTP on `port`: the failover zone the failover, fleet and
+    /// status-page tests share.
+    pub fn failover_www(
+        origin: &str,
+        port: u16,
+        check: HttpCheck,
+        primary: &str,
+        backup: &str,
+    ) -> Self {
+        let HttpCheck {
+            interval,
+            timeout,
+            rise,
+            fall,
+        } = check;
+        Zone::new(origin).toml(&format!(
+            r#"
+[check.web]
+kind = "http"
+path = "/healthz"
+port = {port}
+interval = "{interval}"
+timeout = "{timeout}"
+rise = {rise}
+fall = {fall}
+[region.primary]
+[region.backup]
+[service.www]
+geo = {{ default = "primary > backup" }}
+check = "web"
+ttl = 5
+[service.www.region.primary]
+endpoints = ["{primary}"]
+[service.www.region.backup]
+endpoints = ["{backup}"]
+"#
+        ))
+    }
+}
+
 impl fmt::Display for Zone {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let o = &self.origin;
