@@ -246,12 +246,7 @@ impl Collector for SteerdnsCollector {
         )?;
         for check in &snap.config.checks {
             let addr = check.addr.to_string();
-            let labels: &[(&str, &str)] = &[
-                ("zone", check.zone.as_str()),
-                ("service", check.service.as_str()),
-                ("region", check.region.as_str()),
-                ("endpoint", addr.as_str()),
-            ];
+            let labels = endpoint_labels(check, &addr);
             let up = i64::from(snap.health.get(check.slot) == Status::Up);
             ConstGauge::new(up).encode(family.encode_family(&labels)?)?;
         }
@@ -287,12 +282,7 @@ impl Collector for SteerdnsCollector {
             )?;
             for check in &snap.config.checks {
                 let addr = check.addr.to_string();
-                let labels: &[(&str, &str)] = &[
-                    ("zone", check.zone.as_str()),
-                    ("service", check.service.as_str()),
-                    ("region", check.region.as_str()),
-                    ("endpoint", addr.as_str()),
-                ];
+                let labels = endpoint_labels(check, &addr);
                 let differs =
                     i64::from(snap.health.local(check.slot) != snap.health.get(check.slot));
                 ConstGauge::new(differs).encode(family.encode_family(&labels)?)?;
@@ -406,4 +396,18 @@ pub fn render(store: &Store, metrics: &Arc<Metrics>, fleet: &Arc<Fleet>) -> Stri
         out.clear();
     }
     out
+}
+
+/// The labels of a checked endpoint's gauges (`steerdns_endpoint_up`,
+/// `steerdns_health_disagreements`); `addr` is `check.addr` as text.
+fn endpoint_labels<'a>(
+    check: &'a crate::config::model::CheckedEndpoint,
+    addr: &'a str,
+) -> [(&'static str, &'a str); 4] {
+    [
+        ("zone", check.zone.as_str()),
+        ("service", check.service.as_str()),
+        ("region", check.region.as_str()),
+        ("endpoint", addr),
+    ]
 }
