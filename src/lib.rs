@@ -36,6 +36,7 @@ pub mod metrics;
 pub mod peers;
 pub mod plan;
 pub mod reload;
+pub mod rollout;
 pub mod server;
 pub mod state;
 pub mod status;

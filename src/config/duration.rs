@@ -60,6 +60,30 @@ pub fn parse_seconds_u32(text: &str) -> Result<u32, String> {
     u32::try_from(d.as_secs()).map_err(|_| format!("{text:?}: too large"))
 }
 
+/// Writes a duration the way [`parse_duration`] reads it, largest units first: `"1h30m"`,
+/// `"500ms"`, `"0s"`.
+pub fn format_duration(d: Duration) -> String {
+    let mut ms = d.as_millis();
+    if ms == 0 {
+        return "0s".into();
+    }
+    let mut out = String::new();
+    for (unit, size) in [
+        ("w", 604_800_000u128),
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+        ("ms", 1),
+    ] {
+        if ms >= size {
+            out.push_str(&format!("{}{unit}", ms / size));
+            ms %= size;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,5 +107,9 @@ mod tests {
         }
         assert_eq!(parse_seconds_u32("1h"), Ok(3600));
         assert!(parse_seconds_u32("1500ms").is_err());
+        for text in ["1h30m", "500ms", "1w2d", "10s", "1m1s1ms"] {
+            assert_eq!(format_duration(parse_duration(text).unwrap()), text);
+        }
+        assert_eq!(format_duration(Duration::ZERO), "0s");
     }
 }
