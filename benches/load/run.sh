@@ -4,6 +4,8 @@
 #   benches/load/run.sh                 # everything (about 6 minutes)
 #   RUNS=3 DUR=5 MIXES="static steered" SERVERS="nsd steerdns" benches/load/run.sh
 #   SERVERS="steerdns steerdns+page" ...  # the cost of the status page refreshing every second
+#   BASE_STEERDNS=/path/to/old/steerdns BASE_ZONES=/old/checkout/zones \
+#     SERVERS="gdnsd steerdns steerdns-base" ...   # an older build side by side, same run
 #
 # What it does:
 #   - installs dnsperf, nsd, knot, gdnsd with apt-get when missing (needs root);
@@ -261,17 +263,27 @@ EOF
         "${PIN_S[@]}" /usr/sbin/gdnsd -c "$dir" start > "$dir/log" 2>&1 &
         VERSION[gdnsd]="gdnsd $(/usr/sbin/gdnsd -V 2>&1 | awk '/gdnsd version/ { print $3; exit }')"
         ;;
-    steerdns | steerdns+page)
+    steerdns | steerdns+page | steerdns-base)
         mkdir -p "$dir"
-        local wk=1 admin=""
+        local wk=1 admin="" bin="$STEERDNS" zones="$ROOT/zones"
+        if [ "$name" = steerdns-base ]; then
+            # An older build (BASE_STEERDNS) serving its own checkout's example zone
+            # (BASE_ZONES): newer zone keys would not load in it.
+            bin="${BASE_STEERDNS:?steerdns-base needs BASE_STEERDNS}"
+            zones="${BASE_ZONES:?steerdns-base needs BASE_ZONES}"
+        fi
         [ "$workers" = default ] && wk=0
         # steerdns+page: the same, with the admin listener on and the status page and
         # /v1/status fetched once a second for as long as it runs (the poller runs on the
         # blaster's core; what serving them costs shows in the server's CPU per query).
         [ "$name" = steerdns+page ] && admin="127.0.0.1:$((port + 1000))"
-        steerdns_config "$dir" "$port" "$wk" "$ROOT/zones" "$admin"
-        "${PIN_S[@]}" "$STEERDNS" serve -c "$dir/steerdns.toml" > "$dir/log" 2>&1 &
-        VERSION[$name]="$name $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
+        steerdns_config "$dir" "$port" "$wk" "$zones" "$admin"
+        "${PIN_S[@]}" "$bin" serve -c "$dir/steerdns.toml" > "$dir/log" 2>&1 &
+        if [ "$name" = steerdns-base ]; then
+            VERSION[$name]="$name $("$bin" --version 2>/dev/null | head -1) ($bin)"
+        else
+            VERSION[$name]="$name $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
+        fi
         if [ -n "$admin" ]; then
             local server=$!
             "${PIN_C[@]}" bash -c 'while kill -0 '"$server"' 2>/dev/null; do
