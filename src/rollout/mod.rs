@@ -13,4 +13,5 @@
 //! reads one atomic per rollout region, like a health slot.
 
 pub mod engine;
+pub mod prometheus;
 pub mod spec;
