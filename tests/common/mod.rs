@@ -46,7 +46,8 @@
 //! - Other servers a test starts use [`Process`] too (output to a log file, bounded readiness
 //!   wait, SIGTERM then SIGKILL on drop); `external.rs` starts Unbound, kresd and Prometheus
 //!   with it. `chromium.rs` drives headless Chromium over the DevTools protocol (status page);
-//!   `backend.rs` is an HTTP health-check target whose status the test sets.
+//!   `backend.rs` is an HTTP health-check target whose status the test sets; `exporter.rs`
+//!   serves one gauge the test sets, for a real Prometheus to scrape (rollout gates).
 // Each test binary uses a part of the harness.
 #![allow(dead_code, unused_imports)]
 
@@ -54,6 +55,7 @@ pub mod backend;
 pub mod chromium;
 pub mod client;
 pub mod daemon;
+pub mod exporter;
 pub mod external;
 pub mod http;
 pub mod process;
