@@ -377,34 +377,22 @@ impl FakePeer {
     fn start(token: &'static str, body: &str) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind fake peer");
         let addr = listener.local_addr().unwrap();
-        listener.set_nonblocking(true).unwrap();
         let body = Arc::new(Mutex::new(body.to_owned()));
         let requests = Arc::new(AtomicUsize::new(0));
         let stop = Arc::new(AtomicBool::new(false));
-        let (b, n, sp) = (body.clone(), requests.clone(), stop.clone());
-        std::thread::spawn(move || {
-            while !sp.load(Ordering::Relaxed) {
-                match listener.accept() {
-                    Ok((mut s, _)) => {
-                        s.set_nonblocking(false).ok();
-                        s.set_read_timeout(Some(Duration::from_millis(500))).ok();
-                        let mut buf = [0u8; 4096];
-                        let got = s.read(&mut buf).unwrap_or(0);
-                        let head = String::from_utf8_lossy(&buf[..got]).to_ascii_lowercase();
-                        n.fetch_add(1, Ordering::Relaxed);
-                        let reply = if head.contains(&format!("authorization: bearer {token}")) {
-                            let body = b.lock().unwrap().clone();
-                            format!(
-                                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                                body.len()
-                            )
-                        } else {
-                            "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_owned()
-                        };
-                        let _ = s.write_all(reply.as_bytes());
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
-                }
+        let (b, n) = (body.clone(), requests.clone());
+        common::backend::serve(listener, stop.clone(), move |head| {
+            n.fetch_add(1, Ordering::Relaxed);
+            let head = head.to_ascii_lowercase();
+            if head.contains(&format!("authorization: bearer {token}")) {
+                let body = b.lock().unwrap().clone();
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+            } else {
+                "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    .to_owned()
             }
         });
         Self {

@@ -22,27 +22,12 @@ impl Backend {
     pub fn start(addr: SocketAddr) -> Self {
         let listener =
             TcpListener::bind(addr).unwrap_or_else(|e| panic!("bind backend {addr}: {e}"));
-        listener.set_nonblocking(true).expect("nonblocking");
         let status = Arc::new(AtomicU16::new(200));
         let stop = Arc::new(AtomicBool::new(false));
-        let (st, sp) = (status.clone(), stop.clone());
-        std::thread::spawn(move || {
-            while !sp.load(Ordering::Relaxed) {
-                match listener.accept() {
-                    Ok((mut s, _)) => {
-                        s.set_nonblocking(false).ok();
-                        s.set_read_timeout(Some(Duration::from_millis(500))).ok();
-                        let mut buf = [0u8; 2048];
-                        let _ = s.read(&mut buf);
-                        let code = st.load(Ordering::Relaxed);
-                        let _ = write!(
-                            s,
-                            "HTTP/1.1 {code} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
-                        );
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
-                }
-            }
+        let st = status.clone();
+        serve(listener, stop.clone(), move |_head| {
+            let code = st.load(Ordering::Relaxed);
+            format!("HTTP/1.1 {code} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
         });
         Self { status, stop }
     }
@@ -51,6 +36,31 @@ impl Backend {
     pub fn set(&self, code: u16) {
         self.status.store(code, Ordering::Relaxed);
     }
+}
+
+/// Answers every connection to `listener` with `reply(request head)` (a whole HTTP response)
+/// on a thread of its own, one connection at a time, until `stop` is set.
+pub fn serve(
+    listener: TcpListener,
+    stop: Arc<AtomicBool>,
+    reply: impl Fn(&str) -> String + Send + 'static,
+) {
+    listener.set_nonblocking(true).expect("nonblocking");
+    std::thread::spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            match listener.accept() {
+                Ok((mut s, _)) => {
+                    s.set_nonblocking(false).ok();
+                    s.set_read_timeout(Some(Duration::from_millis(500))).ok();
+                    let mut buf = [0u8; 4096];
+                    let got = s.read(&mut buf).unwrap_or(0);
+                    let answer = reply(&String::from_utf8_lossy(&buf[..got]));
+                    let _ = s.write_all(answer.as_bytes());
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(5)),
+            }
+        }
+    });
 }
 
 impl Drop for Backend {

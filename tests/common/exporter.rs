@@ -9,11 +9,11 @@
 //!  e.set(0.05);   // the next scrape sees 0.05
 //! ```
 
-use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
+
+use super::backend::serve;
 
 /// A gauge served over HTTP on a free 127.0.0.1 port.
 pub struct Exporter {
@@ -29,40 +29,27 @@ impl Exporter {
     pub fn start(name: &str, labels: &str, value: f64) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind exporter");
         let addr = listener.local_addr().expect("exporter address");
-        listener.set_nonblocking(true).expect("nonblocking");
         let value = Arc::new(AtomicU64::new(value.to_bits()));
         let scrapes = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
-        let (v, n, sp) = (value.clone(), scrapes.clone(), stop.clone());
+        let (v, n) = (value.clone(), scrapes.clone());
         let series = if labels.is_empty() {
             name.to_owned()
         } else {
             format!("{name}{{{labels}}}")
         };
         let name = name.to_owned();
-        std::thread::spawn(move || {
-            while !sp.load(Ordering::Relaxed) {
-                match listener.accept() {
-                    Ok((mut s, _)) => {
-                        s.set_nonblocking(false).ok();
-                        s.set_read_timeout(Some(Duration::from_millis(500))).ok();
-                        let mut buf = [0u8; 4096];
-                        let _ = s.read(&mut buf);
-                        let now = f64::from_bits(v.load(Ordering::Relaxed));
-                        let body = format!(
-                            "# HELP {name} Set by the test.\n# TYPE {name} gauge\n{series} {now}\n"
-                        );
-                        let _ = write!(
-                            s,
-                            "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n\
-                             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                            body.len()
-                        );
-                        n.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
-                }
-            }
+        serve(listener, stop.clone(), move |_head| {
+            let now = f64::from_bits(v.load(Ordering::Relaxed));
+            let body =
+                format!("# HELP {name} Set by the test.\n# TYPE {name} gauge\n{series} {now}\n");
+            // Counted when the value is read: a scrape counted after `set` carries the new one.
+            n.fetch_add(1, Ordering::Relaxed);
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
         });
         Self {
             addr,
@@ -77,7 +64,7 @@ impl Exporter {
         self.value.store(value.to_bits(), Ordering::Relaxed);
     }
 
-    /// How many requests it has answered.
+    /// How many requests it has read the value for.
     pub fn scrapes(&self) -> u64 {
         self.scrapes.load(Ordering::Relaxed)
     }
