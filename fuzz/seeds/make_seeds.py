@@ -10,8 +10,9 @@ def name(text):
             out += bytes([len(label)]) + label.encode()
     return out + b"\0"
 
-def opt(size=1232, version=0, options=b""):
-    return b"\0" + struct.pack(">HHBBHH", 41, size, 0, version, 0x8000, len(options)) + options
+def opt(size=1232, version=0, options=b"", flags=0x8000):
+    # flags: DO (0x8000) by default; 0xC000 adds CO (RFC 9824 compact answers).
+    return b"\0" + struct.pack(">HHBBHH", 41, size, 0, version, flags, len(options)) + options
 
 def ecs(family, prefix, addr):
     body = struct.pack(">HBB", family, prefix, 0) + addr
@@ -49,6 +50,14 @@ queries = [
     query("id.server.", 16, 3),
     query(Z, 252),
     query("example.org.", 1),
+    # DNSSEC: the zone's keys, NXDOMAIN with CO, DS at the apex, the NXNAME meta-type,
+    # NODATA at a steered name, a wildcard, without DO.
+    query(Z, 48, edns=opt()),
+    query("nope." + Z, 1, edns=opt(flags=0xC000)),
+    query(Z, 43, edns=opt()),
+    query("www." + Z, 128, edns=opt()),
+    query("www." + Z, 16, edns=opt(512)),
+    query("a.wild." + Z, 1, edns=opt(flags=0x4000)),
 ]
 write("query", [b"\x04" + q for q in queries] + [b"\x01" + queries[9]])
 write("wire", queries + [ecs(1, 24, bytes([81, 2, 69]))[4:], ecs(2, 0, b"")[4:]])
