@@ -22,6 +22,7 @@ use crate::logging::LogControl;
 use crate::metrics::{Metrics, MetricsObserver};
 use crate::peers::{Agreement, Fleet};
 use crate::reload::{self, ReloadHandle, ReloadOutcome, Serving, Trigger};
+use crate::rollout::runner::{Gates, NoPrometheus, Rollouts, SystemClock};
 use crate::server::ListenerShared;
 use crate::server::listeners::Listeners;
 use crate::state::{Snapshot, Store, now_unix, now_unix_ms};
@@ -53,6 +54,13 @@ pub fn run(command: Command) -> Result<ExitCode, AppError> {
             server,
             json,
         } => commands::plan::run(&config, against.as_deref(), server.as_deref(), json),
+        Command::Rollout {
+            action,
+            target,
+            config,
+            server,
+            json,
+        } => commands::rollout::run(&config, action, target.as_deref(), server.as_deref(), json),
         Command::Completions { shell } => commands::docs::completions(shell),
         Command::Man => commands::docs::man(),
         Command::Geoip { ip, config } => commands::geoip::run(&config, ip),
@@ -147,7 +155,33 @@ async fn serve_async(
         hooks,
         runner_config,
     );
+    // Rollouts resume from the state file before anything answers.
+    let rollout_board = board.clone();
+    let rollouts = Arc::new(
+        Rollouts::new(Arc::new(SystemClock), metrics.clone()).with_hook(Arc::new(
+            move |e: &crate::rollout::runner::TransitionEvent<'_>| {
+                use crate::rollout::engine::Event;
+                let warn = matches!(e.event, Event::Rollback | Event::Abort | Event::Pause);
+                let mut message = format!(
+                    "{} to step {} ({}% of its tier)",
+                    e.event.as_str(),
+                    e.step,
+                    crate::rollout::spec::round_percent(e.share)
+                );
+                if let Some(r) = e.reason {
+                    message.push_str(": ");
+                    message.push_str(r);
+                }
+                rollout_board.on_rollout(e.zone, e.service, e.region, warn, message);
+            },
+        )),
+    );
+    rollouts.start(&snapshot);
     let store: Store = Arc::new(ArcSwap::from_pointee(snapshot));
+    let gates: Arc<dyn crate::rollout::runner::GateEvaluator> = Arc::new(Gates {
+        prometheus: Arc::new(NoPrometheus),
+    });
+    let rollout_task = tokio::spawn(rollouts.clone().run(store.clone(), gates));
     let sampler = tokio::spawn(status::run_sampler(
         board.clone(),
         store.clone(),
@@ -171,6 +205,7 @@ async fn serve_async(
         reloads: Some(reloads.clone()),
         status: Some(board.clone()),
         fleet: fleet.clone(),
+        rollouts: Some(rollouts.clone()),
     };
     let admin_addr = store.load().config.metrics_listen;
     let admin = match admin_addr {
@@ -206,6 +241,7 @@ async fn serve_async(
         pid_file,
         reloads,
         seq: 0,
+        rollouts,
     };
     // DNSSEC signatures of the next window, made ahead during the last eighth of the current
     // one, off the query path (a thread of the blocking pool, so a few thousand signatures
@@ -242,6 +278,7 @@ async fn serve_async(
     }
     tracing::info!("shutting down");
     sampler.abort();
+    rollout_task.abort();
     drop(serving.admin.take());
     serving.listeners.close_all();
     poller.abort();

@@ -137,6 +137,36 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Staged canary rollouts of the running daemon (SPEC 4.2): status, pause, resume,
+    /// abort, advance.
+    ///
+    /// `status` lists every rollout (step, share, time to the next step, each gate's last
+    /// value). The actions change one rollout at once: `pause` stops at the current step,
+    /// `resume` goes on (after a rollback or an abort: from the first step), `abort` sets
+    /// the share to 0 until resumed, `advance` moves to the next step now. Without
+    /// ZONE/SERVICE an action acts on the daemon's only rollout.
+    /// Exit 0 done, 1 refused or no such rollout, 2 usage or no daemon reachable.
+    #[command(after_long_help = "Examples:\n  \
+        steerdns rollout status\n  \
+        steerdns rollout pause gslb.example.test/www\n  \
+        steerdns rollout abort gslb.example.test/www --server 127.0.0.1:9153 --json")]
+    Rollout {
+        /// What to do.
+        #[arg(value_enum)]
+        action: crate::commands::rollout::RolloutVerb,
+        /// The rollout, as ZONE/SERVICE (gslb.example.test/www).
+        target: Option<String>,
+        /// Main config file (names the daemon's admin listener and token).
+        #[arg(short, long, default_value = "steerdns.toml")]
+        config: PathBuf,
+        /// The daemon's admin listener, as a URL or HOST:PORT (default: the config's
+        /// [metrics] listen).
+        #[arg(long, value_name = "URL|HOST:PORT")]
+        server: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show what the GeoIP database says about an address.
     ///
     /// Reads only the main config's `[geoip] database` (a broken zone file does not stop

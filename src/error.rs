@@ -651,6 +651,12 @@ pub enum AppError {
     /// `--server` was given.
     #[error("{0}: [metrics] listen is off: no daemon to ask (give --server, or --against DIR)")]
     NoAdmin(PathBuf),
+    /// `steerdns rollout ACTION` without a rollout it can tell (a usage error).
+    #[error("rollout: {0}")]
+    RolloutTarget(String),
+    /// `steerdns rollout status ZONE/SERVICE` named no rollout of the daemon.
+    #[error("no rollout {0} on the daemon (steerdns rollout status lists them)")]
+    NoRollout(String),
     /// The daemon was signalled but reported no reload outcome in time.
     #[error(
         "sent SIGHUP to steerdns (pid {pid}), but {url} reported no reload outcome within {seconds} s"
@@ -695,7 +701,8 @@ impl AppError {
             | Self::ServerUrl { .. }
             | Self::ServerScheme(_)
             | Self::Against { .. }
-            | Self::NoAdmin(_) => 2,
+            | Self::NoAdmin(_)
+            | Self::RolloutTarget(_) => 2,
             _ => 1,
         }
     }

@@ -41,7 +41,11 @@ pub struct Metrics {
     hist_sum_ns: AtomicU64,
     health_checks:
         std::sync::Mutex<std::collections::BTreeMap<(String, String, String, bool), u64>>,
+    rollout_transitions: std::sync::Mutex<std::collections::BTreeMap<TransitionKey, u64>>,
 }
+
+/// (zone, service, region, event) of `steerdns_rollout_transitions_total`.
+type TransitionKey = (String, String, String, &'static str);
 
 impl Metrics {
     /// Counts a reload outcome.
@@ -63,6 +67,22 @@ impl Metrics {
     pub fn health_check(&self, zone: &str, service: &str, region: &str, passed: bool) {
         let mut map = self.health_checks.lock().unwrap_or_else(|p| p.into_inner());
         *map.entry((zone.into(), service.into(), region.into(), passed))
+            .or_insert(0) += 1;
+    }
+
+    /// Counts one rollout transition (`steerdns_rollout_transitions_total`).
+    pub fn rollout_transition(
+        &self,
+        zone: &str,
+        service: &str,
+        region: &str,
+        event: crate::rollout::engine::Event,
+    ) {
+        let mut map = self
+            .rollout_transitions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        *map.entry((zone.into(), service.into(), region.into(), event.as_str()))
             .or_insert(0) += 1;
     }
 
@@ -313,6 +333,56 @@ impl Collector for SteerdnsCollector {
             "steerdns_health_checks",
             "Health probes, by result.",
             &health_rows,
+        )?;
+        drop(map);
+
+        // Staged rollouts (SPEC 4.2): the share from the step the live weight slot holds.
+        let mut family = encoder.encode_descriptor(
+            "steerdns_rollout_share",
+            "A rollout canary's share of its tier now, 0..1 (0 when rolled back or aborted).",
+            None,
+            MetricType::Gauge,
+        )?;
+        for zone in &snap.config.zones {
+            let zone_name = crate::config::model::zone_label(&zone.origin);
+            for service in &zone.services {
+                let Some(r) = &service.rollout else { continue };
+                let share = crate::rollout::engine::untag(snap.health.live_tag(r.slot))
+                    .map_or(0.0, |(step, phase)| {
+                        crate::rollout::engine::share_at(&r.spec, step, phase)
+                    });
+                let labels: &[(&str, &str)] = &[
+                    ("zone", zone_name.as_str()),
+                    ("service", service.key.as_str()),
+                    ("region", r.spec.region.as_str()),
+                ];
+                ConstGauge::new(share).encode(family.encode_family(&labels)?)?;
+            }
+        }
+        let map = self
+            .metrics
+            .rollout_transitions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let rows: Vec<(Vec<(&str, &str)>, u64)> = map
+            .iter()
+            .map(|((z, s, r, e), v)| {
+                (
+                    vec![
+                        ("zone", z.as_str()),
+                        ("service", s.as_str()),
+                        ("region", r.as_str()),
+                        ("event", *e),
+                    ],
+                    *v,
+                )
+            })
+            .collect();
+        counter(
+            &mut encoder,
+            "steerdns_rollout_transitions",
+            "Rollout transitions, by event (advance, rollback, pause, resume, abort, complete).",
+            &rows,
         )?;
         drop(map);
 

@@ -57,8 +57,11 @@ impl Snapshot {
         loaded_at_unix: u64,
         previous: Option<&Self>,
     ) -> Self {
-        let health =
-            Arc::new(HealthTable::new(config.checks.len()).agreeing(config.peers.is_some()));
+        let health = Arc::new(
+            HealthTable::new(config.checks.len())
+                .agreeing(config.peers.is_some())
+                .with_live_weights(&fresh_rollout_weights(&config)),
+        );
         let counters = Arc::new(SnapshotCounters::build(
             &config,
             previous.map(|p| p.counters.as_ref()),
@@ -82,6 +85,27 @@ impl Snapshot {
             random_cookie_secret,
         }
     }
+}
+
+/// Every rollout's live weight and tag as if it started now, in slot order: what a snapshot
+/// holds until the rollout runner writes the progress it keeps (before publishing it).
+fn fresh_rollout_weights(config: &Config) -> Vec<(f64, u64)> {
+    let mut out = vec![(0.0, 0); config.rollouts];
+    for r in config
+        .zones
+        .iter()
+        .flat_map(|z| &z.services)
+        .filter_map(|s| s.rollout.as_ref())
+    {
+        let p = crate::rollout::engine::start(&r.spec, 0);
+        if let Some(slot) = out.get_mut(r.slot.0 as usize) {
+            *slot = (
+                crate::rollout::engine::live_weight(&r.spec, r.others, &p),
+                crate::rollout::engine::tag(&p),
+            );
+        }
+    }
+    out
 }
 
 /// 16 random bytes from the operating system (through aws-lc-rs, already the crate that does

@@ -15,6 +15,8 @@
 //!   POST /v1/reload    runs a reload and answers its report
 //!   POST /v1/plan      what a reload of the files would change (plan.rs), nothing swapped
 //!   GET  /v1/status    the status document (JSON, crate::status)
+//!   GET  /v1/rollouts  every staged rollout (step, share, gates)
+//!   POST /v1/rollouts/{zone}/{service}/{pause|resume|abort|advance}
 //!   GET  /             the status page (HTML, refreshes itself from /v1/status)
 //! ```
 //!
@@ -23,6 +25,7 @@
 
 pub mod access;
 mod plan;
+mod rollouts;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -62,6 +65,8 @@ pub struct AdminContext {
     pub status: Option<Arc<StatusBoard>>,
     /// Peers and their views (`[peers]`), for explain and metrics.
     pub fleet: Arc<Fleet>,
+    /// Staged rollouts; `None` where no daemon drives them (then `/v1/rollouts` answers 503).
+    pub rollouts: Option<Arc<crate::rollout::runner::Rollouts>>,
 }
 
 impl std::fmt::Debug for AdminContext {
@@ -214,6 +219,17 @@ async fn route(req: Request<Incoming>, ctx: &AdminContext) -> Reply {
         (&Method::POST, "/v1/reload") => run_reload(ctx).await,
         (&Method::POST, "/v1/plan") => run_plan(ctx).await,
         (&Method::GET, "/v1/status") => status_json(ctx),
+        (&Method::GET, "/v1/rollouts") => {
+            let (status, body) = rollouts::list(ctx.rollouts.as_ref(), &ctx.store);
+            reply(status, "application/json", body)
+        }
+        (&Method::POST, p) if p.starts_with("/v1/rollouts/") => {
+            let rest = &p["/v1/rollouts/".len()..];
+            let (status, body) = rollouts::command(ctx.rollouts.as_ref(), &ctx.store, rest);
+            reply(status, "application/json", body)
+        }
+        (_, "/v1/rollouts") => method_not_allowed("GET"),
+        (_, p) if p.starts_with("/v1/rollouts/") => method_not_allowed("POST"),
         (&Method::GET, "/") => status_page(ctx),
         (_, "/metrics" | "/healthz" | "/v1/explain" | "/v1/health" | "/v1/status" | "/") => {
             method_not_allowed("GET")

@@ -47,6 +47,12 @@ pub fn run(
             snap.health.set(check.slot, status);
         }
     }
+    // Rollouts at the step the daemon last saved (a fresh start without a state file).
+    crate::rollout::runner::apply_saved(
+        &snap.config,
+        &snap.health,
+        &crate::rollout::runner::load_saved(&snap.config.health_state_file),
+    );
     let trace = crate::explain::explain_name(&snap, name, want_v6, &client)?;
     if json {
         output::println(&serde_json::to_string_pretty(&trace).map_err(AppError::Json)?)?;

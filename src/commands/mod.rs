@@ -11,4 +11,5 @@ pub mod keygen;
 pub mod output;
 pub mod plan;
 pub mod remote;
+pub mod rollout;
 pub mod send_reload;

@@ -111,6 +111,9 @@ pub struct Config {
     pub zones: Vec<Zone>,
     /// Every endpoint that has a health check, in slot order (`checks[i].slot == SlotId(i)`).
     pub checks: Vec<CheckedEndpoint>,
+    /// How many services have a rollout (live weight slots `0..rollouts`, in zone then
+    /// service order).
+    pub rollouts: usize,
     /// Problems that do not stop the configuration from loading (`check` prints them), each
     /// `file:line: warning: ...`: `net:` keys longer than resolvers' ECS prefixes.
     pub warnings: Vec<crate::error::ConfigError>,
@@ -357,9 +360,38 @@ pub struct Service {
     /// The geo map, compiled against `regions` (shared by services with the same named map
     /// and the same regions).
     pub map: std::sync::Arc<GeoMap>,
+    /// `[service.NAME.rollout]`: a staged rollout of one canary region (SPEC 4.2).
+    pub rollout: Option<ServiceRollout>,
+}
+
+/// A service's staged rollout, compiled: what it ramps and where its live weight lives.
+#[derive(Debug, Clone)]
+pub struct ServiceRollout {
+    /// Steps, gates, failure action.
+    pub spec: crate::rollout::spec::RolloutSpec,
+    /// The canary region it ramps.
+    pub region: RegionId,
+    /// What the rest of the canary's tier weighs (its other regions with weight > 0): a
+    /// step's share becomes the weight `share * others / (1 - share)`.
+    pub others: f64,
+    /// The live weight slot in the snapshot's health table, which `steer` reads in place of
+    /// the canary's configured weight.
+    pub slot: crate::health::view::WeightSlot,
 }
 
 impl Service {
+    /// Region `i`'s weight now: a rollout canary's live weight from `health`, else the
+    /// configured one.
+    pub fn weight(&self, i: RegionId, health: &crate::health::view::HealthTable) -> f64 {
+        let r = &self.regions[i];
+        match r.live_weight {
+            Some(slot) => health
+                .live_weight(slot)
+                .unwrap_or_else(|| f64::from(r.weight)),
+            None => f64::from(r.weight),
+        }
+    }
+
     /// Whether some region answers a CNAME: then every query type at the service's name
     /// depends on the client (a CNAME owner answers its CNAME for every type).
     pub fn has_cname_region(&self) -> bool {
@@ -390,6 +422,8 @@ pub struct ServiceRegion {
     pub min_up: u32,
     /// Stable hash of the region name, for rendezvous hashing.
     pub seed: u64,
+    /// The live weight slot of a rollout's canary: its weight is the slot's, not `weight`.
+    pub live_weight: Option<crate::health::view::WeightSlot>,
 }
 
 /// One endpoint address.

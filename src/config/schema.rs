@@ -433,6 +433,50 @@ pub struct ServiceEntry {
     /// Per-region endpoints and overrides.
     #[serde(default)]
     pub region: BTreeMap<String, Spanned<ServiceRegionEntry>>,
+    /// A staged rollout of one canary region (SPEC 4.2).
+    pub rollout: Option<Spanned<RolloutEntry>>,
+}
+
+/// `[service.NAME.rollout]` (SPEC 4.2).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RolloutEntry {
+    /// The canary region it ramps (`canary = true`, in a tier of the service's map).
+    pub region: SpannedStr,
+    /// Steps, `"5% 1h"`: the canary's share of its tier and how long it holds; the last
+    /// step has no hold (`"100%"`). Shares must rise.
+    pub steps: Spanned<Vec<SpannedStr>>,
+    /// How often the gates are evaluated. Default "30s".
+    pub gate_interval: Option<SpannedDuration>,
+    /// What a failed gate does: `rollback` (share 0) or `hold` (pause). Default rollback.
+    pub on_failure: Option<Spanned<crate::rollout::spec::OnFailure>>,
+    /// Gates, all of which must hold during every hold.
+    #[serde(default)]
+    pub gate: Vec<Spanned<GateEntry>>,
+}
+
+/// Kind of a rollout gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GateKind {
+    /// Every endpoint of the canary region up.
+    Health,
+    /// A PromQL instant query whose value must stay at most `max`.
+    Prometheus,
+}
+
+/// `[[service.NAME.rollout.gate]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateEntry {
+    /// `health` or `prometheus`.
+    pub kind: GateKind,
+    /// Prometheus server, `http://host:port` (prometheus gates).
+    pub url: Option<SpannedStr>,
+    /// PromQL expression (prometheus gates).
+    pub query: Option<SpannedStr>,
+    /// Largest passing value (prometheus gates).
+    pub max: Option<Spanned<f64>>,
 }
 
 /// `[service.NAME.region.REGION]`.

@@ -35,13 +35,46 @@ pub fn endpoint_key(
     format!("{zone}/{service}/{region}/{endpoint}")
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct FileBody {
     version: u32,
     endpoints: BTreeMap<String, Status>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     agreed: BTreeMap<String, Status>,
+    /// Staged rollouts' progress by `zone/service` (SPEC 4.2), opaque here: the rollout
+    /// runner writes and reads it. Left out when empty.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    rollouts: BTreeMap<String, serde_json::Value>,
+}
+
+/// One writer of the state file at a time: the health runner writes the endpoint sections,
+/// the rollout runner the rollout section, each keeping what the other last wrote.
+static WRITING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// The body of the file as it is (empty when missing or unreadable).
+fn current_body(path: &Path) -> FileBody {
+    std::fs::read(path)
+        .ok()
+        .and_then(|t| serde_json::from_slice(&t).ok())
+        .unwrap_or_default()
+}
+
+/// The rollout section of the state file (empty when missing or unreadable).
+pub fn load_rollouts(path: &Path) -> BTreeMap<String, serde_json::Value> {
+    current_body(path).rollouts
+}
+
+/// Writes the rollout section of the state file, keeping the endpoint sections as they are.
+pub fn save_rollouts(
+    path: &Path,
+    rollouts: &BTreeMap<String, serde_json::Value>,
+) -> Result<(), StateFileError> {
+    let _writing = WRITING.lock().unwrap_or_else(|p| p.into_inner());
+    let mut body = current_body(path);
+    body.version = VERSION;
+    body.rollouts = rollouts.clone();
+    write_body(path, &body)
 }
 
 /// Everything the state file holds about endpoints.
@@ -127,10 +160,7 @@ pub fn save_with_agreed(
     states: &BTreeMap<String, Status>,
     agreed: &BTreeMap<String, Status>,
 ) -> Result<(), StateFileError> {
-    let err = |source| StateFileError::Write {
-        path: path.to_owned(),
-        source,
-    };
+    let _writing = WRITING.lock().unwrap_or_else(|p| p.into_inner());
     let body = FileBody {
         version: VERSION,
         endpoints: states.clone(),
@@ -139,6 +169,16 @@ pub fn save_with_agreed(
             .filter(|(k, a)| states.get(*k).is_some_and(|own| own != *a))
             .map(|(k, a)| (k.clone(), *a))
             .collect(),
+        rollouts: current_body(path).rollouts,
+    };
+    write_body(path, &body)
+}
+
+/// Writes `body` to `path` atomically (temporary file beside it, fsync, rename).
+fn write_body(path: &Path, body: &FileBody) -> Result<(), StateFileError> {
+    let err = |source| StateFileError::Write {
+        path: path.to_owned(),
+        source,
     };
     let mut text = serde_json::to_vec_pretty(&body).map_err(|e| err(std::io::Error::other(e)))?;
     text.push(b'\n');
@@ -212,6 +252,23 @@ mod tests {
         assert!(save(&path, &own).is_ok());
         let text = std::fs::read_to_string(&path).unwrap_or_default();
         assert!(!text.contains("agreed"), "{text}");
+    }
+
+    #[test]
+    fn both_writers_keep_each_others_sections() {
+        let Ok(dir) = tempfile::tempdir() else { return };
+        let path = dir.path().join("steerdns.health");
+        let mut own = BTreeMap::new();
+        own.insert("z/www/eu/127.0.0.20".to_owned(), Status::Down);
+        assert!(save(&path, &own).is_ok());
+        let mut rollouts = BTreeMap::new();
+        rollouts.insert("z/www".to_owned(), serde_json::json!({"step": 2}));
+        assert!(save_rollouts(&path, &rollouts).is_ok());
+        assert_eq!(try_load(&path).unwrap_or_default().len(), 1);
+        own.insert("z/www/us/127.0.0.10".to_owned(), Status::Up);
+        assert!(save(&path, &own).is_ok());
+        assert_eq!(load_rollouts(&path), rollouts);
+        assert_eq!(try_load(&path).unwrap_or_default().len(), 2);
     }
 
     #[test]

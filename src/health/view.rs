@@ -14,6 +14,20 @@ use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
 use super::state::Status;
 
+/// Index of a live weight in a [`HealthTable`]: one per staged rollout (SPEC 4.2), the weight
+/// its canary region answers with now. Only meaningful for the table of the generation that
+/// handed it out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct WeightSlot(pub u32);
+
+/// One live weight: the weight (f64 bits) and an opaque word its writer reads back (the
+/// rollout's step and phase), written together by the rollout runner, read by queries.
+#[derive(Debug)]
+struct LiveWeight {
+    weight: AtomicU64,
+    tag: AtomicU64,
+}
+
 /// Index of one checked endpoint's slot in a [`HealthTable`]. Only meaningful for the table of
 /// the generation that handed it out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -53,6 +67,8 @@ pub struct HealthTable {
     since: Box<[AtomicU64]>,
     /// Answered verdicts are written by the agreement, not by [`HealthTable::set_local`].
     agreeing: bool,
+    /// Live weights of rollout canaries, read by `steer` in place of the configured weight.
+    live: Box<[LiveWeight]>,
 }
 
 impl HealthTable {
@@ -68,6 +84,41 @@ impl HealthTable {
             local: states.iter().map(|&s| AtomicU8::new(encode(s))).collect(),
             since: states.iter().map(|_| AtomicU64::new(0)).collect(),
             agreeing: false,
+            live: Box::new([]),
+        }
+    }
+
+    /// The same table with live weights, slot `i` starting as `initial[i]` (weight, tag).
+    pub fn with_live_weights(mut self, initial: &[(f64, u64)]) -> Self {
+        self.live = initial
+            .iter()
+            .map(|&(w, t)| LiveWeight {
+                weight: AtomicU64::new(w.to_bits()),
+                tag: AtomicU64::new(t),
+            })
+            .collect();
+        self
+    }
+
+    /// The live weight in `slot`; `None` for an id outside the table.
+    pub fn live_weight(&self, slot: WeightSlot) -> Option<f64> {
+        self.live
+            .get(slot.0 as usize)
+            .map(|l| f64::from_bits(l.weight.load(Ordering::Acquire)))
+    }
+
+    /// The word written with the live weight in `slot` (0 outside the table).
+    pub fn live_tag(&self, slot: WeightSlot) -> u64 {
+        self.live
+            .get(slot.0 as usize)
+            .map_or(0, |l| l.tag.load(Ordering::Acquire))
+    }
+
+    /// Stores a live weight and its word; ignored for an id outside the table.
+    pub fn set_live_weight(&self, slot: WeightSlot, weight: f64, tag: u64) {
+        if let Some(l) = self.live.get(slot.0 as usize) {
+            l.tag.store(tag, Ordering::Release);
+            l.weight.store(weight.to_bits(), Ordering::Release);
         }
     }
 
@@ -224,6 +275,19 @@ mod tests {
         assert_eq!(t.count_up(&[SlotId(0), SlotId(2)]), 2);
         assert_eq!(t.count_up(&[SlotId(1), SlotId(3)]), 0);
         assert_eq!(t.count_up(&[]), 0);
+    }
+
+    #[test]
+    fn live_weights_read_back_and_ignore_unknown_slots() {
+        let t = HealthTable::new(0).with_live_weights(&[(5.0, 0x101)]);
+        assert_eq!(t.live_weight(WeightSlot(0)), Some(5.0));
+        assert_eq!(t.live_tag(WeightSlot(0)), 0x101);
+        t.set_live_weight(WeightSlot(0), f64::INFINITY, 0x305);
+        assert_eq!(t.live_weight(WeightSlot(0)), Some(f64::INFINITY));
+        assert_eq!(t.live_tag(WeightSlot(0)), 0x305);
+        t.set_live_weight(WeightSlot(3), 1.0, 1);
+        assert_eq!(t.live_weight(WeightSlot(3)), None);
+        assert_eq!(t.live_tag(WeightSlot(3)), 0);
     }
 
     #[test]

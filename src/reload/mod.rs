@@ -151,6 +151,8 @@ pub struct Serving {
     pub reloads: ReloadHandle,
     /// Reloads so far.
     pub seq: u64,
+    /// Staged rollouts: a reload publishes its snapshot through them (same steps resume).
+    pub rollouts: Arc<crate::rollout::runner::Rollouts>,
 }
 
 impl Serving {
@@ -203,7 +205,8 @@ impl Serving {
             .update(check_targets(&snap.config), snap.health.clone());
         let generation = snap.generation;
         let new = Arc::new(snap);
-        self.store.store(new.clone());
+        // Published with the rollouts' live weights written in, under their lock.
+        self.rollouts.publish(new.clone(), &self.store);
 
         for error in self.listeners.rebind(&new.config.server.listen).await {
             warnings.push(format!(

@@ -239,6 +239,48 @@ pub fn share(spec: &RolloutSpec, p: &Progress) -> f64 {
     }
 }
 
+/// The weight that gives the canary its [`share`] against the rest of its tier (`others`,
+/// the sum of the other weighted regions' weights): what the snapshot's live weight slot
+/// holds, computed on a step, never per query.
+pub fn live_weight(spec: &RolloutSpec, others: f64, p: &Progress) -> f64 {
+    super::spec::weight_for_share(share(spec, p), others)
+}
+
+/// The step and phase packed into one word for the snapshot's live weight slot, so explain
+/// and metrics read them with the weight, without the runner: `step << 8 | phase`; 0 is no
+/// progress written yet.
+pub fn tag(p: &Progress) -> u64 {
+    let phase = match p.phase {
+        Phase::Running => 1,
+        Phase::Paused => 2,
+        Phase::RolledBack => 3,
+        Phase::Aborted => 4,
+        Phase::Complete => 5,
+    };
+    ((p.step as u64) << 8) | phase
+}
+
+/// The step (0-based) and phase of a [`tag`]; `None` for 0 or a word no tag makes.
+pub fn untag(word: u64) -> Option<(usize, Phase)> {
+    let phase = match word & 0xff {
+        1 => Phase::Running,
+        2 => Phase::Paused,
+        3 => Phase::RolledBack,
+        4 => Phase::Aborted,
+        5 => Phase::Complete,
+        _ => return None,
+    };
+    Some((usize::try_from(word >> 8).ok()?, phase))
+}
+
+/// The share at step `step` (0-based) in `phase`: what [`share`] gives for that progress.
+pub fn share_at(spec: &RolloutSpec, step: usize, phase: Phase) -> f64 {
+    match phase {
+        Phase::RolledBack | Phase::Aborted => 0.0,
+        _ => spec.steps.get(step).map_or(0.0, |s| s.share),
+    }
+}
+
 /// When the running step's hold ends (unix ms); `None` unless running with a hold.
 pub fn hold_ends_ms(spec: &RolloutSpec, p: &Progress) -> Option<u64> {
     if p.phase != Phase::Running {

@@ -14,4 +14,6 @@
 
 pub mod engine;
 pub mod prometheus;
+pub mod report;
+pub mod runner;
 pub mod spec;

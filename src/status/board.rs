@@ -84,6 +84,15 @@ impl StatusBoard {
         );
     }
 
+    /// A rollout transition: `event` (advance, rollback, ...) and what it says.
+    pub fn on_rollout(&self, zone: &str, service: &str, region: &str, warn: bool, message: String) {
+        let level = if warn { Level::Warn } else { Level::Info };
+        self.events.push(
+            Event::new(now_unix_ms(), EventKind::Rollout, level, message)
+                .about(zone, service, region),
+        );
+    }
+
     /// A reload finished: applied (with the new generation and its warnings) or rejected (with
     /// every problem).
     pub fn on_reload(&self, applied: Option<u64>, lines: &[String]) {

@@ -227,7 +227,8 @@ pub fn steer(
     let tiers = &service.map.entries[map_entry].tiers;
     let key = SubnetKey::new(client.addr, client.source_prefix);
     let regions = &service.regions;
-    let weight = |i: RegionId| f64::from(regions[i].weight);
+    // A rollout canary's weight is its live one (compiled on a step, read from the table).
+    let weight = |i: RegionId| service.weight(i, health);
     // Whether the outcome of any tier looked at depends on the subnet (the ECS scope).
     let mut hashed = false;
     let mut cap = None;

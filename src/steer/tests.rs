@@ -35,6 +35,7 @@ fn service(regions: &[(&str, RegionState, u32, &[&str])], map: &[(&str, &str)]) 
             min_up: 1,
             seed: region_seed(name),
             canary: false,
+            live_weight: None,
         })
         .collect();
     let mut geo = GeoMap::new("test".into());
@@ -65,6 +66,7 @@ fn service(regions: &[(&str, RegionState, u32, &[&str])], map: &[(&str, &str)]) 
         fallback: vec![],
         regions,
         map: std::sync::Arc::new(geo),
+        rollout: None,
     }
 }
 

@@ -40,7 +40,29 @@ pub struct RegionTrace {
     pub endpoints_up: usize,
     /// Endpoint count.
     pub endpoints_total: usize,
+    /// The staged rollout behind a canary's weight (SPEC 4.2); absent for other regions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<RolloutTrace>,
 }
+
+/// The rollout step a canary answers with, as the snapshot's live weight slot holds it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RolloutTrace {
+    /// The step, 1-based.
+    pub step: usize,
+    /// How many steps.
+    pub steps: usize,
+    /// The step as configured (`"5% 1h"`).
+    pub step_text: String,
+    /// The share of its tier now, 0..1.
+    pub share: f64,
+    /// `running`, `paused`, `rolled_back`, `aborted`, `complete`.
+    pub phase: String,
+    /// The weight answered with in place of the configured one; `None` for the whole tier.
+    pub weight: Option<f64>,
+}
+
+impl Eq for RolloutTrace {}
 
 /// Everything about one decision.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -193,6 +215,7 @@ pub fn explain(
                         canary: r.canary,
                         endpoints_up: up,
                         endpoints_total: r.endpoints.len(),
+                        rollout: rollout_trace(service, i, health),
                     }
                 })
                 .collect()
@@ -320,6 +343,30 @@ pub fn explain(
     (d, trace)
 }
 
+/// The rollout behind region `i`'s weight, when it is the service's rollout canary.
+fn rollout_trace(
+    service: &Service,
+    i: crate::config::model::RegionId,
+    health: &HealthTable,
+) -> Option<RolloutTrace> {
+    let r = service.rollout.as_ref().filter(|r| r.region == i)?;
+    let (step, phase) = crate::rollout::engine::untag(health.live_tag(r.slot))?;
+    let weight = service.weight(i, health);
+    Some(RolloutTrace {
+        step: step + 1,
+        steps: r.spec.steps.len(),
+        step_text: r
+            .spec
+            .steps
+            .get(step)
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        share: crate::rollout::engine::share_at(&r.spec, step, phase),
+        phase: phase.as_str().to_string(),
+        weight: weight.is_finite().then_some(weight),
+    })
+}
+
 impl Trace {
     /// Multi-line text for a person.
     pub fn render_text(&self) -> String {
@@ -351,17 +398,29 @@ impl Trace {
             let regions: Vec<String> = tier
                 .iter()
                 .map(|r| {
+                    let weight = match &r.rollout {
+                        None => r.weight.to_string(),
+                        Some(ro) => format!(
+                            "{} (rollout step {}/{} {}, {}, {}% of the tier; configured {})",
+                            ro.weight
+                                .map_or_else(|| "all".to_string(), |w| format!("{w:.4}")),
+                            ro.step,
+                            ro.steps,
+                            ro.step_text,
+                            ro.phase.replace('_', " "),
+                            crate::rollout::spec::round_percent(ro.share),
+                            r.weight
+                        ),
+                    };
                     format!(
-                        "{} [{:?}, {}, weight {}{}, {}/{} up]",
+                        "{} [{}, {}, weight {weight}{}, {}/{} up]",
                         r.region,
-                        r.state,
+                        format!("{:?}", r.state).to_lowercase(),
                         if r.healthy { "healthy" } else { "unhealthy" },
-                        r.weight,
                         if r.canary { ", canary" } else { "" },
                         r.endpoints_up,
                         r.endpoints_total
                     )
-                    .to_lowercase()
                 })
                 .collect();
             let _ = writeln!(s, "tier {}:   {}", i + 1, regions.join("; "));

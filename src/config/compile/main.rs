@@ -188,6 +188,7 @@ pub(super) fn compile_main(
         peers: super::fleet::compile_peers(src, base, &main.peers, errors),
         zones: Vec::new(),
         checks: Vec::new(),
+        rollouts: 0,
         warnings: Vec::new(),
     }
 }

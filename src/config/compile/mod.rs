@@ -24,6 +24,7 @@ mod fleet;
 mod main;
 mod maps;
 mod records;
+mod rollouts;
 mod services;
 mod zone;
 
@@ -128,6 +129,16 @@ pub fn load_all(path: &Path, now_unix: u64) -> Result<Config, ConfigErrors> {
         ));
     }
     cfg.zones.sort_by(|a, b| a.origin.cmp(&b.origin));
+    // Live weight slots of rollouts, in zone then service order.
+    let mut slots = 0u32;
+    for service in cfg.zones.iter_mut().flat_map(|z| z.services.iter_mut()) {
+        if let Some(r) = &mut service.rollout {
+            r.slot = crate::health::view::WeightSlot(slots);
+            service.regions[r.region.index()].live_weight = Some(r.slot);
+            slots += 1;
+        }
+    }
+    cfg.rollouts = slots as usize;
     // One message per problem: a shared value (a service's undefined check used by every
     // region) is reported once, not once per use.
     dedup(&mut errors);

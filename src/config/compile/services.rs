@@ -228,6 +228,7 @@ pub(super) fn compile_services(
                 cname_slot,
                 min_up: min_up.max(1),
                 seed: region_seed(rname),
+                live_weight: None,
             });
         }
         let mut fallback = Vec::new();
@@ -271,6 +272,10 @@ pub(super) fn compile_services(
                 map
             }
         };
+        let rollout = svc
+            .rollout
+            .as_ref()
+            .and_then(|r| super::rollouts::compile_rollout(cx, key, r, &sregions, &map));
         // A service owns A, AAAA and CNAME at its name.
         let node = nodes.entry(owner.clone()).or_default();
         for t in [rtype::A, rtype::AAAA, rtype::CNAME] {
@@ -323,6 +328,7 @@ pub(super) fn compile_services(
             fallback,
             regions: sregions,
             map,
+            rollout,
         });
     }
     services

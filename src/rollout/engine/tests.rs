@@ -190,6 +190,7 @@ fn region(name: &str, canary: bool) -> ServiceRegion {
         cname_slot: None,
         min_up: 1,
         seed: crate::config::compile::region_seed(name),
+        live_weight: None,
     }
 }
 
