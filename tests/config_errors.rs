@@ -458,3 +458,141 @@ fn a_missing_geoip_database_names_the_config_line_and_the_os_reason() {
         "{err}"
     );
 }
+
+#[test]
+fn rollout_problems_are_reported_with_their_lines() {
+    // Each service's rollout has one problem; the lines are those of this text.
+    let zone = Zone::new("ok.test.").toml(
+        r#"[region.main]
+[region.canary]
+canary = true
+[region.plain]
+[service.a]
+geo = { default = "main, canary" }
+[service.a.region.main]
+endpoints = ["127.0.0.20"]
+[service.a.region.canary]
+endpoints = ["127.0.0.21"]
+[service.a.rollout]
+region = "nowhere"
+steps = ["5% 1h", "100%"]
+[service.b]
+geo = { default = "main, plain" }
+[service.b.region.main]
+endpoints = ["127.0.0.20"]
+[service.b.region.plain]
+endpoints = ["127.0.0.22"]
+[service.b.rollout]
+region = "plain"
+steps = ["5% 1h", "100%"]
+[service.c]
+geo = { default = "main, canary" }
+[service.c.region.main]
+endpoints = ["127.0.0.20"]
+[service.c.region.canary]
+endpoints = ["127.0.0.21"]
+[service.c.rollout]
+region = "canary"
+steps = ["5% 1h", "5% 2h", "100%", "7 1h"]
+gate_interval = "soon"
+[[service.c.rollout.gate]]
+kind = "prometheus"
+url = "ftp://127.0.0.1:9090"
+query = "up"
+max = 0.5
+[[service.c.rollout.gate]]
+kind = "prometheus"
+[[service.c.rollout.gate]]
+kind = "health"
+max = 1.0
+[service.d]
+geo = { default = "main, canary", "net:10.0.0.0/8" = "canary, main, plain" }
+[service.d.region.main]
+endpoints = ["127.0.0.20"]
+[service.d.region.plain]
+endpoints = ["127.0.0.22"]
+[service.d.region.canary]
+endpoints = ["127.0.0.21"]
+[service.d.rollout]
+region = "canary"
+steps = ["5% 1h", "100%"]
+on_failure = "panic"
+"#,
+    );
+    let text = zone.to_string();
+    let line_of = |needle: &str, nth: usize| {
+        text.lines()
+            .enumerate()
+            .filter(|(_, l)| l.contains(needle))
+            .nth(nth)
+            .map(|(i, _)| i + 1)
+            .unwrap_or_else(|| panic!("{needle} not in the zone"))
+    };
+    let (code, _, err) = check_zone(&zone);
+    assert_eq!(code, 1, "{err}");
+    // on_failure = "panic" is a parse error (serde stops at it): check it alone first.
+    assert!(
+        err.contains(&format!(
+            "ok.toml:{}:",
+            line_of("on_failure = \"panic\"", 0)
+        )) && err.contains("rollback"),
+        "{err}"
+    );
+    let zone = Zone::new("ok.test.")
+        .toml(&text[text.find("[region.main]").unwrap()..].replace("on_failure = \"panic\"\n", ""));
+    let text = zone.to_string();
+    let line_of = |needle: &str, nth: usize| {
+        text.lines()
+            .enumerate()
+            .filter(|(_, l)| l.contains(needle))
+            .nth(nth)
+            .map(|(i, _)| i + 1)
+            .unwrap_or_else(|| panic!("{needle} not in the zone"))
+    };
+    let (code, _, err) = check_zone(&zone);
+    assert_eq!(code, 1, "{err}");
+    for (line, words) in [
+        (
+            line_of("region = \"nowhere\"", 0),
+            "is not a region of this service",
+        ),
+        (line_of("region = \"plain\"", 0), "is not a canary"),
+        (line_of("\"7 1h\"", 0), "share must end in %"),
+        (line_of("gate_interval = \"soon\"", 0), "soon"),
+        (line_of("url = \"ftp:", 0), "not an http:// or https:// URL"),
+        (line_of("[[service.c.rollout.gate]]", 1), "needs url"),
+        (
+            line_of("[[service.c.rollout.gate]]", 2),
+            "takes no url, query or max",
+        ),
+        (
+            line_of("region = \"canary\"", 1),
+            "tiers that weigh differently",
+        ),
+    ] {
+        assert!(
+            err.lines()
+                .any(|l| l.contains(&format!("ok.toml:{line}:")) && l.contains(words)),
+            "no line {line} error with {words:?} in:\n{err}"
+        );
+    }
+    // Shares that do not rise are checked once every step parses.
+    let zone = Zone::new("ok.test.").toml(
+        r#"[region.main]
+[region.canary]
+canary = true
+[service.a]
+geo = { default = "main, canary" }
+[service.a.region.main]
+endpoints = ["127.0.0.20"]
+[service.a.region.canary]
+endpoints = ["127.0.0.21"]
+[service.a.rollout]
+region = "canary"
+steps = ["5% 1h", "5% 2h", "100%"]
+"#,
+    );
+    let (code, _, err) = check_zone(&zone);
+    assert_eq!(code, 1);
+    assert!(err.contains("shares must rise"), "{err}");
+}

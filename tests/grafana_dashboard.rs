@@ -4,7 +4,7 @@
 //! 1. Every PromQL expression of the dashboard (panel targets, template variables,
 //!    annotations) is read and the metric names in it are picked out (a small PromQL scanner:
 //!    strings, label matchers, ranges, functions, keywords and grouping labels skipped).
-//! 2. The daemon runs with a health-checked service and a peer (where nothing listens) and gets
+//! 2. The daemon runs with a health-checked service, a staged rollout and a peer (where nothing listens) and gets
 //!    some traffic; `/metrics` is scraped and every sample name collected.
 //! 3. Every metric name of the dashboard must be among them, except those in [`PENDING`]
 //!    (named with the reason they cannot be exported yet).
@@ -24,16 +24,7 @@ use hickory_proto::rr::RecordType;
 use serde_json::Value;
 
 /// Metrics the dashboard uses that no build of this daemon exports yet, with why.
-const PENDING: &[(&str, &str)] = &[
-    (
-        "steerdns_rollout_share",
-        "staged rollouts (SPEC 4.2, issue 13) are being built; exported once they land",
-    ),
-    (
-        "steerdns_rollout_transitions_total",
-        "staged rollouts (SPEC 4.2, issue 13) are being built; exported once they land",
-    ),
-];
+const PENDING: &[(&str, &str)] = &[];
 
 fn dashboard() -> Value {
     let text = std::fs::read_to_string(repo().join("docker/grafana/steerdns.json"))
@@ -248,6 +239,7 @@ rise = 1
 fall = 1
 [region.one]
 [region.two]
+canary = true
 [service.www]
 geo = {{ default = "one > two" }}
 check = "web"
@@ -255,6 +247,9 @@ check = "web"
 endpoints = ["127.0.0.71"]
 [service.www.region.two]
 endpoints = ["127.0.0.72"]
+[service.www.rollout]
+region = "two"
+steps = ["50% 1s", "100%"]
 "#
     ))
 }
@@ -288,7 +283,8 @@ fn dashboard_queries_name_exported_metrics_and_run_in_prometheus() {
         let m = d.metrics_text();
         (m.contains("result=\"pass\"")
             && m.contains("result=\"fail\"")
-            && m.contains("steerdns_peer_up{"))
+            && m.contains("steerdns_peer_up{")
+            && m.contains("steerdns_rollout_transitions_total{"))
         .then_some(())
     });
     let metrics = d.metrics_text();

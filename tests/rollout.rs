@@ -114,7 +114,11 @@ fn a_ramp_advances_on_time_and_a_raised_share_only_adds_subnets() {
         let r = wait_step(&d, step, "running", Duration::from_secs(20));
         let set = on_canary(&d, canary_ip);
         // Measured within one step.
-        assert_eq!(rollout(&d)["step"], step, "the step changed during the sweep");
+        assert_eq!(
+            rollout(&d)["step"],
+            step,
+            "the step changed during the sweep"
+        );
         let got = set.len() as f64 / f64::from(SUBNETS);
         let sigma = (share * (1.0 - share) / f64::from(SUBNETS)).sqrt();
         assert!(
@@ -123,14 +127,19 @@ fn a_ramp_advances_on_time_and_a_raised_share_only_adds_subnets() {
         );
         if let Some(prev) = &previous {
             let lost: Vec<_> = prev.difference(&set).collect();
-            assert!(lost.is_empty(), "step {step}: subnets left the canary: {lost:?}");
+            assert!(
+                lost.is_empty(),
+                "step {step}: subnets left the canary: {lost:?}"
+            );
         }
-        eprintln!("step {step}: {} of {SUBNETS} subnets on the canary", set.len());
+        eprintln!(
+            "step {step}: {} of {SUBNETS} subnets on the canary",
+            set.len()
+        );
         previous = Some(set);
         since.push(r["since_unix_ms"].as_u64().unwrap());
-        let share_metric = d.metric(
-            "steerdns_rollout_share{zone=\"ro.test\",service=\"www\",region=\"canary\"}",
-        );
+        let share_metric =
+            d.metric("steerdns_rollout_share{zone=\"ro.test\",service=\"www\",region=\"canary\"}");
         assert_eq!(share_metric, share);
     }
     // On time: never before the 4 s hold, and at the first gate evaluation after it (the
@@ -145,7 +154,11 @@ fn a_ramp_advances_on_time_and_a_raised_share_only_adds_subnets() {
     let r = wait_step(&d, 4, "complete", Duration::from_secs(20));
     assert_eq!(r["share"], 1.0);
     let all = on_canary(&d, canary_ip);
-    assert_eq!(all.len() as u32, SUBNETS, "100%: every subnet on the canary");
+    assert_eq!(
+        all.len() as u32,
+        SUBNETS,
+        "100%: every subnet on the canary"
+    );
     let m = d.metrics_text();
     for (event, n) in [("advance", 3.0), ("complete", 1.0)] {
         assert_eq!(
@@ -160,7 +173,10 @@ fn a_ramp_advances_on_time_and_a_raised_share_only_adds_subnets() {
         );
     }
     let log = d.log();
-    assert!(log.contains("rollout advance") && log.contains("rollout complete"), "{log}");
+    assert!(
+        log.contains("rollout advance") && log.contains("rollout complete"),
+        "{log}"
+    );
     drop(backend);
 }
 
@@ -179,7 +195,10 @@ fn a_canary_failing_mid_hold_rolls_the_share_to_zero() {
     let failed_at = now_ms();
     backend.set(503);
     let r = wait_step(&d, 2, "rolled_back", Duration::from_secs(20));
-    let took = r["since_unix_ms"].as_u64().unwrap().saturating_sub(failed_at);
+    let took = r["since_unix_ms"]
+        .as_u64()
+        .unwrap()
+        .saturating_sub(failed_at);
     eprintln!("rolled back {took} ms after the canary started failing");
     // gate_interval + fall x interval = 1.5 s; a probe in flight and the runner's tick add
     // a little, a loaded machine more.
@@ -189,7 +208,10 @@ fn a_canary_failing_mid_hold_rolls_the_share_to_zero() {
         r["reason"].as_str().unwrap().contains("127.0.0.72 down"),
         "{r}"
     );
-    assert!(on_canary(&d, canary_ip).is_empty(), "share 0: no subnet on the canary");
+    assert!(
+        on_canary(&d, canary_ip).is_empty(),
+        "share 0: no subnet on the canary"
+    );
     assert_eq!(
         d.metric("steerdns_rollout_transitions_total{zone=\"ro.test\",service=\"www\",region=\"canary\",event=\"rollback\"}"),
         1.0
@@ -217,7 +239,9 @@ fn a_restart_or_a_reload_with_the_same_steps_resumes_changed_steps_restart() {
     let port = free_port();
     let canary_ip = "127.0.0.73";
     let _backend = Backend::start((canary_ip.parse::<Ipv4Addr>().unwrap(), port).into());
-    let ramp = RAMP.replace("\"5% 4s\"", "\"5% 1h\"").replace("1% 4s", "1% 1s");
+    let ramp = RAMP
+        .replace("\"5% 4s\"", "\"5% 1h\"")
+        .replace("1% 4s", "1% 1s");
     let mut d = Setup::new().zone(&zone(canary_ip, port, &ramp)).start();
     let before = wait_step(&d, 2, "running", Duration::from_secs(20));
     let set = on_canary(&d, canary_ip);
@@ -228,7 +252,11 @@ fn a_restart_or_a_reload_with_the_same_steps_resumes_changed_steps_restart() {
     assert_eq!(after["step"], 2, "{after}");
     assert_eq!(after["since_unix_ms"], before["since_unix_ms"]);
     assert_eq!(on_canary(&d, canary_ip), set);
-    assert!(d.log().contains("rollout resumed from the state file"), "{}", d.log());
+    assert!(
+        d.log().contains("rollout resumed from the state file"),
+        "{}",
+        d.log()
+    );
     let state = std::fs::read_to_string(d.dir.path().join("steerdns.health")).unwrap();
     assert!(state.contains("ro.test/www"), "{state}");
 
@@ -261,7 +289,10 @@ fn the_rollout_command_drives_the_daemon() {
     };
     let (code, out, err) = cli(&["status"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("ro.test/www region canary: running at step 1/4 (1% 1h)"), "{out}");
+    assert!(
+        out.contains("ro.test/www region canary: running at step 1/4 (1% 1h)"),
+        "{out}"
+    );
     assert!(out.contains("gate 1: health"), "{out}");
 
     let (code, out, err) = cli(&["advance", "ro.test/www"]);
@@ -275,7 +306,10 @@ fn the_rollout_command_drives_the_daemon() {
     // Pausing twice is refused: exit 1 with the daemon's reason.
     let (code, _, err) = cli(&["pause", "ro.test/www"]);
     assert_eq!(code, 1);
-    assert!(err.contains("cannot pause a rollout that is paused"), "{err}");
+    assert!(
+        err.contains("cannot pause a rollout that is paused"),
+        "{err}"
+    );
 
     let (code, out, _) = cli(&["resume", "ro.test/www", "--json"]);
     assert_eq!(code, 0);
@@ -301,7 +335,12 @@ fn the_rollout_command_drives_the_daemon() {
     let v: serde_json::Value = serde_json::from_str(&out).expect("status --json");
     assert_eq!(v["rollouts"][0]["phase"], "aborted");
     let (code, _, _) = run(
-        &["rollout", "status", "--server", &format!("127.0.0.1:{}", free_port())],
+        &[
+            "rollout",
+            "status",
+            "--server",
+            &format!("127.0.0.1:{}", free_port()),
+        ],
         d.dir.path(),
     );
     assert_eq!(code, 2);
@@ -320,7 +359,10 @@ fn the_rollout_command_drives_the_daemon() {
         d.dir.path(),
     );
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("rollout step 2/4 5% 1h, aborted, 0% of the tier"), "{out}");
+    assert!(
+        out.contains("rollout step 2/4 5% 1h, aborted, 0% of the tier"),
+        "{out}"
+    );
     let reply = Http::post("/v1/rollouts/ro.test/www/resume")
         .from("127.0.0.2")
         .send(d.metrics);
