@@ -676,3 +676,213 @@ pub fn apply_saved(cfg: &Config, health: &HealthTable, saved: &BTreeMap<String, 
 pub fn region_of(service: &Service) -> Option<RegionId> {
     service.rollout.as_ref().map(|r| r.region)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+    use arc_swap::ArcSwap;
+
+    use super::*;
+    use crate::health::view::WeightSlot;
+
+    /// A clock the test moves.
+    #[derive(Default)]
+    struct ManualClock(AtomicU64);
+
+    impl Clock for ManualClock {
+        fn now_ms(&self) -> u64 {
+            self.0.load(Ordering::SeqCst)
+        }
+    }
+
+    /// Gates that pass while `ok` holds, counting evaluations.
+    #[derive(Default)]
+    struct FakeGates {
+        fail: AtomicBool,
+        calls: AtomicU64,
+    }
+
+    impl GateEvaluator for FakeGates {
+        fn evaluate<'a>(&'a self, _: &'a Gate, _: GateTarget<'a>) -> GateFuture<'a> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            let passed = !self.fail.load(Ordering::SeqCst);
+            Box::pin(std::future::ready(GateResult {
+                passed,
+                value: Some(if passed { 0.0 } else { 0.5 }),
+                detail: if passed {
+                    "0 <= max 0.1"
+                } else {
+                    "0.5 > max 0.1"
+                }
+                .into(),
+            }))
+        }
+    }
+
+    /// A configuration in a temp dir: `www` over main (95) and canary (5) in one tier,
+    /// ramped 1% 10m, 5% 1h, 25% 6h, 100% with one gate every 30 s.
+    fn setup(dir: &Path, on_failure: &str) -> Snapshot {
+        std::fs::create_dir_all(dir.join("zones")).unwrap();
+        std::fs::write(
+            dir.join("steerdns.toml"),
+            "[health]\nstate_file = \"state.json\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("zones/ro.toml"),
+            format!(
+                r#"origin = "ro.test."
+[soa]
+mname = "ns1.ro.test."
+rname = "h.ro.test."
+serial = 1
+[region.main]
+[region.canary]
+canary = true
+[service.www]
+geo = {{ default = "main, canary" }}
+[service.www.region.main]
+endpoints = ["127.0.0.20"]
+weight = 95
+[service.www.region.canary]
+endpoints = ["127.0.0.21"]
+weight = 5
+[service.www.rollout]
+region = "canary"
+steps = ["1% 10m", "5% 1h", "25% 6h", "100%"]
+on_failure = "{on_failure}"
+[[service.www.rollout.gate]]
+kind = "prometheus"
+url = "http://127.0.0.1:9"
+query = "up"
+max = 0.1
+"#
+            ),
+        )
+        .unwrap();
+        let cfg = crate::config::load(&dir.join("steerdns.toml"), 0).unwrap();
+        Snapshot::new(1, cfg, None, 0, None)
+    }
+
+    const MIN: u64 = 60_000;
+
+    #[tokio::test]
+    async fn a_gated_ramp_advances_on_time_in_simulated_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let snap = setup(dir.path(), "rollback");
+        let clock = Arc::new(ManualClock::default());
+        let t0 = 1_000 * MIN;
+        clock.0.store(t0, Ordering::SeqCst);
+        let rollouts = Rollouts::new(clock.clone(), Arc::new(Metrics::default()));
+        rollouts.start(&snap);
+        let slot = WeightSlot(0);
+        // 1% against main's 95: weight 95 * 0.01 / 0.99.
+        let w = snap.health.live_weight(slot).unwrap();
+        assert!((w - 95.0 / 99.0).abs() < 1e-9, "{w}");
+        let store: Store = Arc::new(ArcSwap::from_pointee(snap));
+        let gates = FakeGates::default();
+        // Every simulated second for 8 hours: record when the step changes.
+        let mut steps = Vec::new();
+        let mut last = 0;
+        for s in 1..=(8 * 60 * 60) {
+            clock.0.store(t0 + s * 1000, Ordering::SeqCst);
+            rollouts.step(&store, &gates).await;
+            let r = rollouts.list(1).rollouts.remove(0);
+            if r.step != last {
+                steps.push((s, r.step, r.phase));
+                last = r.step;
+            }
+        }
+        assert_eq!(
+            steps,
+            vec![
+                (1, 1, Phase::Running),
+                (600, 2, Phase::Running),
+                (600 + 3600, 3, Phase::Running),
+                (600 + 3600 + 6 * 3600, 4, Phase::Complete),
+            ]
+        );
+        // Gates at the start and every 30 s until complete (the holds end on 30 s marks),
+        // not every second: 7 h 10 min / 30 s + 1.
+        let calls = gates.calls.load(Ordering::SeqCst);
+        assert_eq!(calls, 25_800 / 30 + 1, "{calls} evaluations");
+        assert_eq!(store.load().health.live_weight(slot), Some(f64::INFINITY));
+        let state = std::fs::read_to_string(dir.path().join("state.json")).unwrap();
+        assert!(state.contains("\"complete\""), "{state}");
+    }
+
+    #[tokio::test]
+    async fn a_failed_gate_rolls_back_at_once_and_a_restart_resumes_the_saved_step() {
+        let dir = tempfile::tempdir().unwrap();
+        let snap = setup(dir.path(), "rollback");
+        let clock = Arc::new(ManualClock::default());
+        clock.0.store(MIN, Ordering::SeqCst);
+        let rollouts = Rollouts::new(clock.clone(), Arc::new(Metrics::default()));
+        rollouts.start(&snap);
+        let store: Store = Arc::new(ArcSwap::from_pointee(snap));
+        let gates = FakeGates::default();
+        clock.0.store(11 * MIN, Ordering::SeqCst);
+        rollouts.step(&store, &gates).await;
+        assert_eq!(rollouts.list(1).rollouts[0].step, 2);
+        // A restart (a new runner on the same state file) resumes at step 2, same since.
+        let again = setup(dir.path(), "rollback");
+        let other = Rollouts::new(clock.clone(), Arc::new(Metrics::default()));
+        other.start(&again);
+        let r = other.list(1).rollouts.remove(0);
+        assert_eq!((r.step, r.since_unix_ms), (2, 11 * MIN));
+        assert!((again.health.live_weight(WeightSlot(0)).unwrap() - 5.0).abs() < 1e-9);
+        // The gate fails: share 0 at the next evaluation (30 s later), and it stays.
+        gates.fail.store(true, Ordering::SeqCst);
+        clock.0.store(11 * MIN + 30_000, Ordering::SeqCst);
+        rollouts.step(&store, &gates).await;
+        let r = rollouts.list(1).rollouts.remove(0);
+        assert_eq!((r.phase, r.share), (Phase::RolledBack, 0.0));
+        assert!(r.reason.unwrap().contains("0.5 > max 0.1"));
+        assert_eq!(store.load().health.live_weight(WeightSlot(0)), Some(0.0));
+        assert_eq!(r.gates[0].passed, Some(false));
+        // An operator's resume starts at the first step; abort is refused twice.
+        let r = rollouts
+            .command(&store, "ro.test/www", Action::Resume)
+            .unwrap();
+        assert_eq!((r.step, r.phase), (1, Phase::Running));
+        assert!(
+            rollouts
+                .command(&store, "ro.test/www", Action::Abort)
+                .is_ok()
+        );
+        assert!(matches!(
+            rollouts.command(&store, "ro.test/www", Action::Abort),
+            Err(CommandError::Refused { .. })
+        ));
+        assert!(matches!(
+            rollouts.command(&store, "ro.test/nope", Action::Pause),
+            Err(CommandError::Unknown(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn hold_pauses_and_a_reload_keeps_the_progress_of_unchanged_steps() {
+        let dir = tempfile::tempdir().unwrap();
+        let snap = setup(dir.path(), "hold");
+        let clock = Arc::new(ManualClock::default());
+        let rollouts = Rollouts::new(clock.clone(), Arc::new(Metrics::default()));
+        rollouts.start(&snap);
+        let store: Store = Arc::new(ArcSwap::from_pointee(snap));
+        let gates = FakeGates::default();
+        clock.0.store(10 * MIN, Ordering::SeqCst);
+        rollouts.step(&store, &gates).await;
+        gates.fail.store(true, Ordering::SeqCst);
+        clock.0.store(10 * MIN + 30_000, Ordering::SeqCst);
+        rollouts.step(&store, &gates).await;
+        let r = rollouts.list(1).rollouts.remove(0);
+        assert_eq!((r.step, r.phase, r.share), (2, Phase::Paused, 0.05));
+        // A reload of the same files: still paused at step 2, weight written in the new
+        // snapshot before it is published.
+        let reloaded = Arc::new(setup(dir.path(), "hold"));
+        rollouts.publish(reloaded, &store);
+        let r = rollouts.list(2).rollouts.remove(0);
+        assert_eq!((r.step, r.phase), (2, Phase::Paused));
+        assert!((store.load().health.live_weight(WeightSlot(0)).unwrap() - 5.0).abs() < 1e-9);
+    }
+}
