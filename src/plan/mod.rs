@@ -546,7 +546,8 @@ pub fn frame_of(geo: Option<&dyn crate::steer::GeoLookup>, cfg: &Config) -> Fram
 pub fn carried_health(old: &Config, old_health: &HealthTable, new: &Config) -> HealthTable {
     let before: HashMap<String, &crate::config::model::CheckedEndpoint> =
         old.checks.iter().map(|c| (c.key(), c)).collect();
-    let table = HealthTable::new(new.checks.len());
+    let table = HealthTable::new(new.checks.len())
+        .with_live_weights(&carried_rollouts(old, old_health, new));
     for c in &new.checks {
         if let Some(o) = before.get(&c.key())
             && o.check == c.check
@@ -555,6 +556,46 @@ pub fn carried_health(old: &Config, old_health: &HealthTable, new: &Config) -> H
         }
     }
     table
+}
+
+/// The live weights of `new`'s rollouts as a reload would set them: a rollout whose steps
+/// are unchanged keeps its step (the weight recomputed against its tier in `new`), any
+/// other starts at its first step.
+fn carried_rollouts(old: &Config, old_health: &HealthTable, new: &Config) -> Vec<(f64, u64)> {
+    use crate::rollout::engine;
+    let rollouts = |cfg: &Config| -> Vec<(String, crate::config::model::ServiceRollout)> {
+        cfg.zones
+            .iter()
+            .flat_map(|z| {
+                let zone = crate::config::model::zone_label(&z.origin);
+                z.services.iter().filter_map(move |s| {
+                    s.rollout.clone().map(|r| (format!("{zone}/{}", s.key), r))
+                })
+            })
+            .collect()
+    };
+    let before: HashMap<String, crate::config::model::ServiceRollout> =
+        rollouts(old).into_iter().collect();
+    let mut out = vec![(0.0, 0); new.rollouts];
+    for (key, r) in rollouts(new) {
+        let fresh = engine::start(&r.spec, 0);
+        let progress = before
+            .get(&key)
+            .filter(|o| o.spec.steps == r.spec.steps)
+            .and_then(|o| engine::untag(old_health.live_tag(o.slot)))
+            .map_or(fresh.clone(), |(step, phase)| engine::Progress {
+                step,
+                phase,
+                ..fresh
+            });
+        if let Some(slot) = out.get_mut(r.slot.0 as usize) {
+            *slot = (
+                engine::live_weight(&r.spec, r.others, &progress),
+                engine::tag(&progress),
+            );
+        }
+    }
+    out
 }
 
 /// The region a decision answers with, or a pseudo-region.
@@ -571,13 +612,13 @@ fn region_of(service: &Service, d: &Decision) -> String {
 fn inputs(service: &Service, health: &HealthTable) -> String {
     let mut s = String::new();
     let _ = write!(s, "fallback={};", !service.fallback.is_empty());
-    for r in &service.regions {
+    for (i, r) in service.regions.iter().enumerate() {
         let _ = write!(
             s,
             "{}:{:?}:{}:{}:{};",
             r.name,
             r.state,
-            r.weight,
+            service.weight(crate::config::model::RegionId::from_index(i), health),
             r.canary,
             steer::region_healthy(r, health)
         );
