@@ -459,6 +459,16 @@ fn a_missing_geoip_database_names_the_config_line_and_the_os_reason() {
     );
 }
 
+/// The line (1-based) of the `nth` line of `text` that contains `needle`.
+fn line_in(text: &str, needle: &str, nth: usize) -> usize {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains(needle))
+        .nth(nth)
+        .map(|(i, _)| i + 1)
+        .unwrap_or_else(|| panic!("{needle} not in the zone"))
+}
+
 #[test]
 fn rollout_problems_are_reported_with_their_lines() {
     // Each service's rollout has one problem; the lines are those of this text.
@@ -520,14 +530,7 @@ on_failure = "panic"
 "#,
     );
     let text = zone.to_string();
-    let line_of = |needle: &str, nth: usize| {
-        text.lines()
-            .enumerate()
-            .filter(|(_, l)| l.contains(needle))
-            .nth(nth)
-            .map(|(i, _)| i + 1)
-            .unwrap_or_else(|| panic!("{needle} not in the zone"))
-    };
+    let line_of = |needle: &str, nth: usize| line_in(&text, needle, nth);
     let (code, _, err) = check_zone(&zone);
     assert_eq!(code, 1, "{err}");
     // on_failure = "panic" is a parse error (serde stops at it): check it alone first.
@@ -541,14 +544,7 @@ on_failure = "panic"
     let zone = Zone::new("ok.test.")
         .toml(&text[text.find("[region.main]").unwrap()..].replace("on_failure = \"panic\"\n", ""));
     let text = zone.to_string();
-    let line_of = |needle: &str, nth: usize| {
-        text.lines()
-            .enumerate()
-            .filter(|(_, l)| l.contains(needle))
-            .nth(nth)
-            .map(|(i, _)| i + 1)
-            .unwrap_or_else(|| panic!("{needle} not in the zone"))
-    };
+    let line_of = |needle: &str, nth: usize| line_in(&text, needle, nth);
     let (code, _, err) = check_zone(&zone);
     assert_eq!(code, 1, "{err}");
     for (line, words) in [

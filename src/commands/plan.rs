@@ -12,8 +12,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use super::output;
-use super::remote::{self, AdminClient};
-use crate::config::{self, Config};
+use super::remote;
+use crate::config::Config;
 use crate::error::{AppError, LoadError};
 use crate::health::HealthTable;
 use crate::plan::{self, Labels, Options, PlanOutcome, Side};
@@ -149,22 +149,7 @@ fn same_file(a: &Option<PathBuf>, b: &Option<PathBuf>) -> bool {
 
 /// Asks the daemon (`--server`, else the config's `[metrics] listen`) for its plan.
 fn remote(path: &Path, server: Option<&str>) -> Result<PlanOutcome, AppError> {
-    let contact = config::compile::daemon_contact_of(path).map_err(|e| {
-        if e.cause.is_some() && e.line.is_none() {
-            AppError::Load(LoadError::MainUnreadable(e))
-        } else {
-            AppError::from(e)
-        }
-    })?;
-    let base = match server {
-        Some(s) => remote::admin_url(s)?,
-        None => match contact.admin {
-            Some(a) => remote::admin_url(&a.to_string())?,
-            None => return Err(AppError::NoAdmin(path.to_path_buf())),
-        },
-    };
-    let token = remote::token_from(contact.token_file.as_deref());
-    let client = AdminClient::new(base, token, PLAN_TIMEOUT)?;
+    let client = remote::client_for(path, server, PLAN_TIMEOUT)?;
     let answer = client.post("/v1/plan")?;
     let url = answer.url.clone();
     let body = answer.success()?;

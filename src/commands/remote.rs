@@ -136,6 +136,31 @@ impl AdminClient {
     }
 }
 
+/// The client of the daemon named by `--server`, else by the config's `[metrics] listen`,
+/// with the config's token.
+pub fn client_for(
+    path: &std::path::Path,
+    server: Option<&str>,
+    timeout: Duration,
+) -> Result<AdminClient, AppError> {
+    let contact = crate::config::compile::daemon_contact_of(path).map_err(|e| {
+        if e.cause.is_some() && e.line.is_none() {
+            AppError::Load(crate::error::LoadError::MainUnreadable(e))
+        } else {
+            AppError::from(e)
+        }
+    })?;
+    let base = match server {
+        Some(s) => admin_url(s)?,
+        None => match contact.admin {
+            Some(a) => admin_url(&a.to_string())?,
+            None => return Err(AppError::NoAdmin(path.to_path_buf())),
+        },
+    };
+    let token = token_from(contact.token_file.as_deref());
+    AdminClient::new(base, token, timeout)
+}
+
 /// The token of `[metrics] token_file`, to present to the daemon. A token file this user
 /// cannot read is reported on stderr and the request goes without (a trusted client needs
 /// none).

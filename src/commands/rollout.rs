@@ -15,9 +15,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use super::output;
-use super::remote::{self, AdminClient};
-use crate::config;
-use crate::error::{AppError, LoadError};
+use super::remote;
+use crate::error::AppError;
 use crate::rollout::report::{RolloutList, RolloutStatus};
 
 /// How long the daemon may take to answer.
@@ -58,7 +57,7 @@ pub fn run(
     server: Option<&str>,
     json: bool,
 ) -> Result<ExitCode, AppError> {
-    let client = client(path, server)?;
+    let client = remote::client_for(path, server, TIMEOUT)?;
     let list = || -> Result<RolloutList, AppError> {
         let answer = client.get("/v1/rollouts")?;
         let url = answer.url.clone();
@@ -129,24 +128,4 @@ pub fn run(
 /// Percent-encodes one path segment.
 fn encode(segment: &str) -> String {
     form_urlencoded::byte_serialize(segment.as_bytes()).collect()
-}
-
-/// The admin client of `--server`, else of the config's `[metrics] listen`.
-fn client(path: &Path, server: Option<&str>) -> Result<AdminClient, AppError> {
-    let contact = config::compile::daemon_contact_of(path).map_err(|e| {
-        if e.cause.is_some() && e.line.is_none() {
-            AppError::Load(LoadError::MainUnreadable(e))
-        } else {
-            AppError::from(e)
-        }
-    })?;
-    let base = match server {
-        Some(s) => remote::admin_url(s)?,
-        None => match contact.admin {
-            Some(a) => remote::admin_url(&a.to_string())?,
-            None => return Err(AppError::NoAdmin(path.to_path_buf())),
-        },
-    };
-    let token = remote::token_from(contact.token_file.as_deref());
-    AdminClient::new(base, token, TIMEOUT)
 }
