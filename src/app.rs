@@ -22,7 +22,7 @@ use crate::logging::LogControl;
 use crate::metrics::{Metrics, MetricsObserver};
 use crate::peers::{Agreement, Fleet};
 use crate::reload::{self, ReloadHandle, ReloadOutcome, Serving, Trigger};
-use crate::rollout::runner::{Gates, NoPrometheus, Rollouts, SystemClock};
+use crate::rollout::runner::{Gates, Rollouts, SystemClock};
 use crate::server::ListenerShared;
 use crate::server::listeners::Listeners;
 use crate::state::{Snapshot, Store, now_unix, now_unix_ms};
@@ -179,7 +179,7 @@ async fn serve_async(
     rollouts.start(&snapshot);
     let store: Store = Arc::new(ArcSwap::from_pointee(snapshot));
     let gates: Arc<dyn crate::rollout::runner::GateEvaluator> = Arc::new(Gates {
-        prometheus: Arc::new(NoPrometheus),
+        prometheus: crate::rollout::prometheus::gates(),
     });
     let rollout_task = tokio::spawn(rollouts.clone().run(store.clone(), gates));
     let sampler = tokio::spawn(status::run_sampler(

@@ -16,6 +16,9 @@
 //!  judge (pure)              GateResult { passed: v <= max, value, detail }  ─► engine::tick
 //! ```
 //!
+//! The rollout runner reaches it through its [`PrometheusGate`] seam (`app.rs` passes
+//! [`gates`]); runner tests pass their own.
+//!
 //! The reply shapes are those of Prometheus's HTTP API (`/api/v1/query`):
 //! `{"status":"success","data":{"resultType":"vector","result":[{"metric":{..},"value":[<unix
 //! time>,"<value>"]},..]}}`, or `"resultType":"scalar","result":[<unix time>,"<value>"]`;
@@ -27,12 +30,14 @@
 //! Only the I/O part ([`PromClient`]) touches the network; it talks to the URL the operator
 //! configured and nothing else (no proxy from the environment, no redirects followed).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use super::engine::GateResult;
+use super::runner::{GateFuture, NoPrometheus, PrometheusGate};
 use crate::error::render_chain;
 
 /// Largest reply body read: far more than one number needs, small enough that a wrong URL
@@ -344,6 +349,32 @@ impl PromClient {
             body.extend_from_slice(&chunk);
         }
         Ok((status, body))
+    }
+}
+
+/// The runner's seam: every `prometheus` gate of every rollout goes through here.
+impl PrometheusGate for PromClient {
+    fn evaluate<'a>(
+        &'a self,
+        url: &'a str,
+        query: &'a str,
+        max: f64,
+        timeout: Duration,
+    ) -> GateFuture<'a> {
+        Box::pin(Self::evaluate(self, url, query, max, timeout))
+    }
+}
+
+/// The daemon's prometheus gates: a [`PromClient`], or, when no HTTP client can be built
+/// (no TLS backend), [`NoPrometheus`], which fails every prometheus gate (the safe side),
+/// with an error logged once here.
+pub fn gates() -> Arc<dyn PrometheusGate> {
+    match PromClient::new() {
+        Ok(client) => Arc::new(client),
+        Err(e) => {
+            tracing::error!(error = %render_chain(&e), "prometheus gates will fail");
+            Arc::new(NoPrometheus)
+        }
     }
 }
 
