@@ -52,10 +52,9 @@ pub fn document(
                     .iter()
                     .enumerate()
                     .map(|(si, svc)| {
-                        let rows = history.service(zi, si).map(|s| s.rows.as_slice());
-                        let series = |row: usize| rows.and_then(|r| r.get(row)).map(|(_, s)| s);
-                        let per_row: Vec<Option<&Series>> =
-                            (0..=svc.regions.len()).map(series).collect();
+                        let per_row: Vec<Option<Series<'_>>> = (0..=svc.regions.len())
+                            .map(|row| history.series(zi, si, row))
+                            .collect();
                         let total_1m: u64 = per_row.iter().flatten().map(|s| s.last_minute()).sum();
                         let total_1h: u64 = per_row.iter().flatten().map(|s| s.last_hour()).sum();
                         let regions: Vec<RegionStatus> = svc
@@ -212,7 +211,7 @@ fn share(part: u64, total: u64) -> Option<f64> {
 }
 
 /// One row's traffic and its share of the service's totals.
-fn traffic(series: Option<&Series>, total_1m: u64, total_1h: u64) -> Traffic {
+fn traffic(series: Option<Series<'_>>, total_1m: u64, total_1h: u64) -> Traffic {
     match series {
         Some(s) => Traffic {
             answers_1m: s.last_minute(),
@@ -234,7 +233,7 @@ fn traffic(series: Option<&Series>, total_1m: u64, total_1h: u64) -> Traffic {
 }
 
 /// The sum of a service's rows (shares `null`).
-fn sum_traffic(rows: &[Option<&Series>]) -> Traffic {
+fn sum_traffic(rows: &[Option<Series<'_>>]) -> Traffic {
     let mut t = traffic(None, 0, 0);
     for s in rows.iter().flatten() {
         t.answers_1m += s.last_minute();
