@@ -161,6 +161,24 @@ pub fn query_url(base: &str, promql: &str) -> Result<reqwest::Url, QueryError> {
     Ok(url)
 }
 
+/// `base` as errors show it: without a user name or password (`http://user:secret@host`
+/// sends them as HTTP Basic credentials; they must not reach logs or the status).
+pub fn without_credentials(base: &str) -> String {
+    match reqwest::Url::parse(base) {
+        Ok(mut url) if !url.username().is_empty() || url.password().is_some() => {
+            // Both only fail for URLs that cannot have credentials, which this one has.
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            let mut shown = url.to_string();
+            if !base.ends_with('/') && shown.ends_with('/') {
+                shown.pop();
+            }
+            shown
+        }
+        _ => base.to_owned(),
+    }
+}
+
 /// The top level of every API reply.
 #[derive(Deserialize)]
 struct Reply {
@@ -316,7 +334,7 @@ impl PromClient {
             Ok(Ok((status, body))) => parse_reply(status, &body),
             Ok(Err(e)) => QueryOutcome::Failed(e),
             Err(_) => QueryOutcome::Failed(QueryError::Timeout {
-                base: base.to_owned(),
+                base: without_credentials(base),
                 after: timeout,
             }),
         }
@@ -336,7 +354,7 @@ impl PromClient {
     /// GET `url`: the status and the body (at most [`MAX_REPLY_BYTES`]).
     async fn fetch(&self, base: &str, url: reqwest::Url) -> Result<(u16, Vec<u8>), QueryError> {
         let unreachable = |source| QueryError::Unreachable {
-            base: base.to_owned(),
+            base: without_credentials(base),
             source,
         };
         let mut resp = self.http.get(url).send().await.map_err(unreachable)?;

@@ -66,6 +66,23 @@ fn urls_name_the_query_endpoint() {
 }
 
 #[test]
+fn credentials_never_show() {
+    assert_eq!(
+        without_credentials("http://gate:s3cret@127.0.0.1:9090"),
+        "http://127.0.0.1:9090"
+    );
+    assert_eq!(
+        without_credentials("https://gate@mon.example.test/prom/"),
+        "https://mon.example.test/prom/"
+    );
+    assert_eq!(
+        without_credentials("http://127.0.0.1:9090"),
+        "http://127.0.0.1:9090"
+    );
+    assert_eq!(without_credentials("not a url"), "not a url");
+}
+
+#[test]
 fn vectors_and_scalars_give_their_value() {
     assert_eq!(value(&parse_reply(200, VECTOR_ONE.as_bytes())), Some(1.0));
     assert_eq!(
@@ -310,6 +327,28 @@ async fn a_silent_server_times_out_and_fails_the_gate() {
     assert!(!r.passed);
     assert_eq!(r.detail, format!("no reply from {base} within 300ms"));
     assert!(seen.recv().await.is_some(), "the request did arrive");
+}
+
+#[tokio::test]
+async fn credentials_in_the_url_are_sent_as_basic_auth_and_never_shown() {
+    let (addr, mut seen) = fake_prometheus(0, "").await;
+    let base = format!("http://gate:s3cret@{addr}");
+    let r = PromClient::new()
+        .unwrap()
+        .evaluate(&base, "up", 1.0, Duration::from_millis(300))
+        .await;
+    assert!(!r.passed);
+    assert_eq!(
+        r.detail,
+        format!("no reply from http://{addr} within 300ms"),
+        "the password must not show"
+    );
+    let head = seen.recv().await.unwrap().to_ascii_lowercase();
+    // base64("gate:s3cret")
+    assert!(
+        head.contains("authorization: basic z2f0ztpzm2nyzxq="),
+        "{head}"
+    );
 }
 
 #[tokio::test]
