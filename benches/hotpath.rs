@@ -6,7 +6,10 @@
 //! (c) the whole `dns::answer::answer` for a static A, a steered A with ECS, an NXDOMAIN,
 //!     and answers whose names compress (apex NS with additional addresses, MX, SOA, a
 //!     CNAME chain);
-//! (d) `GeoDb::lookup` on the shipped database (one address, and 4096 addresses cycled).
+//! (d) `GeoDb::lookup` on the shipped database (one address, and 4096 addresses cycled);
+//! (f) the steered answer over 4096 subnets again with a staged rollout of the canary
+//!     (SPEC 4.2) at its 5% step: the canary's weight comes from the snapshot's live weight
+//!     slot instead of its configuration, and must cost the same (issue 13).
 //!
 //! Everything is built from the repository's `steerdns.toml` (example zone, shipped GeoIP
 //! database), exactly as `serve` builds it.
@@ -171,6 +174,26 @@ fn benches(c: &mut Criterion) {
         })
     });
 
+    // (f) the same with a rollout of eu-canary at its 5% step (weight 5 against eu-west's
+    // 95, as configured, so every answer is the same bytes).
+    let rolled = rollout_snapshot();
+    let mut a = Vec::with_capacity(1232);
+    for pkt in &pkts {
+        out.clear();
+        a.clear();
+        answer(&snap, pkt, &cx, &mut out).expect("an answer");
+        answer(&rolled, pkt, &cx, &mut a).expect("an answer");
+        assert_eq!(out, a, "a rollout at 5% answers as weight 5 does");
+    }
+    let mut j = 0usize;
+    c.bench_function("answer/steered A+ECS (4096 subnets, rollout at 5%)", |b| {
+        b.iter(|| {
+            j = (j + 1) & 4095;
+            out.clear();
+            black_box(answer(&rolled, black_box(&pkts[j]), &cx, &mut out));
+        })
+    });
+
     // (d) GeoDb::lookup on the shipped database
     let db = GeoDb::open(&Path::new(ROOT).join("geoip/geo-whois-asn-country.mmdb"))
         .expect("shipped database");
@@ -185,6 +208,50 @@ fn benches(c: &mut Criterion) {
             black_box(db.lookup(black_box(addrs[k])))
         })
     });
+}
+
+/// The example with `[service.www.rollout]` of eu-canary (1% 10m, 5% 1h, 25% 6h, 100%),
+/// its live weight set to the 5% step as the runner would.
+fn rollout_snapshot() -> steerdns::state::Snapshot {
+    use steerdns::rollout::engine;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = Path::new(ROOT);
+    std::fs::create_dir_all(dir.path().join("zones")).expect("zones");
+    let main = std::fs::read_to_string(root.join("steerdns.toml"))
+        .expect("steerdns.toml")
+        .replace(
+            "\"geoip/geo-whois-asn-country.mmdb\"",
+            &format!("{:?}", root.join("geoip/geo-whois-asn-country.mmdb")),
+        );
+    std::fs::write(dir.path().join("steerdns.toml"), main).expect("write main");
+    let zone = std::fs::read_to_string(root.join("zones/gslb.example.test.toml"))
+        .expect("shipped zone")
+        + "\n[service.www.rollout]\nregion = \"eu-canary\"\n\
+           steps = [\"1% 10m\", \"5% 1h\", \"25% 6h\", \"100%\"]\n\
+           [[service.www.rollout.gate]]\nkind = \"health\"\n";
+    std::fs::write(dir.path().join("zones/gslb.example.test.toml"), zone).expect("write zone");
+    let snap = steerdns::reload::build(&dir.path().join("steerdns.toml"), 1_700_000_000, 1, None)
+        .expect("build the example with a rollout");
+    let www = snap.config.zones[0]
+        .services
+        .iter()
+        .find(|s| s.key == "www")
+        .expect("www");
+    let r = www.rollout.as_ref().expect("the rollout compiled");
+    let p = engine::command(
+        &r.spec,
+        &engine::start(&r.spec, 0),
+        engine::Action::Advance,
+        0,
+    )
+    .expect("advance")
+    .progress;
+    snap.health.set_live_weight(
+        r.slot,
+        engine::live_weight(&r.spec, r.others, &p),
+        engine::tag(&p),
+    );
+    snap
 }
 
 /// (e) DNSSEC: one signature per algorithm (the cost of a cache miss), and a cache hit.

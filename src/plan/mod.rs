@@ -99,9 +99,86 @@ pub struct Plan {
     pub zones: Vec<ZonePlan>,
     /// Settings that change but need a restart.
     pub restart: Vec<String>,
+    /// Staged rollouts started, restarted, changed or removed by the change (SPEC 4.2).
+    #[serde(default)]
+    pub rollouts: Vec<RolloutPlan>,
     /// What `check` warns about in the new files.
     #[serde(default)]
     pub warnings: Vec<String>,
+}
+
+/// What a reload does to one staged rollout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RolloutPlan {
+    /// Zone, without the final dot.
+    pub zone: String,
+    /// Service key.
+    pub service: String,
+    /// The canary region (after; before when removed).
+    pub region: String,
+    /// `started` (new), `restarted` (its steps changed: from the first step), `changed`
+    /// (gates, interval or failure action changed; it resumes at its step) or `removed`
+    /// (the canary answers with its configured weight again).
+    pub change: String,
+    /// The steps before, when there was a rollout.
+    pub steps_before: Option<String>,
+    /// The steps after, when there is one.
+    pub steps_after: Option<String>,
+    /// The step (1-based) it will be at after the reload.
+    pub step: Option<usize>,
+}
+
+/// The rollouts of two configurations compared: what a reload does to each (SPEC 6.1,
+/// "rollouts started or changed"). Unchanged rollouts are left out. `before_health` holds the
+/// serving step of each rollout before.
+pub fn rollout_changes(
+    before: &Config,
+    before_health: &HealthTable,
+    after: &Config,
+) -> Vec<RolloutPlan> {
+    use crate::config::model::ServiceRollout;
+    let list = |cfg: &Config| -> BTreeMap<(String, String), ServiceRollout> {
+        cfg.zones
+            .iter()
+            .flat_map(|z| {
+                let zone = zone_label(&z.origin);
+                z.services.iter().filter_map(move |s| {
+                    s.rollout
+                        .clone()
+                        .map(|r| ((zone.clone(), s.key.clone()), r))
+                })
+            })
+            .collect()
+    };
+    let (old, new) = (list(before), list(after));
+    let mut keys: Vec<&(String, String)> = old.keys().chain(new.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let mut out = Vec::new();
+    for key in keys {
+        let (b, a) = (old.get(key), new.get(key));
+        let step_now = |r: &ServiceRollout| {
+            crate::rollout::engine::untag(before_health.live_tag(r.slot)).map_or(1, |(s, _)| s + 1)
+        };
+        let (change, step) = match (b, a) {
+            (None, Some(_)) => ("started", Some(1)),
+            (Some(_), None) => ("removed", None),
+            (Some(b), Some(a)) if b.spec.steps != a.spec.steps => ("restarted", Some(1)),
+            (Some(b), Some(a)) if b.spec != a.spec => ("changed", Some(step_now(b))),
+            _ => continue,
+        };
+        let region = a.or(b).map_or_else(String::new, |r| r.spec.region.clone());
+        out.push(RolloutPlan {
+            zone: key.0.clone(),
+            service: key.1.clone(),
+            region,
+            change: change.into(),
+            steps_before: b.map(|r| r.spec.steps_text()),
+            steps_after: a.map(|r| r.spec.steps_text()),
+            step,
+        });
+    }
+    out
 }
 
 /// How shares are estimated.
@@ -296,6 +373,7 @@ pub fn compute(
         },
         zones,
         restart,
+        rollouts: rollout_changes(before.config, before.health, after.config),
         warnings: after
             .config
             .warnings

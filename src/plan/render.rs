@@ -156,6 +156,27 @@ impl Plan {
         if quiet {
             let _ = writeln!(out, "no change to records or steering");
         }
+        for r in &self.rollouts {
+            let what = match (r.change.as_str(), &r.steps_before, &r.steps_after) {
+                ("started", _, Some(a)) => format!("starts at step 1 of [{a}]"),
+                ("restarted", Some(b), Some(a)) => {
+                    format!("steps change [{b}] -> [{a}]: starts again at step 1")
+                }
+                ("changed", _, _) => format!(
+                    "gates or settings change; resumes at step {}",
+                    r.step.unwrap_or(1)
+                ),
+                ("removed", _, _) => {
+                    "removed: the canary answers with its configured weight".into()
+                }
+                (other, _, _) => other.to_string(),
+            };
+            let _ = writeln!(
+                out,
+                "rollout {}/{} ({}): {what}",
+                r.zone, r.service, r.region
+            );
+        }
         if self.restart.is_empty() {
             let _ = writeln!(out, "restart: not needed");
         }

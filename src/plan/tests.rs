@@ -260,3 +260,46 @@ fn health_is_part_of_the_plan() {
     assert_eq!(p.zones[0].change, Change::Unchanged);
     assert_eq!(p.zones[0].services_unchanged, 2);
 }
+
+#[test]
+fn rollouts_started_restarted_changed_and_removed_are_listed() {
+    let with = |steps: &str, interval: &str| {
+        format!(
+            "[service.www.rollout]\nregion = \"canary\"\nsteps = [{steps}]\ngate_interval = \"{interval}\"\n"
+        )
+    };
+    let none = load(MAIN, &zone(95, 5, "active", ""));
+    let ramp = load(
+        MAIN,
+        &zone(95, 5, "active", &with("\"1% 10m\", \"100%\"", "30s")),
+    );
+    let p = plan(&none, &ramp);
+    assert_eq!(p.rollouts.len(), 1);
+    assert_eq!(
+        (p.rollouts[0].change.as_str(), p.rollouts[0].step),
+        ("started", Some(1))
+    );
+    assert!(
+        p.render_text()
+            .contains("rollout plan.test/www (canary): starts at step 1 of [1% 10m, 100%]"),
+        "{}",
+        p.render_text()
+    );
+    // The same rollout: nothing listed.
+    assert!(plan(&ramp, &ramp).rollouts.is_empty());
+    let other_steps = load(
+        MAIN,
+        &zone(95, 5, "active", &with("\"2% 10m\", \"100%\"", "30s")),
+    );
+    assert_eq!(plan(&ramp, &other_steps).rollouts[0].change, "restarted");
+    let other_interval = load(
+        MAIN,
+        &zone(95, 5, "active", &with("\"1% 10m\", \"100%\"", "1m")),
+    );
+    assert_eq!(plan(&ramp, &other_interval).rollouts[0].change, "changed");
+    let p = plan(&ramp, &none);
+    assert_eq!(
+        (p.rollouts[0].change.as_str(), p.rollouts[0].step),
+        ("removed", None)
+    );
+}
