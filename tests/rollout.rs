@@ -368,3 +368,53 @@ fn the_rollout_command_drives_the_daemon() {
         .send(d.metrics);
     assert_eq!(reply.status, 403, "{}", reply.body);
 }
+
+#[test]
+fn the_status_document_and_page_show_the_rollout() {
+    let port = free_port();
+    let canary_ip = "127.0.0.75";
+    let _backend = Backend::start((canary_ip.parse::<Ipv4Addr>().unwrap(), port).into());
+    let ramp = RAMP.replace("4s", "1h");
+    let d = Setup::new().zone(&zone(canary_ip, port, &ramp)).start();
+    let reply = Http::post("/v1/rollouts/ro.test/www/advance").send(d.metrics);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let reply = Http::post("/v1/rollouts/ro.test/www/frobnicate").send(d.metrics);
+    assert_eq!(reply.status, 404, "{}", reply.body);
+
+    // /v1/status: the rollout of www with its step, share and gate, as the schema says.
+    let text = std::fs::read_to_string(repo().join("docs/status.schema.json")).unwrap();
+    let schema = jsonschema::validator_for(&serde_json::from_str(&text).unwrap()).unwrap();
+    let doc = wait_for("the gate evaluated", Duration::from_secs(10), || {
+        let doc = Http::get("/v1/status").send(d.metrics).json();
+        (doc["zones"][0]["services"][0]["rollout"]["gates"][0]["passed"] == true).then_some(doc)
+    });
+    let errors: Vec<String> = schema.iter_errors(&doc).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}\n{doc:#}");
+    let ro = &doc["zones"][0]["services"][0]["rollout"];
+    assert_eq!(
+        (ro["step"].as_u64(), ro["share"].as_f64()),
+        (Some(2), Some(0.05))
+    );
+    let events = doc["events"].as_array().unwrap();
+    assert!(
+        events.iter().any(|e| e["kind"] == "rollout"
+            && e["message"].as_str().unwrap().contains("advance to step 2")),
+        "{events:#?}"
+    );
+
+    // The page shows it.
+    let Some(mut browser) = common::chromium::Chromium::start() else {
+        return;
+    };
+    let mut page = browser.open(&format!("http://{}/", d.metrics), 1280, 900, false);
+    let shown = page.wait_for(
+        "the rollout line",
+        "(() => { const r = document.querySelector('.rollout'); return r ? r.textContent : ''; })()",
+    );
+    let shown = shown.as_str().unwrap_or_default().to_owned();
+    assert!(
+        shown.contains("rollout of canary: step 2/4 (5% 1h), running, share 5")
+            && shown.contains("gate 1 health: pass"),
+        "{shown}"
+    );
+}

@@ -323,7 +323,12 @@ fn status_json(ctx: &AdminContext) -> Reply {
         crate::peers::view::build(&snap, settings, &ctx.fleet.records(), now, |_| true)
     });
     let fleet = fleet.as_ref().map(|(v, e)| (v, e.as_slice()));
-    let doc = crate::status::document(board, &snap, now_unix_ms(), fleet);
+    let rollouts = ctx
+        .rollouts
+        .as_ref()
+        .map(|r| r.list(snap.generation).rollouts)
+        .unwrap_or_default();
+    let doc = crate::status::document(board, &snap, now_unix_ms(), fleet, &rollouts);
     match serde_json::to_string(&doc) {
         Ok(body) => {
             let mut r = reply(StatusCode::OK, "application/json", body + "\n");

@@ -382,6 +382,7 @@ pub struct ServiceRollout {
 impl Service {
     /// Region `i`'s weight now: a rollout canary's live weight from `health`, else the
     /// configured one.
+    #[inline]
     pub fn weight(&self, i: RegionId, health: &crate::health::view::HealthTable) -> f64 {
         let r = &self.regions[i];
         match r.live_weight {

@@ -101,6 +101,7 @@ impl HealthTable {
     }
 
     /// The live weight in `slot`; `None` for an id outside the table.
+    #[inline]
     pub fn live_weight(&self, slot: WeightSlot) -> Option<f64> {
         self.live
             .get(slot.0 as usize)

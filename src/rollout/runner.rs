@@ -30,7 +30,7 @@ use super::engine::{self, Action, Event, GateResult, Phase, Progress, Refused};
 use super::report::{GateStatus, RolloutList, RolloutStatus};
 use super::spec::{Gate, RolloutSpec};
 use crate::config::Config;
-use crate::config::model::{RegionId, Service, zone_label};
+use crate::config::model::{Service, zone_label};
 use crate::health::Status;
 use crate::health::persist;
 use crate::health::view::{HealthTable, WeightSlot};
@@ -670,11 +670,6 @@ pub fn apply_saved(cfg: &Config, health: &HealthTable, saved: &BTreeMap<String, 
     let mut book = Book::default();
     book.sync(cfg, saved, 0);
     book.apply(health);
-}
-
-/// The rollout's region id in its service, for callers that hold a service.
-pub fn region_of(service: &Service) -> Option<RegionId> {
-    service.rollout.as_ref().map(|r| r.region)
 }
 
 #[cfg(test)]

@@ -139,6 +139,9 @@ pub struct ServiceStatus {
     pub no_region: Traffic,
     /// Its regions, in config order.
     pub regions: Vec<RegionStatus>,
+    /// Its staged rollout (SPEC 4.2: step, share, gates), as `GET /v1/rollouts` shows it;
+    /// `null` without one.
+    pub rollout: Option<crate::rollout::report::RolloutStatus>,
 }
 
 /// One region of one service.

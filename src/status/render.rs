@@ -34,6 +34,7 @@ pub fn document(
     snap: &Snapshot,
     now_unix_ms: u64,
     fleet: Option<(&FleetView, &[EndpointView])>,
+    rollouts: &[crate::rollout::report::RolloutStatus],
 ) -> StatusDoc {
     let cfg = &snap.config;
     let mut summary = Summary::default();
@@ -74,6 +75,12 @@ pub fn document(
                             traffic: sum_traffic(&per_row),
                             no_region: traffic(per_row[0], total_1m, total_1h),
                             regions,
+                            rollout: rollouts
+                                .iter()
+                                .find(|r| {
+                                    r.service == svc.key && r.zone == zone_label(&zone.origin)
+                                })
+                                .cloned(),
                         }
                     })
                     .collect(),
