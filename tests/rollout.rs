@@ -363,6 +363,30 @@ fn the_rollout_command_drives_the_daemon() {
         out.contains("rollout step 2/4 5% 1h, aborted, 0% of the tier"),
         "{out}"
     );
+    // The same in DNS (`_explain`, loopback may ask) and offline from the files and the
+    // state file the daemon saved.
+    let m = d.udp(Query::new("_explain.www.ro.test.", RecordType::TXT).ecs("10.0.0.0", 24));
+    let txt = m
+        .answers
+        .iter()
+        .map(|r| r.data.to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(txt.contains("rollout step 2/4 5% 1h, aborted"), "{txt}");
+    let config = d.config.to_string_lossy().into_owned();
+    let (code, out, err) = run(
+        &[
+            "explain",
+            "www.ro.test",
+            "--client",
+            "10.0.0.0/24",
+            "-c",
+            &config,
+        ],
+        d.dir.path(),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("rollout step 2/4 5% 1h, aborted"), "{out}");
     let reply = Http::post("/v1/rollouts/ro.test/www/resume")
         .from("127.0.0.2")
         .send(d.metrics);
