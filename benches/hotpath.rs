@@ -74,6 +74,8 @@ fn benches(c: &mut Criterion) {
         None,
     )
     .expect("build the example snapshot");
+    // The map tables are compiled in the background; wait for them.
+    steerdns::steer::table::compile_all(&snap.config, snap.geo.as_deref());
 
     // (a) parse_query
     let steered = query("www.gslb.example.test.", 1, Some(([81, 2, 69, 0], 24)));
@@ -302,6 +304,7 @@ fn signing(c: &mut Criterion) {
         None,
     )
     .expect("build the example snapshot");
+    steerdns::steer::table::compile_all(&snap.config, snap.geo.as_deref());
     let signed = &mut snap.config.zones[0];
     let key = Arc::new(
         ZoneKey::generate(

@@ -4,11 +4,12 @@
 //! always belong together (the health table is created with the snapshot and indexed by its
 //! slot ids). Reload builds a new snapshot off the query path and swaps it in whole.
 
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 
 use arc_swap::ArcSwap;
 
 use crate::config::Config;
+use crate::config::model::GeoMap;
 use crate::counters::SnapshotCounters;
 use crate::dns::cookie::CookieSecret;
 use crate::dnssec::zone::SignatureCaches;
@@ -46,10 +47,11 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// The one way to make a snapshot: every checked endpoint up (the health runner fills in
-    /// kept and saved states before it is published; with `[peers]` the table takes answered
-    /// verdicts from the agreement), counters and drain start times carried over by name from
-    /// `previous` and its signature caches kept (fresh without one).
+    /// The one way to make a snapshot: every map's prefix table compiled in the background,
+    /// every checked endpoint up (the health runner fills in kept and saved states before it is
+    /// published; with `[peers]` the table takes answered verdicts from the agreement),
+    /// counters and drain start times carried over by name from `previous` and its signature
+    /// caches kept (fresh without one).
     pub fn new(
         generation: u64,
         config: Config,
@@ -57,6 +59,17 @@ impl Snapshot {
         loaded_at_unix: u64,
         previous: Option<&Self>,
     ) -> Self {
+        // The same database as the serving snapshot's (same content): keep that one, whose
+        // partition is built already, so a reload does not compile it again.
+        let geo = match (geo, previous.and_then(|p| p.geo.as_ref())) {
+            (Some(new), Some(old))
+                if new.fingerprint().is_some() && new.fingerprint() == old.fingerprint() =>
+            {
+                Some(Arc::clone(old))
+            }
+            (geo, _) => geo,
+        };
+        compile_tables_in_background(&config, geo.as_ref());
         let health = Arc::new(
             HealthTable::new(config.checks.len())
                 .agreeing(config.peers.is_some())
@@ -139,3 +152,90 @@ pub fn now_unix_ms() -> u64 {
 
 /// The shared handle: readers `load_full()`, reload `store()`s.
 pub type Store = Arc<ArcSwap<Snapshot>>;
+
+/// A map-table compile job: a snapshot's distinct maps and its GeoIP database.
+type TableJob = (Vec<Arc<GeoMap>>, Option<Arc<dyn GeoLookup>>);
+
+/// The compiler thread's inbox: the latest job not started yet (a newer snapshot's job
+/// replaces an older one that has not started, so rapid reloads never queue up builds).
+type Inbox = (Mutex<Option<TableJob>>, Condvar);
+
+/// Compiles every map of `config` into its prefix table with the GeoIP data (`steer::table`)
+/// on one thread of its own, so a load or reload does not wait for it (the GeoIP partition
+/// takes about 1.6 s with the shipped database in a release build, ten times that in a
+/// debug build). Until a map's table is set its queries take the per-query path, which
+/// answers the same.
+fn compile_tables_in_background(config: &Config, geo: Option<&Arc<dyn GeoLookup>>) {
+    static INBOX: OnceLock<Option<Arc<Inbox>>> = OnceLock::new();
+    let maps = crate::steer::table::maps_of(config);
+    if maps.is_empty() {
+        return;
+    }
+    let inbox = INBOX.get_or_init(|| {
+        let inbox: Arc<Inbox> = Arc::default();
+        let theirs = Arc::clone(&inbox);
+        let spawned = std::thread::Builder::new()
+            .name("map-tables".into())
+            .spawn(move || compile_tables_forever(&theirs));
+        match spawned {
+            Ok(_) => Some(inbox),
+            Err(e) => {
+                // Without the thread every query takes the per-query path: slower, same
+                // answers.
+                tracing::warn!(error = %e, "cannot start the map table compiler; steering per query");
+                None
+            }
+        }
+    });
+    if let Some((next, wake)) = inbox.as_deref() {
+        let mut slot = next
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *slot = Some((maps, geo.cloned()));
+        wake.notify_one();
+    }
+}
+
+/// The compiler thread: takes the latest job, compiles it, and waits for the next.
+fn compile_tables_forever(inbox: &Inbox) {
+    let (next, wake) = inbox;
+    loop {
+        let job = {
+            let mut slot = next
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            loop {
+                if let Some(job) = slot.take() {
+                    break job;
+                }
+                slot = wake
+                    .wait(slot)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+            }
+        };
+        let (maps, geo) = job;
+        let tables = crate::steer::table::compile_maps(&maps, geo.as_deref());
+        tracing::debug!(
+            maps = tables.maps,
+            tables = tables.tables,
+            table_bytes = tables.table_bytes,
+            geoip_ranges_v4 = tables.partition_ranges.0,
+            geoip_ranges_v6 = tables.partition_ranges.1,
+            geoip_classes = tables.partition_classes,
+            geoip_bytes = tables.partition_bytes,
+            "map tables compiled"
+        );
+        drop((maps, geo));
+        release_free_heap();
+    }
+}
+
+/// Hands the heap freed while loading (the GeoIP partition's work lists, the parsed files)
+/// back to the system; glibc keeps it otherwise, and the process stays at its load peak.
+fn release_free_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim has no preconditions; it only returns free heap pages.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}

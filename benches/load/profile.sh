@@ -17,8 +17,8 @@ MODE="${1:-callgrind}"
 N="${N:-20000}"            # queries counted per mix under callgrind
 PERF_S="${PERF_S:-4}"      # seconds sampled per mix under perf
 PORT="${PORT:-$((20000 + RANDOM % 30000))}"
-STEERDNS="$CARGO_TARGET_DIR/release/steerdns"
-BLASTER="$CARGO_TARGET_DIR/release/blaster"
+STEERDNS="${STEERDNS:-$CARGO_TARGET_DIR/release/steerdns}"
+BLASTER="${BLASTER:-$CARGO_TARGET_DIR/release/blaster}"
 [ -x "$STEERDNS" ] || (cd "$ROOT" && cargo build --release --quiet)
 [ -x "$BLASTER" ] || (cd "$HERE/blaster" && cargo build --release --quiet)
 
@@ -68,12 +68,12 @@ wait_ready() {
 case "$MODE" in
 callgrind)
     command -v valgrind >/dev/null || { echo "valgrind is missing (apt-get install valgrind)" >&2; exit 1; }
-    # One server per mix; only the UDP worker loop (udp::serve and what it calls) is counted,
-    # so start-up, tokio and the other threads stay out. Answers = every answer the server
-    # sent while counting (the readiness probes included).
+    # One server per mix; only the UDP worker thread is counted (callgrind writes one file
+    # per thread; the worker's is the one that answered), so start-up, tokio and the other
+    # threads stay out whatever the compiler inlined. Answers = every answer the server sent
+    # (the readiness probes included).
     for mix in static steered nxdomain; do
-        valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.$mix" \
-            --toggle-collect='*server::udp::serve*' \
+        valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.$mix" --separate-threads=yes \
             "$STEERDNS" serve -c "$WORK/steerdns.toml" > "$WORK/log" 2>&1 &
         SPID=$!
         probe=0
@@ -91,9 +91,17 @@ callgrind)
         wait "$SPID" 2>/dev/null || true
         SPID=""
         answers=$((got + probe))
-        total="$(callgrind_annotate "$WORK/cg.$mix" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1; exit }')"
-        echo "## callgrind, $mix A: $answers answers ($probe of them static probes), $total instructions in the UDP worker loop = $((total / answers)) per query"
-        callgrind_annotate --inclusive=no "$WORK/cg.$mix" 2>/dev/null | sed -n '/file:function/,$p' | sed -n '3,27p' \
+        # The worker thread's file: the one whose code answered queries.
+        cg=""
+        for f in "$WORK/cg.$mix"-*; do
+            if callgrind_annotate --inclusive=yes "$f" 2>/dev/null | grep -q 'answer_guarded'; then
+                cg="$f"
+            fi
+        done
+        [ -n "$cg" ] || { echo "no callgrind file of the UDP worker" >&2; exit 1; }
+        total="$(callgrind_annotate "$cg" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1; exit }')"
+        echo "## callgrind, $mix A: $answers answers ($probe of them static probes), $total instructions in the UDP worker thread = $((total / answers)) per query"
+        callgrind_annotate --inclusive=no "$cg" 2>/dev/null | sed -n '/file:function/,$p' | sed -n '3,27p' \
             | sed -E 's/ \[[^]]*\]$//; s/^( *[0-9,]+ \( *[0-9.]+%\))  [^:]*:/\1  /' | cut -c1-170 || true
         echo
     done

@@ -9,6 +9,7 @@ pub mod compile;
 pub mod defaults;
 pub mod duration;
 pub mod model;
+pub mod prefix_table;
 pub mod schema;
 pub mod source;
 pub mod tiers;

@@ -453,6 +453,9 @@ pub struct GeoMap {
     pub subdivisions: Vec<(String, MapEntryId)>,
     /// `net:CIDR` keys, longest prefix first.
     pub nets: Vec<(IpNet, MapEntryId)>,
+    /// The map compiled against the snapshot's GeoIP partition (`steer::table`), set when
+    /// the snapshot is built; the answer path matches per query while it is unset.
+    pub table: std::sync::OnceLock<std::sync::Arc<super::prefix_table::MapTable>>,
 }
 
 impl GeoMap {
@@ -466,6 +469,7 @@ impl GeoMap {
             countries: Vec::new(),
             subdivisions: Vec::new(),
             nets: Vec::new(),
+            table: std::sync::OnceLock::new(),
         }
     }
 
@@ -495,7 +499,7 @@ impl GeoMap {
 }
 
 /// A geo-map key, parsed once when the configuration is compiled (SPEC section 3).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum MapKey {
     /// `default`.
     Default,

@@ -923,12 +923,23 @@ impl Resolver<'_> {
     /// over every steered step, since the answer as a whole holds only where each step does.
     fn decide(&mut self, service_index: ServiceId, service: &Service) -> steer::Decision {
         let snap = self.snap;
-        let geo = if service.map.uses_geo() {
-            snap.geo.as_ref().map(|g| g.facts(self.client.addr))
-        } else {
-            None
-        };
-        let decision = steer::steer(service, &snap.health, &self.client, geo.as_ref());
+        // One lookup in the map's compiled table; the per-query match only where the table
+        // leaves it (IPv4-embedding IPv6 ranges) or before one is built.
+        let partition = snap.geo.as_ref().and_then(|g| g.built_partition());
+        let hit = service
+            .map
+            .table
+            .get()
+            .and_then(|t| steer::table::lookup(t, partition, self.client.addr))
+            .unwrap_or_else(|| {
+                let geo = service
+                    .map
+                    .uses_geo()
+                    .then(|| snap.geo.as_ref().map(|g| g.facts(self.client.addr)))
+                    .flatten();
+                steer::map_hit(&service.map, &self.client, geo.as_ref())
+            });
+        let decision = steer::steer_hit(service, &snap.health, &self.client, hit);
         self.info.steered = Some(match self.info.steered {
             Some(first) => Steered {
                 scope: first.scope.max(decision.scope),

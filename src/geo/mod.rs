@@ -19,7 +19,6 @@
 //! - `maxminddb` (pinned) is used only inside this module. Test databases are built by the
 //!   dev-only `steerdns-mmdb-writer` crate (`crates/mmdb-writer`), which is not shipped.
 
-mod cache;
 mod codes;
 pub mod continents;
 mod hit;
@@ -39,6 +38,8 @@ pub use hit::GeoHit;
 pub use crate::error::GeoError;
 pub use schema::Schema;
 use schema::{CountryCodeRecord, Geoip2Record, Probe, RawJson};
+
+use crate::steer::geo::{GeoFacts, GeoLookup, GeoPartition, PartitionBuilder};
 
 /// Records read when detecting the schema: the first ones with data, in tree order.
 const PROBE_RECORDS: usize = 256;
@@ -121,8 +122,10 @@ pub struct GeoDb {
     schema: Schema,
     path: PathBuf,
     metadata: GeoMetadata,
-    /// Recent IPv4 answers for the steering path ([`cache`]).
-    v4_cache: cache::V4Cache,
+    /// The whole database compiled for steering, built on first use.
+    partition: std::sync::OnceLock<Option<GeoPartition>>,
+    /// Hash of the whole file (its identity for [`GeoLookup::fingerprint`]).
+    content_hash: u64,
 }
 
 impl std::fmt::Debug for GeoDb {
@@ -150,6 +153,12 @@ impl GeoDb {
     /// and in [`GeoDb::describe`].
     pub fn from_bytes(bytes: Vec<u8>, label: PathBuf) -> Result<Self, GeoError> {
         let file_size = bytes.len();
+        let content_hash = {
+            use std::hash::{Hash as _, Hasher as _};
+            let mut h = std::hash::DefaultHasher::new();
+            bytes.hash(&mut h);
+            h.finish()
+        };
         let reader = Reader::from_source(bytes).map_err(|source| GeoError::Format {
             path: label.clone(),
             source,
@@ -182,7 +191,8 @@ impl GeoDb {
             schema,
             path: label,
             metadata,
-            v4_cache: cache::V4Cache::default(),
+            partition: std::sync::OnceLock::new(),
+            content_hash,
         };
         // Probe: one full lookup through the query path and the raw decoder.
         db.record(PROBE_ADDRESS)
@@ -253,6 +263,63 @@ impl GeoDb {
             }
         }
         hit
+    }
+
+    /// The whole database as a [`GeoPartition`]: every network in address order (those
+    /// without data too), each record decoded once per distinct record. IPv4 comes from the
+    /// IPv4 tree; IPv6 from the IPv6 tree without its IPv4 subtree and aliases, which the
+    /// partition leaves to per-query lookups. A damaged tree leaves the rest of its family to
+    /// them as well.
+    fn build_partition(&self) -> Option<GeoPartition> {
+        let mut builder = PartitionBuilder::new();
+        let mut classes: std::collections::HashMap<Option<usize>, u32> =
+            std::collections::HashMap::new();
+        let options = WithinOptions::default().include_networks_without_data();
+        let v6_db = self.metadata.ip_version == 6;
+        for v6 in [false, true] {
+            if v6 && !v6_db {
+                // An IPv4 database has nothing for IPv6 (IPv4-mapped addresses aside, which
+                // the partition leaves to lookups): one empty network, like `lookup` reports.
+                let empty =
+                    builder.add_class(facts_of(GeoHit::empty(IpNet::V6(Ipv6Net::default()))));
+                if let Some(class) = empty {
+                    builder.push(IpNet::V6(Ipv6Net::default()), class);
+                }
+                continue;
+            }
+            let root = if v6 { "::/0" } else { "0.0.0.0/0" };
+            let Ok(cidr) = root.parse() else { continue };
+            let Ok(networks) = self.reader.within(cidr, options) else {
+                continue;
+            };
+            for item in networks {
+                let Ok(result) = item else { break };
+                let Ok(found) = result.network() else { break };
+                let network = match (found.ip(), v6) {
+                    (IpAddr::V4(a), false) => Ipv4Net::new(a, found.prefix()).map(IpNet::V4),
+                    (IpAddr::V6(a), true) => Ipv6Net::new(a, found.prefix()).map(IpNet::V6),
+                    // The IPv4 subtree of an IPv6 database, met in the IPv6 walk: `::/96`,
+                    // which the partition leaves to lookups.
+                    (IpAddr::V4(_), true) => continue,
+                    // An IPv6 database without an IPv4 subtree: leave IPv4 to lookups.
+                    (IpAddr::V6(_), false) => break,
+                };
+                let Ok(network) = network else { break };
+                let class = match classes.get(&result.offset()) {
+                    Some(c) => *c,
+                    None => {
+                        let hit = self.hit_of(&result, network);
+                        let Some(c) = builder.add_class(facts_of(hit)) else {
+                            break;
+                        };
+                        classes.insert(result.offset(), c);
+                        c
+                    }
+                };
+                builder.push(network.trunc(), class);
+            }
+        }
+        builder.finish()
     }
 
     /// Every network with data and what the database says about it, IPv4 networks as IPv4
@@ -475,48 +542,34 @@ fn host_net(ip: IpAddr) -> IpNet {
 
 // === steering adapter ===
 
-impl crate::steer::GeoLookup for GeoDb {
-    fn has_subdivisions(&self) -> bool {
-        GeoDb::has_subdivisions(self)
+impl GeoLookup for GeoDb {
+    fn facts(&self, addr: IpAddr) -> GeoFacts {
+        facts_of(self.lookup(addr))
     }
 
-    fn facts(&self, addr: IpAddr) -> crate::steer::GeoFacts {
-        if let IpAddr::V4(v4) = addr
-            && let Some(c) = self.v4_cache.get(v4)
-        {
-            return crate::steer::GeoFacts {
-                country: c.country,
-                continent: c.continent,
-                subdivisions: Vec::new(),
-                network: Ipv4Net::new(c.network, c.prefix).ok().map(IpNet::V4),
-            };
-        }
-        let facts = facts_of(self.lookup(addr));
-        if let (IpAddr::V4(v4), Some(IpNet::V4(net))) = (addr, facts.network)
-            && facts.subdivisions.is_empty()
-        {
-            self.v4_cache.put(
-                v4,
-                &cache::CachedFacts {
-                    network: net.network(),
-                    prefix: net.prefix_len(),
-                    country: facts.country,
-                    continent: facts.continent,
-                },
-            );
-        }
-        facts
+    fn partition(&self) -> Option<&GeoPartition> {
+        self.partition
+            .get_or_init(|| self.build_partition())
+            .as_ref()
+    }
+
+    fn built_partition(&self) -> Option<&GeoPartition> {
+        self.partition.get().and_then(Option::as_ref)
+    }
+
+    fn has_subdivisions(&self) -> bool {
+        GeoDb::has_subdivisions(self)
     }
 
     fn fingerprint(&self) -> Option<String> {
         let m = &self.metadata;
         Some(format!(
-            "{} built {} nodes {} bytes {}",
-            m.database_type, m.build_epoch, m.node_count, m.file_size
+            "{} built {} nodes {} bytes {} hash {:016x}",
+            m.database_type, m.build_epoch, m.node_count, m.file_size, self.content_hash
         ))
     }
 
-    fn networks(&self) -> Vec<(IpNet, crate::steer::GeoFacts)> {
+    fn networks(&self) -> Vec<(IpNet, GeoFacts)> {
         GeoDb::networks(self)
             .into_iter()
             .map(|hit| (hit.network, facts_of(hit)))
@@ -525,12 +578,12 @@ impl crate::steer::GeoLookup for GeoDb {
 }
 
 /// What the steering needs of a hit.
-fn facts_of(hit: GeoHit) -> crate::steer::GeoFacts {
+fn facts_of(hit: GeoHit) -> GeoFacts {
     let two = |s: &str| {
         let b = s.as_bytes();
         (b.len() == 2).then(|| [b[0], b[1]])
     };
-    crate::steer::GeoFacts {
+    GeoFacts {
         country: hit.country.map(|c| *c.as_bytes()),
         continent: hit.continent.and_then(|c| two(c.as_str())),
         subdivisions: hit.subdivisions,
@@ -539,9 +592,8 @@ fn facts_of(hit: GeoHit) -> crate::steer::GeoFacts {
 }
 
 /// Opens a database for steering (see [`GeoDb::open`]).
-pub fn open_lookup(path: &Path) -> Result<std::sync::Arc<dyn crate::steer::GeoLookup>, GeoError> {
-    GeoDb::open(path)
-        .map(|db| std::sync::Arc::new(db) as std::sync::Arc<dyn crate::steer::GeoLookup>)
+pub fn open_lookup(path: &Path) -> Result<std::sync::Arc<dyn GeoLookup>, GeoError> {
+    GeoDb::open(path).map(|db| std::sync::Arc::new(db) as std::sync::Arc<dyn GeoLookup>)
 }
 
 #[cfg(test)]
@@ -952,35 +1004,5 @@ mod tests {
         fn check<T: Send + Sync>() {}
         check::<GeoDb>();
         check::<GeoHit>();
-    }
-
-    #[test]
-    fn cached_facts_equal_fresh_lookups() {
-        use crate::steer::GeoLookup;
-        let db = country_code();
-        let fresh = country_code();
-        let mut x: u32 = 0x1234_5678;
-        for round in 0..20_000u32 {
-            // xorshift: addresses all over the IPv4 space, plus the sample networks.
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            let addr = if round % 4 == 0 {
-                let (net, _, _) = SAMPLE_NETWORKS[(round as usize / 4) % 7];
-                let net: IpNet = net.parse().expect("sample");
-                match net.network() {
-                    IpAddr::V4(a) => IpAddr::V4(Ipv4Addr::from(u32::from(a) | (x & 0x7F))),
-                    v6 => v6,
-                }
-            } else {
-                IpAddr::V4(Ipv4Addr::from(x))
-            };
-            let first = db.facts(addr);
-            let again = db.facts(addr);
-            let hit = fresh.lookup(addr);
-            assert_eq!(first, again, "{addr}");
-            assert_eq!(again.country, hit.country.map(|c| *c.as_bytes()), "{addr}");
-            assert_eq!(again.network, Some(hit.network), "{addr}");
-        }
     }
 }

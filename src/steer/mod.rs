@@ -16,7 +16,9 @@
 //! so the same inputs always give the same [`Decision`]. Endpoint rotation is applied when the
 //! answer is written ([`endpoints`]), from a counter the caller supplies.
 
+pub mod geo;
 pub mod rendezvous;
+pub mod table;
 pub mod tier;
 pub mod trace;
 
@@ -27,6 +29,7 @@ use ipnet::IpNet;
 use crate::config::model::{GeoMap, MapEntryId, RegionId, RegionState, Service, ServiceRegion};
 use crate::error::ClientAddrError;
 use crate::health::{HealthTable, Status};
+pub use geo::{GeoFacts, GeoLookup, GeoPartition};
 use rendezvous::SubnetKey;
 pub use tier::Cap;
 
@@ -93,18 +96,16 @@ impl std::str::FromStr for ClientAddr {
     }
 }
 
-/// What the GeoIP database says about the client (the steering needs nothing else).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct GeoFacts {
-    /// ISO 3166-1 alpha-2 country, upper case.
-    pub country: Option<[u8; 2]>,
-    /// Continent code (AF AN AS EU NA OC SA).
-    pub continent: Option<[u8; 2]>,
-    /// ISO 3166-2 subdivision codes, upper case (`US-CA`), largest first as the database
-    /// lists them (`GB-ENG`, `GB-LND`).
-    pub subdivisions: Vec<String>,
-    /// The database network that holds the address (same answer for all of it).
-    pub network: Option<IpNet>,
+/// The map entry for a client and the ECS scope before hashing: the prefix around the client
+/// in which every address matches the same entry with the same scope. From [`map_hit`] per
+/// query, or from the map's compiled table ([`table::lookup`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MapHit {
+    /// The matched entry.
+    pub entry: MapEntryId,
+    /// Scope prefix from the map and GeoIP networks alone ([`steer_hit`] applies the
+    /// hashing prefix when weights split the tier).
+    pub scope: u8,
 }
 
 /// Why a region (or no region) was chosen. The label of `steerdns_steered_total`.
@@ -216,14 +217,37 @@ pub fn match_geo(map: &GeoMap, geo: Option<&GeoFacts>) -> MapEntryId {
     map.default
 }
 
-/// Decides which region serves `client` for `service` (SPEC 4.2 - 4.4, 4.6).
+/// The map entry and the scope before hashing, computed per query from the GeoIP facts and
+/// the map's keys: the straightforward path, which the compiled [`table`] answers in one
+/// lookup (and which stays the reference it is tested against).
+pub fn map_hit(map: &GeoMap, client: &ClientAddr, geo: Option<&GeoFacts>) -> MapHit {
+    let entry = match_map(map, client.addr, geo);
+    MapHit {
+        entry,
+        scope: scope_prefix(map, entry, client, geo, None),
+    }
+}
+
+/// Decides which region serves `client` for `service` (SPEC 4.2 - 4.4, 4.6), with the map
+/// matched per query from GeoIP facts ([`map_hit`]); the answer path gets the same
+/// [`MapHit`] from the compiled [`table`] and calls [`steer_hit`].
 pub fn steer(
     service: &Service,
     health: &HealthTable,
     client: &ClientAddr,
     geo: Option<&GeoFacts>,
 ) -> Decision {
-    let map_entry = match_map(&service.map, client.addr, geo);
+    steer_hit(service, health, client, map_hit(&service.map, client, geo))
+}
+
+/// Decides which region serves `client` for `service` given its map entry and scope.
+pub fn steer_hit(
+    service: &Service,
+    health: &HealthTable,
+    client: &ClientAddr,
+    hit: MapHit,
+) -> Decision {
+    let map_entry = hit.entry;
     let tiers = &service.map.entries[map_entry].tiers;
     let key = SubnetKey::new(client.addr, client.source_prefix);
     let regions = &service.regions;
@@ -270,13 +294,11 @@ pub fn steer(
         None if !service.fallback.is_empty() => (None, None, Reason::Fallback),
         None => (None, None, Reason::NoData),
     };
-    let scope = scope_prefix(
-        &service.map,
-        map_entry,
-        client,
-        geo,
-        hashed.then_some(rendezvous::hash_prefix(client.addr)),
-    );
+    let scope = if hashed {
+        hit.scope.max(rendezvous::hash_prefix(client.addr))
+    } else {
+        hit.scope
+    };
     Decision {
         map_entry,
         region,
@@ -412,28 +434,3 @@ pub fn endpoints<'s>(
 
 #[cfg(test)]
 mod tests;
-
-/// A source of [`GeoFacts`] (the GeoIP database, or a test table).
-pub trait GeoLookup: Send + Sync + std::fmt::Debug {
-    /// What is known about `addr`; empty facts when nothing is.
-    fn facts(&self, addr: IpAddr) -> GeoFacts;
-
-    /// Every network the source has data for (IPv4 networks as IPv4) and its facts, for
-    /// estimates over the whole database (`steerdns plan`). Empty when the source cannot
-    /// list them.
-    fn networks(&self) -> Vec<(IpNet, GeoFacts)> {
-        Vec::new()
-    }
-
-    /// What tells this source's data apart from another's (two copies of one database file
-    /// give the same), so work done over its networks can be shared; `None` when unknown.
-    fn fingerprint(&self) -> Option<String> {
-        None
-    }
-
-    /// Whether the data has subdivisions at all (a country-level database has none, so
-    /// `subdivision:` keys never match). Assumed when unknown.
-    fn has_subdivisions(&self) -> bool {
-        true
-    }
-}

@@ -38,6 +38,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use ipnet::IpNet;
 use serde_json::{Map, Value, json};
 
+mod synthetic;
+pub use synthetic::synthetic_country;
+
 /// The metadata section starts after this marker (the last occurrence in the file).
 pub const METADATA_MARKER: &[u8] = b"\xAB\xCD\xEFMaxMind.com";
 
