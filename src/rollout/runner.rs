@@ -652,7 +652,12 @@ pub fn load_saved(path: &Path) -> BTreeMap<String, Progress> {
         .collect()
 }
 
+/// Writes the book's progress into the state file; with no rollout, and none saved there,
+/// the file is left alone (a daemon without rollouts writes nothing more than before).
 fn save(path: &Path, book: &Book) {
+    if book.entries.is_empty() && persist::load_rollouts(path).is_empty() {
+        return;
+    }
     let values = book
         .progress()
         .into_iter()
@@ -854,6 +859,35 @@ max = 0.1
             rollouts.command(&store, "ro.test/nope", Action::Pause),
             Err(CommandError::Unknown(_))
         ));
+    }
+
+    #[test]
+    fn without_rollouts_the_state_file_is_not_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let snap = setup(dir.path(), "rollback");
+        let cfg_path = dir.path().join("steerdns.toml");
+        let zone = std::fs::read_to_string(dir.path().join("zones/ro.toml")).unwrap();
+        let cut = zone.find("[service.www.rollout]").unwrap();
+        std::fs::write(dir.path().join("zones/ro.toml"), &zone[..cut]).unwrap();
+        let plain = Snapshot::new(2, crate::config::load(&cfg_path, 0).unwrap(), None, 0, None);
+        let rollouts = Rollouts::new(
+            Arc::new(ManualClock::default()),
+            Arc::new(Metrics::default()),
+        );
+        rollouts.start(&plain);
+        assert!(!dir.path().join("state.json").exists());
+        // With a rollout it is written; once removed, its entry goes.
+        rollouts.start(&snap);
+        assert!(!persist::load_rollouts(&dir.path().join("state.json")).is_empty());
+        let store: Store = Arc::new(ArcSwap::from_pointee(Snapshot::new(
+            3,
+            crate::config::load(&cfg_path, 0).unwrap(),
+            None,
+            0,
+            None,
+        )));
+        rollouts.publish(store.load_full(), &store);
+        assert!(persist::load_rollouts(&dir.path().join("state.json")).is_empty());
     }
 
     #[tokio::test]
