@@ -16,7 +16,8 @@ use crate::config::Config;
 use crate::error::{AppError, render_chain};
 use crate::health::Prober;
 use crate::health::runner::{
-    FlipEvent, HealthHooks, HealthRunner, ProbeEvent, RunnerConfig, suggested_concurrency,
+    FlipEvent, HealthHooks, HealthRunner, HealthThread, ProbeEvent, RunnerConfig,
+    suggested_concurrency,
 };
 use crate::logging::LogControl;
 use crate::metrics::{Metrics, MetricsObserver};
@@ -143,9 +144,14 @@ async fn serve_async(
             probe_board.on_probe(e);
         })),
     };
+    // The probes run on a thread and event loop of their own (HealthThread: one wake-up per
+    // batch of probes, none on the workers that serve TCP and the admin API). Dropped at the
+    // end of this function, after the runner's shutdown.
+    let health_thread = HealthThread::start().map_err(AppError::Runtime)?;
     let runner_config = RunnerConfig {
         max_concurrency: suggested_concurrency(&targets).max(512),
         state_file: Some(state_file),
+        runtime: Some(health_thread.handle()),
         ..RunnerConfig::default()
     };
     let runner = HealthRunner::start(
@@ -284,6 +290,7 @@ async fn serve_async(
     poller.abort();
     agreement.abort();
     serving.runner.shutdown().await;
+    drop(health_thread);
     let _ = std::fs::remove_file(&serving.pid_file);
     Ok(ExitCode::SUCCESS)
 }

@@ -332,6 +332,56 @@ async fn tcp_connect_passes_and_refused_fails() {
     assert_eq!(out.reason, "connect refused");
 }
 
+/// Probe connections end with a reset, not a FIN (zero linger, as HAProxy's checks): the
+/// endpoint reads ECONNRESET where a graceful close would give end of file, and no TIME_WAIT
+/// socket is left behind.
+#[tokio::test]
+async fn probe_connections_end_with_a_reset() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let p = prober();
+    let tcp = ProbeSpec {
+        kind: ProbeKind::Tcp,
+        target: addr,
+        timeout: Duration::from_millis(2000),
+        source: None,
+    };
+    let probe = p.probe(&tcp);
+    let (out, accepted) = tokio::join!(probe, listener.accept());
+    assert!(out.passed, "{out:?}");
+    let (mut conn, _) = accepted.unwrap();
+    let mut buf = [0u8; 16];
+    let read = tokio::time::timeout(Duration::from_secs(5), conn.read(&mut buf))
+        .await
+        .expect("the probe's side closed");
+    let err = read.expect_err("a reset, not end of file");
+    assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset);
+
+    // Plain HTTP too: answer the request, then see the reset.
+    let spec = http(addr);
+    let serve = async {
+        let (mut conn, _) = listener.accept().await.unwrap();
+        let mut seen = Vec::new();
+        while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = conn.read(&mut buf).await.unwrap();
+            assert!(n > 0);
+            seen.extend_from_slice(&buf[..n]);
+        }
+        conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            .await
+            .unwrap();
+        tokio::time::timeout(Duration::from_secs(5), conn.read(&mut buf))
+            .await
+            .expect("the probe's side closed")
+    };
+    let (out, after) = tokio::join!(p.probe(&spec), serve);
+    assert!(out.passed, "{out:?}");
+    assert_eq!(
+        after.expect_err("a reset, not end of file").kind(),
+        std::io::ErrorKind::ConnectionReset
+    );
+}
+
 #[tokio::test]
 async fn ipv6_loopback_target() {
     // Skipped where the machine has no IPv6 loopback.

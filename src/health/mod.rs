@@ -52,9 +52,9 @@ pub use crate::error::{ProbeError, StateFileError};
 pub use persist::SavedStates;
 pub use probe::{Probe, ProbeKind, ProbeOutcome, ProbeSpec, Prober, TlsSpec};
 pub use runner::{
-    CheckTarget, FlipEvent, FlipHook, HealthHooks, HealthRunner, Jitter, NoJitter, ProbeEvent,
-    ProbeHook, RandomJitter, RunnerConfig, StateSink, TargetLabels, UpdateSummary, initial_states,
-    suggested_concurrency,
+    CheckTarget, FlipEvent, FlipHook, HealthHooks, HealthRunner, HealthThread, Jitter, NoJitter,
+    ProbeEvent, ProbeHook, RandomJitter, RunnerConfig, StateSink, TargetLabels, UpdateSummary,
+    initial_states, suggested_concurrency,
 };
 pub use state::{EndpointHealth, Flip, Status};
 pub use view::{HealthTable, SlotId};

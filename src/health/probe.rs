@@ -9,7 +9,9 @@
 //! - No connection reuse: the clients keep no idle connections and send `Connection: close`, so
 //!   every probe opens a fresh TCP (and TLS) connection. A pooled connection can keep answering
 //!   while new ones fail at a firewall or L4 load balancer, which is exactly what resolvers
-//!   would then hit.
+//!   would then hit. (Plain HTTP checks may opt in with `reuse_connection`.)
+//! - Plain HTTP and TCP probe connections end with a reset (zero linger), not a FIN exchange,
+//!   like HAProxy's checks: no TIME_WAIT socket per probe on either side (see `connect`).
 //! - No proxy from the environment: a probe measures the endpoint, not a proxy.
 //! - Every probe is bounded by its `timeout`, connect, TLS, headers and body together.
 //! - With a [`ProbeSpec::source`] (`[health] source_v4` / `source_v6`) the socket is bound to
@@ -517,7 +519,6 @@ impl Prober {
             }
         }
         let stream = connect(p.target, p.source).await?;
-        let _ = stream.set_nodelay(true);
         match exchange(stream, p, &request).await {
             Ok((reason, keep)) => Ok(self.keep(key, keep, reason)),
             Err(Exchange::Failed(reason) | Exchange::Stale(reason)) => Err(reason),
@@ -562,8 +563,10 @@ async fn exchange(
         if buf.len() >= HEAD_LIMIT {
             return Err(Exchange::Failed("response head too long".to_owned()));
         }
-        let mut chunk = [0u8; 2048];
-        let n = match stream.read(&mut chunk).await {
+        // Into the vector's spare room: no buffer on the future's stack, so the probe's
+        // future stays small (it is moved into a box and a timeout once per probe).
+        buf.reserve(2048);
+        let n = match stream.read_buf(&mut buf).await {
             Ok(n) => n,
             Err(e) if buf.is_empty() => return Err(Exchange::Stale(describe_io(&e))),
             Err(e) => return Err(Exchange::Failed(describe_io(&e))),
@@ -576,7 +579,6 @@ async fn exchange(
                 Exchange::Failed(reason)
             });
         }
-        buf.extend_from_slice(&chunk[..n]);
     };
     let failed = |m: &str| Exchange::Failed(m.to_owned());
     let head =
@@ -624,15 +626,14 @@ async fn exchange(
     let want = length.map_or(BODY_LIMIT, |l| l.min(BODY_LIMIT));
     let raw_limit = if chunked { BODY_LIMIT * 2 } else { want };
     while raw.len() < raw_limit {
-        let mut chunk = [0u8; 8192];
+        raw.reserve((raw_limit - raw.len()).min(8192));
         let n = stream
-            .read(&mut chunk)
+            .read_buf(&mut raw)
             .await
             .map_err(|e| Exchange::Failed(format!("body read failed: {}", describe_io(&e))))?;
         if n == 0 {
             break;
         }
-        raw.extend_from_slice(&chunk[..n]);
         if chunked && raw.ends_with(b"0\r\n\r\n") {
             break;
         }
@@ -675,6 +676,7 @@ fn dechunk(mut raw: &[u8]) -> Vec<u8> {
 }
 
 async fn probe_tcp(target: SocketAddr, source: Option<IpAddr>) -> Result<String, String> {
+    // Dropped at once: the zero linger set by `connect` makes that a reset.
     connect(target, source)
         .await
         .map(|_| "connected".to_owned())
@@ -682,25 +684,37 @@ async fn probe_tcp(target: SocketAddr, source: Option<IpAddr>) -> Result<String,
 
 /// A TCP connection to `target`, bound to `source` (port chosen by the kernel) first when one
 /// is given. Errors are probe reasons: "connect refused", "cannot bind source 192.0.2.1: ...".
+///
+/// The connection has a zero linger time (`SO_LINGER` on, 0 s), so dropping it sends a reset
+/// instead of the FIN exchange, as HAProxy's and keepalived's checkers do: once the verdict is
+/// in nothing more is owed to the endpoint, and neither side keeps a socket in TIME_WAIT
+/// (60 s on Linux). At 2000 probes a second a graceful close leaves ~120k TIME_WAIT sockets,
+/// more than the ephemeral port range, and four more segments per probe for the kernel to
+/// carry (BENCHMARKS.md, health section). No `TCP_NODELAY`: a probe writes its request once
+/// and then only reads, so Nagle never holds anything back.
 async fn connect(
     target: SocketAddr,
     source: Option<IpAddr>,
 ) -> Result<tokio::net::TcpStream, String> {
-    let Some(source) = source else {
-        return tokio::net::TcpStream::connect(target)
-            .await
-            .map_err(|e| describe_io(&e));
-    };
-    let socket = if target.is_ipv4() {
-        tokio::net::TcpSocket::new_v4()
-    } else {
-        tokio::net::TcpSocket::new_v6()
+    let stream = match source {
+        None => tokio::net::TcpStream::connect(target).await,
+        Some(source) => {
+            let socket = if target.is_ipv4() {
+                tokio::net::TcpSocket::new_v4()
+            } else {
+                tokio::net::TcpSocket::new_v6()
+            }
+            .map_err(|e| format!("socket failed: {e}"))?;
+            socket
+                .bind(SocketAddr::new(source, 0))
+                .map_err(|e| format!("cannot bind source {source}: {e}"))?;
+            socket.connect(target).await
+        }
     }
-    .map_err(|e| format!("socket failed: {e}"))?;
-    socket
-        .bind(SocketAddr::new(source, 0))
-        .map_err(|e| format!("cannot bind source {source}: {e}"))?;
-    socket.connect(target).await.map_err(|e| describe_io(&e))
+    .map_err(|e| describe_io(&e))?;
+    // Failing only costs the reset; the probe's verdict does not depend on it.
+    let _ = stream.set_zero_linger();
+    Ok(stream)
 }
 
 /// The name part of a `Host` header value: `name:8080` → `name`. IPv6 literals are left alone

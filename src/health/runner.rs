@@ -17,6 +17,10 @@
 //! while permits remain. Size `max_concurrency` above `Σ timeout / interval` over all targets
 //! (the number of probes in flight if every endpoint hangs) to keep that true in the worst case.
 //!
+//! Probe times are rounded up to a small grid ([`RunnerConfig::batch`], 10 ms) so probes that
+//! fall due together wake the loop once; the daemon runs the tasks on a [`HealthThread`], one
+//! event loop of their own (BENCHMARKS.md: 2000 probes/s cost what HAProxy's checks cost).
+//!
 //! Only `tokio::time` is used, so tests run with paused time and a fake [`Probe`].
 
 use std::collections::{BTreeMap, HashMap};
@@ -224,6 +228,14 @@ pub struct RunnerConfig {
     pub first_spread: Duration,
     /// `[health] state_file`: read at start, rewritten on every flip. `None`: no persistence.
     pub state_file: Option<PathBuf>,
+    /// Probe times are rounded up to a multiple of this, counted from the runner's start
+    /// (default 10 ms; zero: no rounding), so probes that fall due within one step start
+    /// together and the thread wakes once for all of them instead of once per probe. A
+    /// probe is at most this much later than planned; the schedule itself does not drift.
+    pub batch: Duration,
+    /// The runtime the probe tasks run on (default: the one `start` is called in). The
+    /// daemon gives them a [`HealthThread`] of their own.
+    pub runtime: Option<tokio::runtime::Handle>,
 }
 
 impl Default for RunnerConfig {
@@ -234,6 +246,8 @@ impl Default for RunnerConfig {
             jitter_ratio: 0.1,
             first_spread: Duration::from_secs(1),
             state_file: None,
+            batch: Duration::from_millis(10),
+            runtime: None,
         }
     }
 }
@@ -245,6 +259,7 @@ impl std::fmt::Debug for RunnerConfig {
             .field("jitter_ratio", &self.jitter_ratio)
             .field("first_spread", &self.first_spread)
             .field("state_file", &self.state_file)
+            .field("batch", &self.batch)
             .finish_non_exhaustive()
     }
 }
@@ -338,6 +353,11 @@ impl std::fmt::Debug for StateSink {
 }
 
 struct Shared {
+    /// Where probe tasks and the state-file writer run.
+    runtime: tokio::runtime::Handle,
+    /// Start of the batching grid ([`RunnerConfig::batch`]).
+    epoch: Instant,
+    batch: Duration,
     probe: Arc<dyn Probe>,
     hooks: HealthHooks,
     semaphore: Semaphore,
@@ -417,17 +437,23 @@ impl HealthRunner {
                 file_agreed.insert(t.key.clone(), a);
             }
         }
+        let runtime = config
+            .runtime
+            .unwrap_or_else(tokio::runtime::Handle::current);
         let (writer_tx, writer) = match config.state_file {
             Some(path) => {
                 let (tx, rx) = mpsc::unbounded_channel();
                 (
                     Some(tx),
-                    Some(tokio::spawn(run_writer(path, file_states, file_agreed, rx))),
+                    Some(runtime.spawn(run_writer(path, file_states, file_agreed, rx))),
                 )
             }
             None => (None, None),
         };
         let shared = Arc::new(Shared {
+            runtime,
+            epoch: Instant::now(),
+            batch: config.batch,
             probe,
             hooks,
             semaphore: Semaphore::new(config.max_concurrency.clamp(1, Semaphore::MAX_PERMITS)),
@@ -589,7 +615,7 @@ impl HealthRunner {
             spec: Arc::new(t.spec.clone()),
             live: true,
         })));
-        let handle = tokio::spawn(run_target(
+        let handle = self.shared.runtime.spawn(run_target(
             self.shared.clone(),
             t.key.clone(),
             identity.clone(),
@@ -617,9 +643,88 @@ impl Drop for HealthRunner {
     }
 }
 
+//------------ Thread --------------------------------------------------------------------------
+
+/// A thread of its own for the health checks: a single-threaded tokio runtime on which every
+/// probe task, its timers and its sockets live (pass [`HealthThread::handle`] as
+/// [`RunnerConfig::runtime`]).
+///
+/// Measured with 2000 probes a second (BENCHMARKS.md, health section): on the daemon's
+/// two-worker runtime every probe woke both workers in turn (a futex wake and a context switch
+/// per hand-over, work stealing between them); on one event loop a batch of probes that fall
+/// due together costs one wake-up. HAProxy checks from one thread the same way. The thread
+/// parks in `epoll_wait` between batches.
+///
+/// Dropping it stops the runtime (every task still on it is cancelled) and joins the thread:
+/// shut the [`HealthRunner`] down first.
+#[derive(Debug)]
+pub struct HealthThread {
+    handle: tokio::runtime::Handle,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl HealthThread {
+    /// Starts the thread `steerdns-health` and its runtime.
+    pub fn start() -> std::io::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .thread_name("steerdns-health")
+            .build()?;
+        let handle = runtime.handle().clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("steerdns-health".into())
+            .spawn(move || {
+                // Drives every task spawned through `handle` until told to stop (or until the
+                // sender is dropped); the runtime is dropped here, on its own thread.
+                runtime.block_on(async {
+                    let _ = stopped.await;
+                });
+            })?;
+        Ok(Self {
+            handle,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    /// Where to spawn the probe tasks.
+    pub fn handle(&self) -> tokio::runtime::Handle {
+        self.handle.clone()
+    }
+}
+
+impl Drop for HealthThread {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            // A panic on the health thread has been reported by the panic hook already.
+            let _ = thread.join();
+        }
+    }
+}
+
 //------------ Tasks ---------------------------------------------------------------------------
 
 impl Shared {
+    /// `at` rounded up to the batching grid (see [`RunnerConfig::batch`]).
+    fn align(&self, at: Instant) -> Instant {
+        let step = self.batch.as_nanos();
+        if step == 0 {
+            return at;
+        }
+        let since = at.saturating_duration_since(self.epoch).as_nanos();
+        let steps = since.div_ceil(step);
+        // u64 nanoseconds cover 584 years of uptime; past that, no rounding.
+        match u64::try_from(steps * step) {
+            Ok(ns) => self.epoch + Duration::from_nanos(ns),
+            Err(_) => at,
+        }
+    }
+
     fn first_delay(&self, interval: Duration) -> Duration {
         let spread = self.first_spread.min(interval.mul_f64(self.jitter_ratio));
         spread.mul_f64(self.jitter.sample().abs().min(1.0))
@@ -690,9 +795,17 @@ impl Shared {
 }
 
 async fn run_target(shared: Arc<Shared>, key: String, id: CheckIdentity, cell: Arc<Cell>) {
-    let mut next = Instant::now() + shared.first_delay(id.interval);
+    let first = shared.first_delay(id.interval);
+    // `next` is the planned time; the task wakes at the next step of the batching grid. A
+    // first probe due at once runs at once.
+    let mut next = Instant::now() + first;
+    let mut wake = if first.is_zero() {
+        next
+    } else {
+        shared.align(next)
+    };
     loop {
-        tokio::time::sleep_until(next).await;
+        tokio::time::sleep_until(wake).await;
         let spec = cell.lock().spec.clone();
         let outcome = {
             let Ok(_permit) = shared.semaphore.acquire().await else {
@@ -709,6 +822,7 @@ async fn run_target(shared: Arc<Shared>, key: String, id: CheckIdentity, cell: A
         // instead of bursting to catch up.
         next += shared.period(id.interval);
         next = next.max(Instant::now());
+        wake = shared.align(next);
     }
 }
 
@@ -898,6 +1012,119 @@ mod tests {
             tokio::time::sleep(s).await;
             left -= s;
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn probe_times_round_up_to_the_batch_grid() {
+        let fake = Arc::new(FakeProbe::default());
+        let table = Arc::new(HealthTable::new(1));
+        let runner = start(vec![], &table, &fake);
+        let s = &runner.shared;
+        let ms = Duration::from_millis;
+        assert_eq!(s.align(s.epoch), s.epoch);
+        assert_eq!(s.align(s.epoch + ms(1)), s.epoch + ms(10));
+        assert_eq!(s.align(s.epoch + ms(10)), s.epoch + ms(10));
+        assert_eq!(
+            s.align(s.epoch + Duration::from_micros(10_001)),
+            s.epoch + ms(20)
+        );
+        assert_eq!(s.align(s.epoch + ms(995)), s.epoch + ms(1000));
+        runner.shutdown().await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn jittered_probes_start_on_the_grid_and_keep_their_interval() {
+        // Jitter that is never zero: every probe time is off the grid before rounding.
+        struct Fixed;
+        impl Jitter for Fixed {
+            fn sample(&self) -> f64 {
+                0.37
+            }
+        }
+        let fake = Arc::new(FakeProbe::default());
+        let table = Arc::new(HealthTable::new(1));
+        let cfg = RunnerConfig {
+            jitter: Arc::new(Fixed),
+            ..config()
+        };
+        let runner = HealthRunner::start(
+            vec![target(1, 0)],
+            table.clone(),
+            fake.clone(),
+            HealthHooks::default(),
+            cfg,
+        );
+        // First delay 100 ms x 0.37 = 37 ms, run at 40 ms; then planned every 1.037 s from
+        // 37 ms (1.074, 2.111, 3.148 s), each run at the next 10 ms step (1.08, 2.12, 3.15).
+        // Had the rounding carried over, the fourth would run at 3.16 s.
+        advance(Duration::from_millis(30)).await;
+        assert_eq!(fake.calls(1), 0);
+        advance(Duration::from_millis(20)).await;
+        assert_eq!(fake.calls(1), 1);
+        advance(Duration::from_millis(3_105)).await; // t = 3.155 s
+        assert_eq!(
+            fake.calls(1),
+            4,
+            "the rounding does not add up round after round"
+        );
+        runner.shutdown().await;
+    }
+
+    #[test]
+    fn runner_on_a_health_thread_probes_there() {
+        let main = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        main.block_on(async {
+            let thread = HealthThread::start().unwrap();
+            let fake = Arc::new(FakeProbe::default());
+            fake.set_failing(1, true);
+            let table = Arc::new(HealthTable::new(1));
+            let names = Arc::new(Mutex::new(Vec::new()));
+            let hooks = HealthHooks {
+                on_flip: None,
+                on_probe: Some({
+                    let names = names.clone();
+                    Arc::new(move |_: &ProbeEvent<'_>| {
+                        let name = std::thread::current().name().map(str::to_owned);
+                        names.lock().unwrap_or_else(|p| p.into_inner()).push(name);
+                    })
+                }),
+            };
+            let mut t = target(1, 0);
+            t.interval = Duration::from_millis(20);
+            t.spec.timeout = Duration::from_millis(10);
+            t.fall = 2;
+            let runner = HealthRunner::start(
+                vec![t],
+                table.clone(),
+                fake.clone(),
+                hooks,
+                RunnerConfig {
+                    runtime: Some(thread.handle()),
+                    ..config()
+                },
+            );
+            // Real time: wait (bounded) for the two failures that take the endpoint down.
+            for _ in 0..500 {
+                if table.get(SlotId(0)) == Status::Down {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            assert_eq!(table.get(SlotId(0)), Status::Down);
+            runner.shutdown().await;
+            let names = names.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            assert!(names.len() >= 2);
+            assert!(
+                names
+                    .iter()
+                    .all(|n| n.as_deref() == Some("steerdns-health")),
+                "{names:?}"
+            );
+            drop(thread);
+        });
     }
 
     #[tokio::test(start_paused = true)]
