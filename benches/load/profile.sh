@@ -7,7 +7,8 @@
 #                                       # worker, kernel included, top symbols
 #
 # One UDP worker, loopback only, every run bounded; the server is stopped on exit.
-# Needs a release build (CARGO_TARGET_DIR/release/steerdns) and the blaster; run.sh builds both.
+# Needs a steerdns build (CARGO_TARGET_DIR/$PROFILE/steerdns, PROFILE=dist by default: the
+# shipped build; or STEERDNS=/path/to/steerdns) and the blaster; run.sh builds both.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -17,9 +18,12 @@ MODE="${1:-callgrind}"
 N="${N:-20000}"            # queries counted per mix under callgrind
 PERF_S="${PERF_S:-4}"      # seconds sampled per mix under perf
 PORT="${PORT:-$((20000 + RANDOM % 30000))}"
-STEERDNS="${STEERDNS:-$CARGO_TARGET_DIR/release/steerdns}"
+# The shipped build (docker/Dockerfile) is the `dist` profile; PROFILE=release profiles the
+# everyday build.
+PROFILE="${PROFILE:-dist}"
+STEERDNS="${STEERDNS:-$CARGO_TARGET_DIR/$PROFILE/steerdns}"
 BLASTER="${BLASTER:-$CARGO_TARGET_DIR/release/blaster}"
-[ -x "$STEERDNS" ] || (cd "$ROOT" && cargo build --release --quiet)
+[ -x "$STEERDNS" ] || (cd "$ROOT" && cargo build --profile "$PROFILE" --quiet --bin steerdns)
 [ -x "$BLASTER" ] || (cd "$HERE/blaster" && cargo build --release --quiet)
 
 WORK="$(mktemp -d /tmp/steerdns-profile.XXXXXX)"

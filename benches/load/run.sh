@@ -9,7 +9,9 @@
 #
 # What it does:
 #   - installs dnsperf, nsd, knot, gdnsd with apt-get when missing (needs root);
-#   - builds steerdns (release) and the blaster (benches/load/blaster, our load generator);
+#   - builds steerdns with the `dist` profile, the shipped build (fat LTO; PROFILE=release
+#     for the quicker thin-LTO build, within 2% in instructions per answer: BENCHMARKS.md,
+#     "First build") and the blaster (benches/load/blaster, our load generator);
 #   - serves the same zone from each server on 127.0.0.1 high ports, every server pinned to
 #     core $SERVER_CPU and the load generator to core $CLIENT_CPU (taskset), one UDP worker
 #     per server, response rate limiting off everywhere (NSD's Debian build limits by default);
@@ -57,6 +59,9 @@ NICE="${NICE:--10}"
 PIN_S=(nice -n "$NICE" taskset -c "${SERVER_CPU:-0}")
 PIN_C=(nice -n "$NICE" taskset -c "${CLIENT_CPU:-1}")
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+# The shipped build (docker/Dockerfile) is the `dist` profile; PROFILE=release measures the
+# everyday build instead.
+PROFILE="${PROFILE:-dist}"
 
 if awk -v d="$DUR" 'BEGIN { exit !(d > 10 || d <= 0) }'; then
     echo "DUR must be in (0, 10] seconds" >&2
@@ -104,10 +109,10 @@ install_peers() {
 }
 
 build() {
-    log "building steerdns (release) and the blaster"
-    (cd "$ROOT" && cargo build --release --quiet)
+    log "building steerdns (profile $PROFILE) and the blaster"
+    (cd "$ROOT" && cargo build --profile "$PROFILE" --quiet --bin steerdns)
     (cd "$HERE/blaster" && cargo build --release --quiet)
-    STEERDNS="$CARGO_TARGET_DIR/release/steerdns"
+    STEERDNS="$CARGO_TARGET_DIR/$PROFILE/steerdns"
     BLASTER="$CARGO_TARGET_DIR/release/blaster"
 }
 
