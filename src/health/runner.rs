@@ -650,10 +650,10 @@ impl Drop for HealthRunner {
 /// [`RunnerConfig::runtime`]).
 ///
 /// Measured with 2000 probes a second (BENCHMARKS.md, health section): on the daemon's
-/// two-worker runtime every probe woke both workers in turn (a futex wake and a context switch
-/// per hand-over, work stealing between them); on one event loop a batch of probes that fall
-/// due together costs one wake-up. HAProxy checks from one thread the same way. The thread
-/// parks in `epoll_wait` between batches.
+/// two-worker runtime the probes cost about 1.7 context switches each, the workers waking
+/// each other (futex) and stealing work from each other; on one event loop a batch of probes
+/// that fall due together costs one wake-up. HAProxy checks from one thread the same way.
+/// The thread parks in `epoll_wait` between batches.
 ///
 /// Dropping it stops the runtime (every task still on it is cancelled) and joins the thread:
 /// shut the [`HealthRunner`] down first.
