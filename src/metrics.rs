@@ -17,7 +17,7 @@ use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 
-use crate::counters::{qtype_name, rcode_name};
+use crate::counters::{Sharded, qtype_name, rcode_name};
 use crate::dns::answer::{AnswerInfo, Transport};
 use crate::health::Status;
 use crate::peers::{Fleet, PeerState};
@@ -30,15 +30,19 @@ const BUCKETS: [f64; 12] = [
     0.1,
 ];
 
+/// In [`Metrics::per_query`]: the histogram's buckets, then these.
+const HIST_COUNT: usize = BUCKETS.len();
+const HIST_SUM_NS: usize = BUCKETS.len() + 1;
+const RRL_LIMITED: usize = BUCKETS.len() + 2;
+
 /// Process-wide metrics that do not depend on the snapshot.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Metrics {
     reloads_ok: AtomicU64,
     reloads_error: AtomicU64,
-    rrl_limited: AtomicU64,
-    hist_buckets: [AtomicU64; BUCKETS.len()],
-    hist_count: AtomicU64,
-    hist_sum_ns: AtomicU64,
+    /// Counted per query, so sharded per worker: the response-time histogram (bucket counts,
+    /// count, sum in ns) and rate-limited responses.
+    per_query: Sharded,
     health_checks:
         std::sync::Mutex<std::collections::BTreeMap<(String, String, String, bool), u64>>,
     rollout_transitions: std::sync::Mutex<std::collections::BTreeMap<TransitionKey, u64>>,
@@ -46,6 +50,18 @@ pub struct Metrics {
 
 /// (zone, service, region, event) of `steerdns_rollout_transitions_total`.
 type TransitionKey = (String, String, String, &'static str);
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self {
+            reloads_ok: AtomicU64::new(0),
+            reloads_error: AtomicU64::new(0),
+            per_query: Sharded::new(RRL_LIMITED + 1),
+            health_checks: std::sync::Mutex::default(),
+            rollout_transitions: std::sync::Mutex::default(),
+        }
+    }
+}
 
 impl Metrics {
     /// Counts a reload outcome.
@@ -60,7 +76,7 @@ impl Metrics {
 
     /// Counts a rate-limited response.
     pub fn rrl_limited(&self) {
-        self.rrl_limited.fetch_add(1, Ordering::Relaxed);
+        self.per_query.add(RRL_LIMITED, 1);
     }
 
     /// Counts one health probe result (called by the checker, not per query).
@@ -88,15 +104,11 @@ impl Metrics {
 
     fn observe_time(&self, elapsed: Duration) {
         let secs = elapsed.as_secs_f64();
-        for (i, bound) in BUCKETS.iter().enumerate() {
-            if secs <= *bound {
-                self.hist_buckets[i].fetch_add(1, Ordering::Relaxed);
-                break;
-            }
+        if let Some(i) = BUCKETS.iter().position(|bound| secs <= *bound) {
+            self.per_query.add(i, 1);
         }
-        self.hist_count.fetch_add(1, Ordering::Relaxed);
-        self.hist_sum_ns
-            .fetch_add(elapsed.as_nanos() as u64, Ordering::Relaxed);
+        self.per_query.add(HIST_COUNT, 1);
+        self.per_query.add(HIST_SUM_NS, elapsed.as_nanos() as u64);
     }
 
     /// Reload counts (ok, error), for tests and the reload command.
@@ -421,17 +433,18 @@ impl Collector for SteerdnsCollector {
             &mut encoder,
             "steerdns_rrl_limited",
             "Responses dropped or truncated by response rate limiting.",
-            &[(vec![], self.metrics.rrl_limited.load(Ordering::Relaxed))],
+            &[(vec![], self.metrics.per_query.get(RRL_LIMITED))],
         )?;
 
         // Per-bucket counts; the encoder makes them cumulative.
-        let count = self.metrics.hist_count.load(Ordering::Relaxed);
+        let q = &self.metrics.per_query;
+        let count = q.get(HIST_COUNT);
         let mut below = 0;
         let mut buckets: Vec<(f64, u64)> = BUCKETS
             .iter()
             .enumerate()
             .map(|(i, b)| {
-                let n = self.metrics.hist_buckets[i].load(Ordering::Relaxed);
+                let n = q.get(i);
                 below += n;
                 (*b, n)
             })
@@ -444,8 +457,8 @@ impl Collector for SteerdnsCollector {
             MetricType::Histogram,
         )?;
         hist.encode_histogram::<prometheus_client::encoding::NoLabelSet>(
-            self.metrics.hist_sum_ns.load(Ordering::Relaxed) as f64 / 1e9,
-            self.metrics.hist_count.load(Ordering::Relaxed),
+            q.get(HIST_SUM_NS) as f64 / 1e9,
+            count,
             &buckets,
             None,
         )?;

@@ -59,7 +59,11 @@ impl UdpListener {
             let stop = stop.clone();
             let handle = std::thread::Builder::new()
                 .name(format!("udp-{bound}-{i}"))
-                .spawn(move || serve(socket, shared, stop))?;
+                .spawn(move || {
+                    // Counters of this worker go to its own shard (no shared cache lines).
+                    crate::counters::set_worker_shard(i);
+                    serve(socket, shared, stop)
+                })?;
             threads.push(handle);
         }
         Ok(Self {
