@@ -175,6 +175,13 @@ fn has_bit(bits: &[u64; 4], n: usize) -> bool {
 /// Whether the name at `at` in `msg` (possibly ending in a pointer, which the writer
 /// itself wrote) equals `name` (uncompressed, of the same total length), ignoring ASCII case.
 fn same_name(msg: &[u8], mut at: usize, name: &[u8]) -> bool {
+    // The common case first: the name is in the message literally and in the same case
+    // (zone data against zone data, or a question in lower case). One comparison of the
+    // whole name; equal bytes are equal labels, since `name` is a well-formed name and
+    // length octets (< 64) and pointer octets (>= 0xC0) are never ASCII letters.
+    if msg.get(at..at + name.len()) == Some(name) {
+        return true;
+    }
     let mut i = 0;
     // At most 127 labels and as many pointers: bounded even if `msg` were corrupt.
     for _ in 0..256 {
@@ -199,7 +206,7 @@ fn same_name(msg: &[u8], mut at: usize, name: &[u8]) -> bool {
         else {
             return false;
         };
-        if !a.eq_ignore_ascii_case(b) {
+        if a != b && !a.eq_ignore_ascii_case(b) {
             return false;
         }
         at += 1 + len;

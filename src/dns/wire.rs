@@ -849,16 +849,27 @@ impl<'b> ResponseWriter<'b> {
         rclass: u16,
         ttl: u32,
     ) -> usize {
-        match owner {
-            Owner::Question => self.buf.extend_from_slice(&[0xC0, 12]),
-            Owner::Name(n) => self.write_name(n),
-            Owner::At(t) => self.buf.extend_from_slice(&(0xC000 | t).to_be_bytes()),
-        }
-        self.buf.extend_from_slice(&rtype.to_be_bytes());
-        self.buf.extend_from_slice(&rclass.to_be_bytes());
-        self.buf.extend_from_slice(&ttl.to_be_bytes());
-        let rdlen_at = self.buf.len();
-        self.buf.extend_from_slice(&[0, 0]);
+        // Owner pointer (if any), type, class, TTL and RDLENGTH in one append.
+        let mut head = [0u8; 12];
+        let from = match owner {
+            Owner::Question => {
+                head[..2].copy_from_slice(&[0xC0, 12]);
+                0
+            }
+            Owner::At(t) => {
+                head[..2].copy_from_slice(&(0xC000 | t).to_be_bytes());
+                0
+            }
+            Owner::Name(n) => {
+                self.write_name(n);
+                2
+            }
+        };
+        head[2..4].copy_from_slice(&rtype.to_be_bytes());
+        head[4..6].copy_from_slice(&rclass.to_be_bytes());
+        head[6..10].copy_from_slice(&ttl.to_be_bytes());
+        self.buf.extend_from_slice(&head[from..]);
+        let rdlen_at = self.buf.len() - 2;
         debug_assert!(
             self.counts[section as usize + 1..].iter().all(|&c| c == 0),
             "records are written section by section: answer, authority, additional"
