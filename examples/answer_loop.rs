@@ -11,8 +11,9 @@
 //! collected totals by 20,000 (set-up and the 4,096-answer warm-up cancel out). Mixes, all over
 //! UDP from 127.0.0.1 with EDNS, built from the shipped example exactly as `serve` builds it:
 //! `static` (A of a static name), `nxdomain`, `steered` (A of `www` with one ECS /24),
-//! `steered4096` (4096 ECS /24s cycled) and `steered-random` (a new pseudo-random ECS /24
-//! every query).
+//! `steered4096` (4096 ECS /24s cycled), `steered-random` (a new pseudo-random ECS /24
+//! every query), and answers whose names compress: `ns` (apex NS with the servers'
+//! addresses), `mx`, `soa` and `cname` (an in-zone CNAME chain to a static A).
 
 use std::hint::black_box;
 use std::io::Write as _;
@@ -22,15 +23,21 @@ use std::path::Path;
 use steerdns::dns::answer::{QueryContext, Transport, answer};
 use steerdns::state::Snapshot;
 
-/// A query with EDNS (1232) and, when given, an ECS option.
+/// An A query with EDNS (1232) and, when given, an ECS option.
 fn query(name: &str, ecs: Option<([u8; 4], u8)>) -> Vec<u8> {
+    query_type(name, 1, ecs)
+}
+
+/// A query of type `qtype` with EDNS (1232) and, when given, an ECS option.
+fn query_type(name: &str, qtype: u16, ecs: Option<([u8; 4], u8)>) -> Vec<u8> {
     let mut p = vec![0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1];
     for label in name.trim_end_matches('.').split('.') {
         p.push(label.len() as u8);
         p.extend_from_slice(label.as_bytes());
     }
     p.push(0);
-    p.extend_from_slice(&[0, 1, 0, 1, 0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0]);
+    p.extend_from_slice(&qtype.to_be_bytes());
+    p.extend_from_slice(&[0, 1, 0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0]);
     match ecs {
         None => p.extend_from_slice(&[0, 0]),
         Some((addr, prefix)) => {
@@ -100,6 +107,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "static" => vec![query("static.gslb.example.test.", None)],
         "nxdomain" => vec![query("nope.gslb.example.test.", None)],
         "steered" => vec![query(www, Some(([81, 2, 69, 0], 24)))],
+        "ns" => vec![query_type("gslb.example.test.", 2, None)],
+        "mx" => vec![query_type("gslb.example.test.", 15, None)],
+        "soa" => vec![query_type("gslb.example.test.", 6, None)],
+        "cname" => vec![query("alias.gslb.example.test.", None)],
         "steered4096" | "steered-random" => {
             let mut x: u32 = 0x1234_5678;
             (0..4096)
