@@ -23,33 +23,12 @@ use std::path::Path;
 use steerdns::dns::answer::{QueryContext, Transport, answer};
 use steerdns::state::Snapshot;
 
+#[path = "../benches/support/query.rs"]
+mod support;
+
 /// An A query with EDNS (1232) and, when given, an ECS option.
 fn query(name: &str, ecs: Option<([u8; 4], u8)>) -> Vec<u8> {
-    query_type(name, 1, ecs)
-}
-
-/// A query of type `qtype` with EDNS (1232) and, when given, an ECS option.
-fn query_type(name: &str, qtype: u16, ecs: Option<([u8; 4], u8)>) -> Vec<u8> {
-    let mut p = vec![0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1];
-    for label in name.trim_end_matches('.').split('.') {
-        p.push(label.len() as u8);
-        p.extend_from_slice(label.as_bytes());
-    }
-    p.push(0);
-    p.extend_from_slice(&qtype.to_be_bytes());
-    p.extend_from_slice(&[0, 1, 0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0]);
-    match ecs {
-        None => p.extend_from_slice(&[0, 0]),
-        Some((addr, prefix)) => {
-            let n = (prefix as usize).div_ceil(8);
-            p.extend_from_slice(&((8 + n) as u16).to_be_bytes());
-            p.extend_from_slice(&[0, 8]);
-            p.extend_from_slice(&((4 + n) as u16).to_be_bytes());
-            p.extend_from_slice(&[0, 1, prefix, 0]);
-            p.extend_from_slice(&addr[..n]);
-        }
-    }
-    p
+    support::query(name, 1, ecs)
 }
 
 /// xorshift32: a public-looking IPv4 /24 per step.
@@ -107,9 +86,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "static" => vec![query("static.gslb.example.test.", None)],
         "nxdomain" => vec![query("nope.gslb.example.test.", None)],
         "steered" => vec![query(www, Some(([81, 2, 69, 0], 24)))],
-        "ns" => vec![query_type("gslb.example.test.", 2, None)],
-        "mx" => vec![query_type("gslb.example.test.", 15, None)],
-        "soa" => vec![query_type("gslb.example.test.", 6, None)],
+        "ns" => vec![support::query("gslb.example.test.", 2, None)],
+        "mx" => vec![support::query("gslb.example.test.", 15, None)],
+        "soa" => vec![support::query("gslb.example.test.", 6, None)],
         "cname" => vec![query("alias.gslb.example.test.", None)],
         "steered4096" | "steered-random" => {
             let mut x: u32 = 0x1234_5678;

@@ -8,7 +8,7 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use common::backend::Backend;
 use common::*;
@@ -58,21 +58,6 @@ on_failure = "rollback"
 kind = "health"
 "#;
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
-/// The daemon's one rollout, from `GET /v1/rollouts`.
-fn rollout(d: &Daemon) -> serde_json::Value {
-    let v: serde_json::Value =
-        serde_json::from_str(&d.http_get("/v1/rollouts")).expect("/v1/rollouts is JSON");
-    let list = v["rollouts"].as_array().expect("rollouts list").clone();
-    assert_eq!(list.len(), 1, "{v}");
-    list[0].clone()
-}
-
 /// The /24 subnets (of 10.0.0.0/8, ECS) that the canary answers now.
 fn on_canary(d: &Daemon, canary_ip: &str) -> BTreeSet<u32> {
     let mut set = BTreeSet::new();
@@ -94,7 +79,7 @@ fn on_canary(d: &Daemon, canary_ip: &str) -> BTreeSet<u32> {
 /// Waits until the rollout is at `step` (1-based) in `phase`.
 fn wait_step(d: &Daemon, step: u64, phase: &str, limit: Duration) -> serde_json::Value {
     wait_for(&format!("step {step} {phase}"), limit, || {
-        let r = rollout(d);
+        let r = d.rollout();
         (r["step"] == step && r["phase"] == phase).then_some(r)
     })
 }
@@ -115,7 +100,7 @@ fn a_ramp_advances_on_time_and_a_raised_share_only_adds_subnets() {
         let set = on_canary(&d, canary_ip);
         // Measured within one step.
         assert_eq!(
-            rollout(&d)["step"],
+            d.rollout()["step"],
             step,
             "the step changed during the sweep"
         );
@@ -219,7 +204,7 @@ fn a_canary_failing_mid_hold_rolls_the_share_to_zero() {
     // It stays rolled back after the canary recovers, until the operator resumes.
     backend.set(200);
     std::thread::sleep(Duration::from_millis(1500));
-    assert_eq!(rollout(&d)["phase"], "rolled_back");
+    assert_eq!(d.rollout()["phase"], "rolled_back");
     let (code, out, err) = run(
         &[
             "rollout",
@@ -248,7 +233,7 @@ fn a_restart_or_a_reload_with_the_same_steps_resumes_changed_steps_restart() {
 
     // A crash and a start on the same files: step 2 again, same start time, same subnets.
     d.restart(|| {});
-    let after = rollout(&d);
+    let after = d.rollout();
     assert_eq!(after["step"], 2, "{after}");
     assert_eq!(after["since_unix_ms"], before["since_unix_ms"]);
     assert_eq!(on_canary(&d, canary_ip), set);
@@ -262,10 +247,10 @@ fn a_restart_or_a_reload_with_the_same_steps_resumes_changed_steps_restart() {
 
     // A reload with the same steps resumes; changed steps start at the first step.
     assert_eq!(d.reload(), Reload::Applied);
-    assert_eq!(rollout(&d)["since_unix_ms"], before["since_unix_ms"]);
+    assert_eq!(d.rollout()["since_unix_ms"], before["since_unix_ms"]);
     d.write_zone(&zone(canary_ip, port, &ramp.replace("5% 1h", "10% 1h")));
     assert_eq!(d.reload(), Reload::Applied);
-    let r = rollout(&d);
+    let r = d.rollout();
     assert_eq!(r["step"], 1, "{r}");
     assert_ne!(r["since_unix_ms"], before["since_unix_ms"]);
 }
@@ -298,7 +283,7 @@ fn the_rollout_command_drives_the_daemon() {
     let (code, out, err) = cli(&["advance", "ro.test/www"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("step 2/4"), "{out}");
-    assert_eq!(rollout(&d)["share"], 0.05);
+    assert_eq!(d.rollout()["share"], 0.05);
 
     let (code, out, _) = cli(&["pause"]);
     assert_eq!(code, 0);

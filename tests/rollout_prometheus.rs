@@ -22,7 +22,7 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use common::exporter::Exporter;
 use common::external::{Prometheus, prometheus_scrape_config};
@@ -150,19 +150,6 @@ max = 0.01
 
 const RATIO_CANARY: &str = r#"max(canary_error_ratio{region="canary"})"#;
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
-/// The daemon's one rollout, from `GET /v1/rollouts`.
-fn rollout(d: &Daemon) -> serde_json::Value {
-    let v: serde_json::Value =
-        serde_json::from_str(&d.http_get("/v1/rollouts")).expect("/v1/rollouts is JSON");
-    v["rollouts"][0].clone()
-}
-
 /// The /24 subnets of 10.0.0.0/8 (ECS) the canary answers now.
 fn on_canary(d: &Daemon) -> BTreeSet<u32> {
     let mut set = BTreeSet::new();
@@ -200,7 +187,7 @@ fn a_rollout_advances_while_the_ratio_is_low_and_rolls_back_when_it_rises() {
 
     // Low ratio: the 3 s hold passes with every evaluation passing, and the rollout advances.
     let r = wait_for("step 2", Duration::from_secs(30), || {
-        let r = rollout(&d);
+        let r = d.rollout();
         assert_eq!(r["phase"], "running", "{r}\n{}", d.log());
         (r["step"] == 2).then_some(r)
     });
@@ -223,7 +210,7 @@ fn a_rollout_advances_while_the_ratio_is_low_and_rolls_back_when_it_rises() {
     let scrapes = exporter.scrapes();
     exporter.set(0.05);
     let r = wait_for("rolled back", Duration::from_secs(30), || {
-        let r = rollout(&d);
+        let r = d.rollout();
         (r["phase"] == "rolled_back").then_some(r)
     });
     let took = r["since_unix_ms"]
@@ -269,6 +256,6 @@ fn a_rollout_advances_while_the_ratio_is_low_and_rolls_back_when_it_rises() {
     let before = exporter.scrapes();
     wait_scrapes(&exporter, before, 3);
     std::thread::sleep(gate_interval * 2);
-    assert_eq!(rollout(&d)["phase"], "rolled_back");
+    assert_eq!(d.rollout()["phase"], "rolled_back");
     assert!(on_canary(&d).is_empty());
 }

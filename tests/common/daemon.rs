@@ -453,6 +453,22 @@ impl Daemon {
     pub fn metric(&self, series: &str) -> f64 {
         metric(&self.metrics_text(), series)
     }
+
+    /// The daemon's one staged rollout, from `GET /v1/rollouts` (there must be exactly one).
+    pub fn rollout(&self) -> serde_json::Value {
+        let v: serde_json::Value =
+            serde_json::from_str(&self.http_get("/v1/rollouts")).expect("/v1/rollouts is JSON");
+        let list = v["rollouts"].as_array().expect("rollouts list").clone();
+        assert_eq!(list.len(), 1, "{v}");
+        list[0].clone()
+    }
+}
+
+/// Unix time in milliseconds (the clock rollouts and the state file use).
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// GETs a path from an admin listener; returns the body.
