@@ -205,6 +205,25 @@ struct SteerdnsCollector {
     fleet: Arc<Fleet>,
 }
 
+/// Counter rows keyed by (zone, service, region, X): those three labels and `last` = X.
+fn region_rows<'a, K>(
+    map: &'a std::collections::BTreeMap<(String, String, String, K), u64>,
+    last: &'static str,
+    value: impl Fn(&'a K) -> &'a str,
+) -> Vec<(Vec<(&'static str, &'a str)>, u64)> {
+    map.iter()
+        .map(|((z, s, r, k), v)| {
+            let labels = vec![
+                ("zone", z.as_str()),
+                ("service", s.as_str()),
+                ("region", r.as_str()),
+                (last, value(k)),
+            ];
+            (labels, *v)
+        })
+        .collect()
+}
+
 fn counter(
     encoder: &mut DescriptorEncoder,
     name: &str,
@@ -326,20 +345,13 @@ impl Collector for SteerdnsCollector {
             .health_checks
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        let health_rows: Vec<(Vec<(&str, &str)>, u64)> = map
-            .iter()
-            .map(|((z, s, r, passed), v)| {
-                (
-                    vec![
-                        ("zone", z.as_str()),
-                        ("service", s.as_str()),
-                        ("region", r.as_str()),
-                        ("result", if *passed { "pass" } else { "fail" }),
-                    ],
-                    *v,
-                )
-            })
-            .collect();
+        let health_rows = region_rows(
+            &map,
+            "result",
+            |passed| {
+                if *passed { "pass" } else { "fail" }
+            },
+        );
         counter(
             &mut encoder,
             "steerdns_health_checks",
@@ -376,20 +388,7 @@ impl Collector for SteerdnsCollector {
             .rollout_transitions
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        let rows: Vec<(Vec<(&str, &str)>, u64)> = map
-            .iter()
-            .map(|((z, s, r, e), v)| {
-                (
-                    vec![
-                        ("zone", z.as_str()),
-                        ("service", s.as_str()),
-                        ("region", r.as_str()),
-                        ("event", *e),
-                    ],
-                    *v,
-                )
-            })
-            .collect();
+        let rows = region_rows(&map, "event", |e| e);
         counter(
             &mut encoder,
             "steerdns_rollout_transitions",

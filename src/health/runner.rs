@@ -1035,16 +1035,10 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn jittered_probes_start_on_the_grid_and_keep_their_interval() {
         // Jitter that is never zero: every probe time is off the grid before rounding.
-        struct Fixed;
-        impl Jitter for Fixed {
-            fn sample(&self) -> f64 {
-                0.37
-            }
-        }
         let fake = Arc::new(FakeProbe::default());
         let table = Arc::new(HealthTable::new(1));
         let cfg = RunnerConfig {
-            jitter: Arc::new(Fixed),
+            jitter: Arc::new(FixedJitter(0.37)),
             ..config()
         };
         let runner = HealthRunner::start(
