@@ -42,3 +42,4 @@ pub mod state;
 pub mod status;
 pub mod steer;
 pub mod timefmt;
+pub mod tls;

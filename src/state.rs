@@ -121,11 +121,11 @@ fn fresh_rollout_weights(config: &Config) -> Vec<(f64, u64)> {
     out
 }
 
-/// 16 random bytes from the operating system (through aws-lc-rs, already the crate that does
-/// our cryptography).
+/// 16 random bytes from the operating system (through ring, already the crate that does our
+/// cryptography).
 fn random_cookie_secret() -> CookieSecret {
     let mut bytes = [0u8; 16];
-    if aws_lc_rs::rand::fill(&mut bytes).is_err() {
+    if ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes).is_err() {
         // The system's random source failing is beyond repair here; cookies made with a
         // fixed key only lose their RRL exemption value, answers are unaffected.
         tracing::error!(

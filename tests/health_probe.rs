@@ -467,7 +467,7 @@ mod tls {
     use super::*;
     use tokio_rustls::TlsAcceptor;
     use tokio_rustls::rustls::ServerConfig;
-    use tokio_rustls::rustls::crypto::aws_lc_rs;
+    use tokio_rustls::rustls::crypto::ring;
     use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
     const NAME: &str = "www.example.test";
@@ -496,7 +496,7 @@ mod tls {
         let cert = ck.cert.der().clone();
         let returned = cert.clone();
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(ck.signing_key.serialize_der()));
-        let config = ServerConfig::builder_with_provider(Arc::new(aws_lc_rs::default_provider()))
+        let config = ServerConfig::builder_with_provider(Arc::new(ring::default_provider()))
             .with_safe_default_protocol_versions()
             .expect("protocol versions")
             .with_no_client_auth()

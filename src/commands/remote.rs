@@ -80,7 +80,7 @@ impl AdminClient {
             .enable_all()
             .build()
             .map_err(AppError::Runtime)?;
-        let http = reqwest::Client::builder()
+        let http = crate::tls::client_builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(timeout)
             .build()

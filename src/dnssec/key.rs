@@ -16,8 +16,11 @@
 //! Every field but `key_tag`, `publish_only` and `created` is required; unknown keys are
 //! errors. The private key is a standard PKCS#8 document, so it can be converted with
 //! ordinary tools (`base64 -d | openssl pkey -inform DER`). The cryptography (key generation,
-//! signing, SHA-256) is aws-lc-rs, the library rustls already uses here; this module only
-//! lays out the DNS records around it (RFC 4034 2 and 5, RFC 6605, RFC 8080).
+//! signing, SHA-256) is ring, the library rustls already uses here; this module only lays out
+//! the DNS records around it (RFC 4034 2 and 5, RFC 6605, RFC 8080). Both PKCS#8 forms load:
+//! v2 (with the public key, what `keygen` writes) and Ed25519 v1 (no public key, what
+//! `openssl genpkey` writes); an ECDSA document must carry its public key (RFC 5915), as
+//! OpenSSL's and AWS-LC's do.
 
 use std::fmt;
 use std::fs;
@@ -25,13 +28,13 @@ use std::io::Write as _;
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::Path;
 
-use aws_lc_rs::digest;
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _,
-};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use ring::digest;
+use ring::rand::SystemRandom;
+use ring::signature::{
+    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _,
+};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -138,8 +141,12 @@ impl ZoneKey {
     ) -> Option<Self> {
         let (pair, public) = match algorithm {
             Algorithm::EcdsaP256Sha256 => {
-                let pair =
-                    EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8).ok()?;
+                let pair = EcdsaKeyPair::from_pkcs8(
+                    &ECDSA_P256_SHA256_FIXED_SIGNING,
+                    pkcs8,
+                    &SystemRandom::new(),
+                )
+                .ok()?;
                 // An uncompressed point 0x04 || X || Y; DNSSEC publishes X || Y (RFC 6605 4).
                 let point = pair.public_key().as_ref();
                 if point.len() != 65 || point[0] != 4 {
@@ -149,7 +156,8 @@ impl ZoneKey {
                 (KeyPair::Ecdsa(pair), public)
             }
             Algorithm::Ed25519 => {
-                let pair = Ed25519KeyPair::from_pkcs8(pkcs8).ok()?;
+                // v1 or v2; with a public key in the document, it must match the private one.
+                let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(pkcs8).ok()?;
                 let public = pair.public_key().as_ref().to_vec();
                 (KeyPair::Ed25519(pair), public)
             }
@@ -473,7 +481,7 @@ mod tests {
 
     #[test]
     fn signatures_verify_with_the_published_key() {
-        use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED, ED25519, UnparsedPublicKey};
+        use ring::signature::{ECDSA_P256_SHA256_FIXED, ED25519, UnparsedPublicKey};
         let ec =
             ZoneKey::generate(&zone(), Algorithm::EcdsaP256Sha256, FLAGS_ZSK, false, 0).unwrap();
         let mut point = vec![4];

@@ -188,7 +188,7 @@ impl std::fmt::Debug for Prober {
 }
 
 fn client_builder(tls: &rustls::ClientConfig) -> reqwest::ClientBuilder {
-    reqwest::Client::builder()
+    crate::tls::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(0)
         .no_proxy()
@@ -208,7 +208,7 @@ impl Prober {
     /// Like [`Prober::new`], also trusting `roots` (a private CA; tests use a self-signed
     /// certificate).
     pub fn with_extra_roots(roots: Vec<CertificateDer<'static>>) -> Result<Self, ProbeError> {
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let provider = crate::tls::provider();
         let verifying_tls =
             rustls_platform_verifier::Verifier::new_with_extra_roots(roots, provider.clone())
                 .map_err(|e| format!("no usable CA certificates: {e}"))

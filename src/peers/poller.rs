@@ -89,7 +89,7 @@ pub async fn run(fleet: Arc<Fleet>, store: Store) {
 /// The HTTP client for peer reads: no proxy from the environment, no redirects, no kept
 /// connections; HTTPS peers are verified against the system's roots.
 pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
-    reqwest::Client::builder()
+    crate::tls::client_builder()
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(0)

@@ -313,7 +313,7 @@ pub struct PromClient {
 impl PromClient {
     /// Builds the client.
     pub fn new() -> Result<Self, QueryError> {
-        let http = reqwest::Client::builder()
+        let http = crate::tls::client_builder()
             .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(0)
