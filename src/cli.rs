@@ -35,7 +35,8 @@ pub enum Command {
     /// listener on `[metrics] listen` (/metrics, /healthz, /v1/*), probes the health checks,
     /// and writes its pid to `[server] pid_file`. SIGHUP (or `steerdns reload`) reloads every
     /// file; SIGTERM or SIGINT stops it. Logs go to stderr (`[log] format`, filtered by the
-    /// STEERDNS_LOG environment variable, default "info").
+    /// STEERDNS_LOG environment variable: a level and levels per target, such as
+    /// "info,steerdns::health=debug"; default "info").
     #[command(after_long_help = "Example:\n  steerdns serve -c /etc/steerdns/steerdns.toml")]
     Serve {
         /// Main config file.
