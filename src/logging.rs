@@ -5,9 +5,9 @@
 //! change on reload: the formatting layer sits behind a [`reload`](tracing_subscriber::reload)
 //! handle that [`LogControl`] swaps.
 
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::filter::Targets;
 use tracing_subscriber::{Layer, Registry, reload};
 
 use crate::config::model::LogFormat;

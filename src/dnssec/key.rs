@@ -502,6 +502,84 @@ mod tests {
         );
     }
 
+    /// Key files written by `steerdns keygen` when the cryptography was aws-lc-rs (4fb6c78),
+    /// with the DNSKEY that build printed for each: they load with ring, the same key, and
+    /// sign so that key verifies.
+    #[test]
+    fn key_files_written_with_aws_lc_rs_still_load() {
+        use ring::signature::{ECDSA_P256_SHA256_FIXED, ED25519, UnparsedPublicKey};
+        let files = [
+            (
+                "13",
+                "17452",
+                "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg2g7UCG2tLYJsxwdrxW2RPyJvOl4lNd9KK/bPCOm8I8mhRANCAAQitKKREzb/0IIG2Fy4mctXksuiFGwJCJWRgelFSsGSw6qT3QpfeceRCOocC1VLkhhfVfdGNR0YGxuWFmt7T3uJ",
+                "IrSikRM2/9CCBthcuJnLV5LLohRsCQiVkYHpRUrBksOqk90KX3nHkQjqHAtVS5IYX1X3RjUdGBsblhZre097iQ==",
+            ),
+            (
+                "15",
+                "47260",
+                "MFECAQEwBQYDK2VwBCIEIIDq+eEW/w4794do1tGvCohHb9JZl3weaxcm1obJvJ7ngSEAeo69OGIi6bnilk4vdYTVlXuftfdJAMYnc7epkDIRJPA=",
+                "eo69OGIi6bnilk4vdYTVlXuftfdJAMYnc7epkDIRJPA=",
+            ),
+        ];
+        for (alg, tag, private, dnskey) in files {
+            let text = format!(
+                "zone = \"compat.example.test.\"\nalgorithm = {alg}\nflags = 257\n\
+                 key_tag = {tag}\ncreated = 1796088929\nprivate_key = \"{private}\"\n"
+            );
+            let key = ZoneKey::parse(Path::new("old.private"), &text).unwrap();
+            assert_eq!(key.key_tag().to_string(), tag);
+            assert_eq!(BASE64.encode(key.public_key()), dnskey);
+            let sig = key.sign(b"signed data").unwrap();
+            if alg == "13" {
+                let mut point = vec![4];
+                point.extend_from_slice(key.public_key());
+                UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &point)
+                    .verify(b"signed data", &sig)
+                    .unwrap();
+            } else {
+                UnparsedPublicKey::new(&ED25519, key.public_key())
+                    .verify(b"signed data", &sig)
+                    .unwrap();
+            }
+        }
+    }
+
+    /// PKCS#8 documents from OpenSSL 3.0 (`openssl genpkey`, the EC one through
+    /// `openssl pkcs8 -topk8 -nocrypt -outform DER`): Ed25519 comes as v1, without the public
+    /// key, which ring's strict parser refuses; both load.
+    #[test]
+    fn openssl_private_keys_load() {
+        for (alg, private) in [
+            (
+                13,
+                "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgctOzif/GwvkRYKRMMPQv02jXoVvbEPekkFYvDqkiRfehRANCAARnnzdKpYFd8ouZJ8khHRgvohk3vOjnyokVyUDzSJVoNGMGVGYI8X3WsBb6i6qYumV0eyhdOlB29OYaBEYJp0tN",
+            ),
+            (
+                15,
+                "MC4CAQAwBQYDK2VwBCIEIEU9OtANI022V+tnw9/hl2EAdFbWy+sgvtRquh34VuQD",
+            ),
+        ] {
+            let text = format!(
+                "zone = \"gslb.example.test.\"\nalgorithm = {alg}\nflags = 256\n\
+                 private_key = \"{private}\"\n"
+            );
+            let key = ZoneKey::parse(Path::new("openssl.private"), &text).unwrap();
+            assert_eq!(key.algorithm().number(), alg);
+            if alg == 15 {
+                let der = BASE64.decode(private).unwrap();
+                assert!(
+                    Ed25519KeyPair::from_pkcs8(&der).is_err(),
+                    "v1 needs the lax parser"
+                );
+            }
+            assert_eq!(
+                key.sign(b"x").unwrap().len(),
+                key.algorithm().signature_len()
+            );
+        }
+    }
+
     #[test]
     fn bad_key_files_name_the_line() {
         let key = ZoneKey::generate(&zone(), Algorithm::Ed25519, FLAGS_KSK, false, 0).unwrap();
