@@ -7,7 +7,7 @@
 //!  dns::answer (DO=1) ── RRsets, NSECs ───────────►│
 //!                                                  ▼
 //!                SignatureCaches (in the snapshot, handed on by reloads) ──miss──► sign::rrsig_rdata
-//!                                                                             └► ZoneKey::sign (aws-lc-rs)
+//!                                                                             └► ZoneKey::sign (ring)
 //! ```
 //!
 //! - [`algorithm`]: the signing algorithms (13 and 15).
@@ -18,7 +18,7 @@
 //! - [`zone`]: which key signs what, and the caches' two pools.
 //! - [`wire`]: type codes, label counts, canonical RDATA, type bitmaps.
 //!
-//! No cryptography is written here: key generation, signatures and digests are aws-lc-rs.
+//! No cryptography is written here: key generation, signatures and digests are ring.
 
 pub mod algorithm;
 pub mod cache;
