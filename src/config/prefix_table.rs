@@ -181,6 +181,8 @@ pub trait Half: Copy + Ord + Default + std::fmt::Debug + Send + Sync + 'static {
     const BITS: u32;
     /// The low `BITS` bits of `x`.
     fn from_u64(x: u64) -> Self;
+    /// The value as a `u64`.
+    fn to_u64(self) -> u64;
 }
 
 impl Half for u16 {
@@ -188,12 +190,18 @@ impl Half for u16 {
     fn from_u64(x: u64) -> Self {
         x as u16
     }
+    fn to_u64(self) -> u64 {
+        u64::from(self)
+    }
 }
 
 impl Half for u32 {
     const BITS: u32 = 32;
     fn from_u64(x: u64) -> Self {
         x as u32
+    }
+    fn to_u64(self) -> u64 {
+        u64::from(self)
     }
 }
 
@@ -211,13 +219,19 @@ impl Half for u32 {
 ///  vals   p      p p p        p ...    (palette indices)
 /// ```
 ///
-/// A lookup binary-searches `tops` for the last top half at or below the key's; if it is the
-/// key's own, it searches that group's low halves, else the key lies past the group's end and
-/// gets the group's last value.
+/// A lookup finds the last top half at or below the key's (the directory `dir`, indexed by
+/// the top `dir_bits` bits of the top half, narrows `tops` to the groups of one bucket: at
+/// most one for IPv4, where the directory has a slot per /16); if it is the key's own, it
+/// searches that group's low halves, else the key lies past the group's end and gets the
+/// group's last value.
 #[derive(Clone)]
 pub struct Packed<H: Half> {
     tops: Box<[H]>,
     first: Box<[u32]>,
+    /// `dir[b]`: the first group whose top half is in bucket `b` or later (`2^dir_bits + 1`
+    /// slots, the last = the number of groups).
+    dir: Box<[u32]>,
+    dir_bits: u32,
     lows: Box<[H]>,
     vals: Box<[u16]>,
     palette: Box<[u32]>,
@@ -229,8 +243,15 @@ impl<H: Half> Packed<H> {
     pub fn lookup(&self, key: u64) -> u32 {
         let top = H::from_u64(key >> H::BITS);
         let low = H::from_u64(key);
-        // tops[0] is 0, so the group exists.
-        let g = self.tops.partition_point(|t| *t <= top).saturating_sub(1);
+        let b = if self.dir_bits == 0 {
+            0
+        } else {
+            (top.to_u64() >> (H::BITS - self.dir_bits)) as usize
+        };
+        let (lo, hi) = (self.dir[b] as usize, self.dir[b + 1] as usize);
+        // Groups before `lo` start below the bucket, so at or below `top`; tops[0] is 0, so
+        // some group is at or below `top` and `g` is not negative.
+        let g = (lo + self.tops[lo..hi].partition_point(|t| *t <= top)).saturating_sub(1);
         let (a, b) = (self.first[g] as usize, self.first[g + 1] as usize);
         let i = if self.tops[g] == top {
             // lows[a] is 0: at least one entry is at or below `low`.
@@ -258,6 +279,7 @@ impl<H: Half> Packed<H> {
         let half = std::mem::size_of::<H>();
         self.tops.len() * half
             + self.first.len() * 4
+            + self.dir.len() * 4
             + self.lows.len() * (half + 2)
             + self.palette.len() * 4
     }
@@ -348,9 +370,29 @@ impl<H: Half> PackedBuilder<H> {
             return None;
         }
         self.first.push(self.lows.len() as u32);
+        // About one group per bucket, at most one slot per top half (and 2^16 buckets).
+        let dir_bits = (usize::BITS - self.tops.len().leading_zeros())
+            .min(H::BITS)
+            .min(MAX_INDEX_BITS);
+        let mut dir = Vec::with_capacity((1 << dir_bits) + 1);
+        let mut g = 0usize;
+        for b in 0..1u64 << dir_bits {
+            let first_top = if dir_bits == 0 {
+                0
+            } else {
+                b << (H::BITS - dir_bits)
+            };
+            while g < self.tops.len() && self.tops[g].to_u64() < first_top {
+                g += 1;
+            }
+            dir.push(g as u32);
+        }
+        dir.push(self.tops.len() as u32);
         Some(Packed {
             tops: self.tops.into_boxed_slice(),
             first: self.first.into_boxed_slice(),
+            dir: dir.into_boxed_slice(),
+            dir_bits,
             lows: self.lows.into_boxed_slice(),
             vals: self.vals.into_boxed_slice(),
             palette: self.palette.into_boxed_slice(),
@@ -548,6 +590,34 @@ mod tests {
         assert_eq!(merged.lookup(0x1_ffff), 2);
         assert_eq!(merged.lookup(0x2_0004), 2);
         assert_eq!(merged.lookup(0x2_0005), 1);
+    }
+
+    #[test]
+    fn packed_with_a_slot_per_top_half_matches_a_scan() {
+        // Enough /16 groups for the directory to have one slot per /16 (16 bits).
+        let mut x: u32 = 0x9e37_79b9;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x
+        };
+        let mut starts: Vec<u64> = (0..60_000).map(|_| u64::from(next())).collect();
+        starts.extend([0, 0xffff_0000, 0xffff_ffff, 0x1_0000]);
+        starts.sort_unstable();
+        starts.dedup();
+        let pairs: Vec<(u64, u32)> = starts.iter().map(|&s| (s, next() % 11)).collect();
+        let t = pack::<u16>(&pairs);
+        assert_eq!(t.dir_bits, 16);
+        for &(s, _) in &pairs {
+            for a in [s, s.saturating_sub(1), (s + 1).min(0xffff_ffff), s | 0xffff] {
+                assert_eq!(t.lookup(a), scan(&pairs, 99, a), "{a:#x}");
+            }
+        }
+        for _ in 0..50_000 {
+            let a = u64::from(next());
+            assert_eq!(t.lookup(a), scan(&pairs, 99, a), "{a:#x}");
+        }
     }
 
     #[test]

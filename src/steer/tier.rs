@@ -60,6 +60,9 @@ pub fn pick(
     capped: bool,
 ) -> TierPick {
     let capped = capped && tier.iter().any(|&i| regions[i].canary);
+    // Scores only decide between two regions: a tier of one (the usual last resort) hashes
+    // nothing. `tests` compares this with scoring every region.
+    let compare = tier.len() > 1;
     // Lowest score among the tier's weighted regions (the owner; only with a canary).
     let mut owner: Option<(f64, RegionId)> = None;
     // Lowest score among weighted candidates that are not canaries (all, without the cap).
@@ -84,7 +87,7 @@ pub fn pick(
             if !(ok || capped) {
                 continue;
             }
-            let s = score(key, r.seed, w);
+            let s = if compare { score(key, r.seed, w) } else { 0.0 };
             if capped {
                 lower(&mut owner, s, i);
             }
@@ -98,7 +101,12 @@ pub fn pick(
             }
         } else if ok && !is_canary {
             candidates += 1;
-            lower(&mut best_zero, score(key, r.seed, 1.0), i);
+            let s = if compare {
+                score(key, r.seed, 1.0)
+            } else {
+                0.0
+            };
+            lower(&mut best_zero, s, i);
         }
     }
     let others = best.or(best_zero).map(|(_, i)| i);
@@ -126,3 +134,6 @@ pub fn pick(
         },
     }
 }
+
+#[cfg(test)]
+mod tests;
