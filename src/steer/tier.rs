@@ -59,10 +59,26 @@ pub fn pick(
     may_serve: impl Fn(&ServiceRegion) -> bool,
     capped: bool,
 ) -> TierPick {
-    let capped = capped && tier.iter().any(|&i| regions[i].canary);
     // Scores only decide between two regions: a tier of one (the usual last resort) hashes
     // nothing. `tests` compares this with scoring every region.
-    let compare = tier.len() > 1;
+    if tier.len() > 1 {
+        pick_in::<true>(regions, tier, key, weight, may_serve, capped)
+    } else {
+        pick_in::<false>(regions, tier, key, weight, may_serve, capped)
+    }
+}
+
+/// [`pick`]; `COMPARE`: compute scores (with one region there is nothing to compare).
+#[inline(always)]
+fn pick_in<const COMPARE: bool>(
+    regions: &[ServiceRegion],
+    tier: &[RegionId],
+    key: &SubnetKey,
+    weight: impl Fn(RegionId) -> f64,
+    may_serve: impl Fn(&ServiceRegion) -> bool,
+    capped: bool,
+) -> TierPick {
+    let capped = capped && tier.iter().any(|&i| regions[i].canary);
     // Lowest score among the tier's weighted regions (the owner; only with a canary).
     let mut owner: Option<(f64, RegionId)> = None;
     // Lowest score among weighted candidates that are not canaries (all, without the cap).
@@ -87,7 +103,7 @@ pub fn pick(
             if !(ok || capped) {
                 continue;
             }
-            let s = if compare { score(key, r.seed, w) } else { 0.0 };
+            let s = if COMPARE { score(key, r.seed, w) } else { 0.0 };
             if capped {
                 lower(&mut owner, s, i);
             }
@@ -101,7 +117,7 @@ pub fn pick(
             }
         } else if ok && !is_canary {
             candidates += 1;
-            let s = if compare {
+            let s = if COMPARE {
                 score(key, r.seed, 1.0)
             } else {
                 0.0
