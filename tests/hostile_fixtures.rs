@@ -53,7 +53,7 @@ fn malformed_fixtures_replay() {
                 assert_eq!(reply.metadata.message_type, MessageType::Response, "{name}");
                 assert_eq!(&out[..2], &packet[..2], "{name}: ID");
                 assert_eq!(out[2] & 0x78, packet[2] & 0x78, "{name}: opcode");
-                let limit = match (transport, parse_query(&packet)) {
+                let limit = match (transport, parse_query(&packet, &mut [0; 255])) {
                     (Transport::Tcp, _) => 65_535,
                     (Transport::Udp, Ok(q)) => q
                         .edns

@@ -31,7 +31,8 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(bits, 0, "address bits past the prefix: {ecs:?}");
         assert_eq!(data.len(), 4 + usize::from(ecs.source_prefix).div_ceil(8));
     }
-    if let Ok(q) = parse_query(data) {
+    let mut qname = [0; 255];
+    if let Ok(q) = parse_query(data, &mut qname) {
         assert!(q.qname().len() <= 255);
         assert_eq!(q.qname().last(), Some(&0));
         let question = q.question_bytes();

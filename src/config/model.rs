@@ -226,6 +226,9 @@ pub struct Zone {
     pub file: PathBuf,
     /// SOA record data.
     pub soa: Soa,
+    /// The SOA record of negative answers encoded once for the writer (the general path
+    /// writes it when this is `None` or does not apply).
+    pub negative_soa: Option<crate::dns::compress::Prepared>,
     /// Every name that exists in the zone (including empty non-terminals). Fx hashing: the
     /// keys are the operator's, so a client can only look up, never fill the table, and
     /// SipHash's flooding resistance would buy nothing for its cost per query.

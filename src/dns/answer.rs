@@ -129,7 +129,8 @@ pub fn answer(
     cx: &QueryContext,
     out: &mut Vec<u8>,
 ) -> Option<AnswerInfo> {
-    let q = match parse_query(packet) {
+    let mut qname = [0u8; MAX_NAME_LEN];
+    let q = match parse_query(packet, &mut qname) {
         Ok(q) => q,
         Err(QueryError::Drop) => return None,
         Err(QueryError::Reply {
@@ -354,7 +355,8 @@ fn cookie_reply(
 /// is invalid and that would get no answer (rate limited), so a real client learns a valid
 /// cookie at once. Returns false when `packet` carries no such cookie.
 pub fn bad_cookie(snap: &Snapshot, packet: &[u8], cx: &QueryContext, out: &mut Vec<u8>) -> bool {
-    let Ok(q) = parse_query(packet) else {
+    let mut qname = [0u8; MAX_NAME_LEN];
+    let Ok(q) = parse_query(packet, &mut qname) else {
         return false;
     };
     let (cookie, status) = cookie_reply(snap, packet, cx, q.edns);
@@ -640,11 +642,28 @@ enum Denial<'n> {
         name: &'n [u8],
         /// Its owner in the message.
         owner: Owner<'n>,
-        /// The types that exist there.
-        types: TypeSet,
+        /// The node there (its types go in the NSEC, with DNSSEC only).
+        node: &'n Node,
+        /// The node is the apex (which has the SOA and DNSKEY besides its RRsets).
+        at_apex: bool,
         /// Matched by a wildcard (the name is the client's).
         wildcard: bool,
     },
+}
+
+impl<'n> Denial<'n> {
+    /// The name denied (lower case).
+    fn name(&self) -> &'n [u8] {
+        match *self {
+            Self::NoName { name, .. } | Self::NoData { name, .. } => name,
+        }
+    }
+    /// Its owner in the message.
+    fn owner(&self) -> Owner<'n> {
+        match *self {
+            Self::NoName { owner, .. } | Self::NoData { owner, .. } => owner,
+        }
+    }
 }
 
 /// The signature cache of an RRset: the client's names (wildcard expansions, NXDOMAIN
@@ -688,7 +707,8 @@ impl Resolver<'_> {
             let nodata = Denial::NoData {
                 name,
                 owner,
-                types: self.types_at(node, at_apex),
+                node,
+                at_apex,
                 wildcard,
             };
             if let Some(cname) = node.rrset(rtype::CNAME)
@@ -890,11 +910,8 @@ impl Resolver<'_> {
 
     /// The types that exist at `node` (for a NODATA proof): its static RRsets, A and AAAA of
     /// a steered name, and at the apex the SOA and, when signed, the DNSKEY.
-    fn types_at(&self, node: &Node, at_apex: bool) -> TypeSet {
+    fn types_at(node: &Node, at_apex: bool) -> TypeSet {
         let mut types = TypeSet::new();
-        if self.sign.is_none() {
-            return types;
-        }
         if !at_apex && node.rrset(rtype::NS).is_some() {
             // A zone cut (asked for its DS): this zone has only the delegation there; glue
             // at the cut's name is not its data.
@@ -1020,6 +1037,16 @@ impl Resolver<'_> {
     /// A negative answer's authority section: the SOA with the negative-caching TTL (RFC 2308
     /// 3); with DNSSEC its RRSIGs and the compact-denial NSEC that proves `denial`.
     fn push_negative(&mut self, w: &mut ResponseWriter<'_>, denial: Denial<'_>) {
+        // The common case, encoded at load: no DNSSEC, and nothing in the message but the
+        // question (the name asked is the question's).
+        if self.sign.is_none()
+            && let Some(prepared) = &self.zone.negative_soa
+            && matches!(denial.owner(), Owner::Question)
+            && w.push_prepared(Section::Authority, prepared, denial.name())
+                .is_some()
+        {
+            return;
+        }
         let soa = &self.zone.soa;
         let apex = self.zone.origin.as_wire();
         let ttl = soa.negative_ttl();
@@ -1048,10 +1075,11 @@ impl Resolver<'_> {
             Denial::NoData {
                 name,
                 owner,
-                types,
+                node,
+                at_apex,
                 wildcard,
             } => {
-                let types = denial::nodata_types(&types, self.info.qtype);
+                let types = denial::nodata_types(&Self::types_at(node, at_apex), self.info.qtype);
                 sign.deny(w, owner, name, &types, ttl, pool(wildcard));
             }
         }

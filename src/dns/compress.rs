@@ -72,6 +72,14 @@ impl Compressor {
         self.count == 0
     }
 
+    /// The remembered labels, in the order remembered: offset and name length from there.
+    pub(super) fn entries(&self) -> impl Iterator<Item = (u16, u8)> + '_ {
+        self.at[..self.count]
+            .iter()
+            .copied()
+            .zip(self.len[..self.count].iter().copied())
+    }
+
     /// The current state, for [`rollback`](Self::rollback).
     pub fn mark(&self) -> CompressorMark {
         CompressorMark(self.count)
@@ -102,7 +110,8 @@ impl Compressor {
         }
     }
 
-    fn add(&mut self, offset: usize, len: usize) {
+    /// Remembers one label at `offset` whose name is `len` octets from there on.
+    pub(super) fn add(&mut self, offset: usize, len: usize) {
         if self.count == CAPACITY || offset > MAX_POINTER {
             return;
         }
@@ -162,6 +171,111 @@ impl Compressor {
         }
         (name.len().saturating_sub(1), None)
     }
+}
+
+/// A record encoded once (at load) as the writer writes it right after a question that is
+/// `base` itself, with nothing else in the message: a zone's negative-answer SOA after a
+/// question at or below the apex. After any question that ends in `base` the writer would
+/// write the same bytes with every compression pointer moved by the question's extra length
+/// ([`shift_for`](Self::shift_for) says when that holds), and remember the same labels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prepared {
+    /// The record as written after the question `base`.
+    pub(super) bytes: Box<[u8]>,
+    /// Offsets in `bytes` of its compression pointers.
+    pub(super) pointers: Box<[u16]>,
+    /// The labels it leaves in the table, in the order remembered: offset in `bytes` and
+    /// length of the name from there on.
+    pub(super) labels: Box<[(u16, u8)]>,
+    /// The name the question ends in (lower case).
+    base: Box<[u8]>,
+    /// Labels of `base` (its entries in the table), root excluded.
+    base_labels: usize,
+    /// For each name of the record below `base`, its label just above `base` (lower case):
+    /// a question whose label above `base` is one of these holds a longer suffix of that
+    /// name, which the general writer would point at instead.
+    guards: Box<[Box<[u8]>]>,
+}
+
+impl Prepared {
+    /// From a record written after the question `base` (`bytes`, with its pointers and
+    /// remembered labels as the writer found them) and the uncompressed names it holds.
+    /// `None` when the table would not hold every label (the general writer then drops some).
+    pub(super) fn new(
+        base: &[u8],
+        bytes: Vec<u8>,
+        pointers: Vec<u16>,
+        labels: Vec<(u16, u8)>,
+        names: &[&[u8]],
+    ) -> Option<Self> {
+        let base_labels = label_count(base);
+        if base_labels + labels.len() > CAPACITY {
+            return None;
+        }
+        let guards = names
+            .iter()
+            .filter(|n| n.len() > base.len() && n.ends_with(base))
+            .map(|n| {
+                let mut at = 0;
+                loop {
+                    let next = at + 1 + usize::from(n[at]);
+                    if next >= n.len() - base.len() {
+                        return n[at..next].to_ascii_lowercase().into_boxed_slice();
+                    }
+                    at = next;
+                }
+            })
+            .collect();
+        Some(Self {
+            bytes: bytes.into(),
+            pointers: pointers.into(),
+            labels: labels.into(),
+            base: base.into(),
+            base_labels,
+            guards,
+        })
+    }
+
+    /// How far the record moves after the question `qname` (lower case, wire form): its
+    /// length past `base`, or `None` when the record does not apply (`qname` does not end in
+    /// `base`, a name of the record has a longer suffix in `qname`, or the table would
+    /// overflow).
+    pub fn shift_for(&self, qname: &[u8]) -> Option<usize> {
+        let extra = qname.len().checked_sub(self.base.len())?;
+        if qname[extra..] != *self.base {
+            return None;
+        }
+        let mut labels = 0;
+        let mut at = 0;
+        let mut last = &qname[..0];
+        while at < extra {
+            let next = at + 1 + usize::from(qname[at]);
+            last = qname.get(at..next)?;
+            at = next;
+            labels += 1;
+        }
+        if at != extra || labels + self.base_labels + self.labels.len() > CAPACITY {
+            return None;
+        }
+        if !last.is_empty() && self.guards.iter().any(|g| **g == *last) {
+            return None;
+        }
+        Some(extra)
+    }
+}
+
+/// Labels of a wire name, root excluded.
+fn label_count(name: &[u8]) -> usize {
+    let mut n = 0;
+    let mut at = 0;
+    while let Some(&len) = name.get(at) {
+        if len == 0 {
+            break;
+        }
+        n += 1;
+        at += 1 + usize::from(len);
+    }
+    n
 }
 
 fn set_bit(bits: &mut [u64; 4], n: u8) {

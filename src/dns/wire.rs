@@ -7,7 +7,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::compress::{Compressor, CompressorMark};
+use super::compress::{Compressor, CompressorMark, Prepared};
 use super::cookie::SERVER_COOKIE_LEN;
 use super::name::MAX_NAME_LEN;
 use super::rdata::Rdata;
@@ -119,6 +119,9 @@ pub struct Header {
     pub cd: bool,
 }
 
+/// Where [`parse_query`] puts the lower-cased question name.
+pub type QnameBuf = [u8; MAX_NAME_LEN];
+
 /// A parsed query, borrowing the packet.
 #[derive(Debug, Clone)]
 pub struct Query<'a> {
@@ -134,9 +137,8 @@ pub struct Query<'a> {
     pub cd: bool,
     /// End of the question name in the packet (the name starts at 12).
     pub qname_end: usize,
-    /// Lower-cased question name, wire form.
-    qname_lower: [u8; MAX_NAME_LEN],
-    qname_len: usize,
+    /// Lower-cased question name, wire form (in the caller's [`QnameBuf`]).
+    qname_lower: &'a [u8],
     /// Question type.
     pub qtype: u16,
     /// Question class.
@@ -147,13 +149,13 @@ pub struct Query<'a> {
     pub tsig: Option<TsigAt>,
 }
 
-impl Query<'_> {
+impl<'a> Query<'a> {
     /// Lower-cased question name in wire form.
-    pub fn qname(&self) -> &[u8] {
-        &self.qname_lower[..self.qname_len]
+    pub fn qname(&self) -> &'a [u8] {
+        self.qname_lower
     }
     /// The question section exactly as received (name in its original case, type, class).
-    pub fn question_bytes(&self) -> &[u8] {
+    pub fn question_bytes(&self) -> &'a [u8] {
         &self.packet[12..self.qname_end + 4]
     }
     /// The header fields a reply echoes.
@@ -254,31 +256,31 @@ fn walk_name(p: &[u8], start: usize, mut each: impl FnMut(&[u8])) -> Option<usiz
 
 /// Reads the one question of a query: the name (uncompressed: nothing earlier to point at),
 /// lower-cased into `lower`. Returns the name's length and end offset.
+///
+/// The labels are walked by their length octets only; the name is then copied and
+/// lower-cased in one pass (length octets are below 64, never ASCII letters).
 fn read_question(p: &[u8], lower: &mut [u8; MAX_NAME_LEN]) -> Option<(usize, usize)> {
     let mut at = 12;
-    let mut out = 0;
     loop {
-        let len = *p.get(at)?;
+        let len = usize::from(*p.get(at)?);
         if len > 63 {
             return None;
         }
-        let len = usize::from(len);
-        if out + 1 + len > MAX_NAME_LEN {
+        at += 1 + len;
+        if at - 12 > MAX_NAME_LEN {
             return None;
         }
-        let label = p.get(at..at + 1 + len)?;
-        lower[out] = len as u8;
-        for (dst, src) in lower[out + 1..out + 1 + len].iter_mut().zip(&label[1..]) {
-            *dst = src.to_ascii_lowercase();
-        }
-        out += 1 + len;
-        at += 1 + len;
         if len == 0 {
-            // Type and class must follow.
-            p.get(at..at + 4)?;
-            return Some((out, at));
+            break;
         }
     }
+    // Type and class must follow.
+    p.get(at..at + 4)?;
+    let name = &p[12..at];
+    let out = &mut lower[..name.len()];
+    out.copy_from_slice(name);
+    out.make_ascii_lowercase();
+    Some((name.len(), at))
 }
 
 /// What the record sections of a query hold that matters to us.
@@ -375,7 +377,10 @@ fn read_records(p: &[u8], mut at: usize, counts: [u16; 3]) -> Result<Records, Ba
 /// whatever QDCOUNT says) → QDCOUNT other than 1: FORMERR, except a query with no question
 /// and a COOKIE option, which gets NOERROR (RFC 7873 5.4). Every reply to a query with a
 /// well-formed OPT record carries an OPT record (RFC 6891 6.1.1).
-pub fn parse_query(p: &[u8]) -> Result<Query<'_>, QueryError> {
+///
+/// The lower-cased question name goes to `qname` (the caller's buffer, so that the query
+/// stays small to move around and nothing is allocated).
+pub fn parse_query<'a>(p: &'a [u8], qname: &'a mut QnameBuf) -> Result<Query<'a>, QueryError> {
     if p.len() < 12 {
         return Err(QueryError::Drop);
     }
@@ -405,9 +410,8 @@ pub fn parse_query(p: &[u8]) -> Result<Query<'_>, QueryError> {
     } else {
         rcode::NOTIMP
     };
-    let mut qname_lower = [0u8; MAX_NAME_LEN];
     let (question, records_at) = if qdcount == 1 {
-        let Some((len, name_end)) = read_question(p, &mut qname_lower) else {
+        let Some((len, name_end)) = read_question(p, qname) else {
             return Err(reply(early, None, None));
         };
         (Some((len, name_end)), name_end + 4)
@@ -445,8 +449,7 @@ pub fn parse_query(p: &[u8]) -> Result<Query<'_>, QueryError> {
         rd: header.rd,
         cd: header.cd,
         qname_end,
-        qname_lower,
-        qname_len,
+        qname_lower: &qname[..qname_len],
         qtype: count(qname_end),
         qclass: count(qname_end + 2),
         edns: records.edns,
@@ -820,6 +823,108 @@ impl<'b> ResponseWriter<'b> {
         self.fits(mark, overflow)
     }
 
+    /// Encodes one record (owner `owner`, RDATA `rdata`, uncompressed names) as this writer
+    /// writes it right after the question `base` with nothing else in the message, for
+    /// [`push_prepared`](Self::push_prepared) after any question ending in `base`. Load
+    /// time; `None` when it cannot be prepared (the general path then writes it).
+    pub fn prepare(
+        base: &[u8],
+        owner: &[u8],
+        rtype: u16,
+        ttl: u32,
+        rdata: &Rdata,
+    ) -> Option<Prepared> {
+        let mut question = base.to_vec();
+        question.extend_from_slice(&[0, 1, 0, 1]);
+        let mut buf = Vec::new();
+        let header = Header {
+            id: 0,
+            opcode: 0,
+            rd: false,
+            cd: false,
+        };
+        let mut w = ResponseWriter::new(&mut buf, header, Some(&question), usize::MAX);
+        w.write_record(Section::Answer, Owner::Name(owner), rtype, ttl, rdata);
+        let start = w.question_end;
+        let labels: Vec<(u16, u8)> = w
+            .names
+            .entries()
+            .filter(|&(at, _)| usize::from(at) >= start)
+            .map(|(at, len)| (at - start as u16, len))
+            .collect();
+        let record = buf.get(start..)?.to_vec();
+        // The pointers: walk the owner, then each name of the RDATA (the bytes between names
+        // are copied as they are).
+        let mut pointers = Vec::new();
+        let mut walk = |mut at: usize| -> Option<usize> {
+            loop {
+                let b = *record.get(at)?;
+                if b >= 0xC0 {
+                    pointers.push(u16::try_from(at).ok()?);
+                    return Some(at + 2);
+                }
+                at += 1 + usize::from(b);
+                if b == 0 {
+                    return Some(at);
+                }
+            }
+        };
+        let mut at = walk(0)? + 10;
+        let bytes = rdata.bytes();
+        let mut names: Vec<&[u8]> = vec![owner];
+        let mut copied = 0;
+        for &name_at in rdata.names() {
+            let name_at = usize::from(name_at);
+            at = walk(at + name_at - copied)?;
+            let len = wire_name_len(&bytes[name_at..]);
+            names.push(&bytes[name_at..name_at + len]);
+            copied = name_at + len;
+        }
+        if at + bytes.len() - copied != record.len() {
+            return None;
+        }
+        Prepared::new(base, record, pointers, labels, &names)
+    }
+
+    /// Appends a record prepared by [`prepare`](Self::prepare), when the message holds
+    /// nothing but the header and the question `qname` (the question name in lower case)
+    /// and the record applies to that question: then the same bytes, names and table as the
+    /// general path, and whether it fit (see [`fits`](Self::fits)). `None`, with nothing
+    /// written: the caller writes the record through the general path.
+    pub fn push_prepared(
+        &mut self,
+        section: Section,
+        prepared: &Prepared,
+        qname: &[u8],
+    ) -> Option<bool> {
+        if self.truncated
+            || self.question_known
+            || self.buf.len() != self.question_end
+            || self.counts != [0; 3]
+            || qname.len() + 12 + 4 != self.question_end
+        {
+            return None;
+        }
+        let shift = prepared.shift_for(qname)?;
+        let mark = self.mark();
+        let start = self.buf.len();
+        self.buf.extend_from_slice(&prepared.bytes);
+        for &p in &prepared.pointers {
+            let at = start + usize::from(p);
+            let target = u16::from_be_bytes([self.buf[at], self.buf[at + 1]]) + shift as u16;
+            self.buf[at..at + 2].copy_from_slice(&target.to_be_bytes());
+        }
+        // What the general path leaves in the table: the question, then the record's labels.
+        self.question_known = true;
+        self.names
+            .remember(&self.buf[12..self.question_end - 4], 12);
+        for &(at, len) in &prepared.labels {
+            self.names.add(start + usize::from(at), usize::from(len));
+        }
+        self.counts[section as usize] += 1;
+        Some(self.fits(mark, section.overflow()))
+    }
+
     /// The owner for the records after the first of a set whose first owner was written at
     /// `owner_at`: a pointer to it (or to where its pointer led).
     fn same_owner<'n>(&self, owner: Owner<'n>, owner_at: usize) -> Owner<'n> {
@@ -931,13 +1036,21 @@ impl<'b> ResponseWriter<'b> {
     }
 
     /// Writes the OPT record (after all other records) and fills in the section counts.
-    pub fn finish(self, opt: Option<&OptOut<'_>>) {
-        self.finish_with(opt, None);
+    #[inline(always)]
+    pub fn finish(mut self, opt: Option<&OptOut<'_>>) {
+        // The writer is large (the compression table): finished through a reference, not
+        // moved into another call.
+        self.end(opt, None);
     }
 
     /// [`finish`](Self::finish), then appends `last`, a whole encoded record that must come
     /// after the OPT record (a TSIG record, RFC 8945 5.1), counted in the additional section.
-    pub fn finish_with(self, opt: Option<&OptOut<'_>>, last: Option<&[u8]>) {
+    #[inline(always)]
+    pub fn finish_with(mut self, opt: Option<&OptOut<'_>>, last: Option<&[u8]>) {
+        self.end(opt, last);
+    }
+
+    fn end(&mut self, opt: Option<&OptOut<'_>>, last: Option<&[u8]>) {
         let mut arcount = self.counts[2];
         if let Some(opt) = opt {
             let ext_rcode = opt.ext_rcode;
@@ -1093,6 +1206,11 @@ impl OptOut<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// [`super::parse_query`] with a name buffer of its own (leaked: tests only).
+    fn parse_query(p: &[u8]) -> Result<Query<'_>, QueryError> {
+        super::parse_query(p, Box::leak(Box::new([0; MAX_NAME_LEN])))
+    }
 
     fn query(name: &[u8], qtype: u16, opt: Option<&[u8]>) -> Vec<u8> {
         let mut p = vec![
@@ -1440,6 +1558,141 @@ mod tests {
             lines(&m.authorities),
             lines(&m.additionals),
         ]
+    }
+
+    /// A prepared record after a question ending in its base is byte for byte what the
+    /// general path writes, and leaves the same compression table (a name written after it
+    /// compresses the same): every combination of apex, SOA names (below, at, above and
+    /// outside the apex, sharing labels), question labels (the guards among them, in any
+    /// case) and question depth up to the table's capacity; and it declines exactly where
+    /// it cannot match.
+    #[test]
+    fn prepared_record_equals_the_general_writer() {
+        use crate::dns::rdata::Rdata;
+        let apexes = [
+            "example.test.",
+            "gslb.example.test.",
+            "test.",
+            "a.b.c.d.e.f.",
+        ];
+        let tails = [
+            "",
+            "ns1.",
+            "NS1.",
+            "hostmaster.",
+            "a.ns1.",
+            "x.",
+            "b.c.",
+            "c.",
+            "*.",
+            "deleg.",
+        ];
+        let labels = [
+            "ns1",
+            "Ns1",
+            "hostmaster",
+            "x",
+            "c",
+            "b",
+            "deleg",
+            "www",
+            "a",
+        ];
+        let others = ["example.net.", "test.", "b.c.d.e.f.", "ns1.example.net."];
+        let mut prepared_used = 0;
+        let mut declined = 0;
+        for apex in apexes {
+            let apex_name = name(apex);
+            let mut soa_names: Vec<String> = tails.iter().map(|t| format!("{t}{apex}")).collect();
+            soa_names.extend(others.iter().map(|o| o.to_string()));
+            for (i, m) in soa_names.iter().enumerate() {
+                for r in soa_names.iter().skip(i % 3) {
+                    let rdata = Rdata::soa(&name(m), &name(r), [1, 2, 3, 4, 5]);
+                    let apex_wire = apex_name.as_wire();
+                    let prepared =
+                        ResponseWriter::prepare(apex_wire, apex_wire, 6, 30, &rdata).unwrap();
+                    // Questions: the apex, one label or two below it, and deep ones.
+                    let mut questions: Vec<String> = vec![apex.to_string()];
+                    for a in labels {
+                        questions.push(format!("{a}.{apex}"));
+                        for b in labels.iter().take(4) {
+                            questions.push(format!("{b}.{a}.{apex}"));
+                        }
+                    }
+                    for depth in [40, 55, 58, 60, 61, 62, 63, 70, 100] {
+                        let mut q = String::new();
+                        for k in 0..depth {
+                            q.push_str(labels[k % labels.len()]);
+                            q.push('.');
+                        }
+                        q.push_str(apex);
+                        if q.len() < 250 {
+                            questions.push(q);
+                        }
+                    }
+                    for qtext in &questions {
+                        let qname = name(qtext);
+                        let mut question = qname.as_wire().to_vec();
+                        // The client's case: upper-case the first letter of every label.
+                        let mut at = 0;
+                        while question[at] != 0 {
+                            question[at + 1] = question[at + 1].to_ascii_uppercase();
+                            at += 1 + usize::from(question[at]);
+                        }
+                        question.extend_from_slice(&[0, 6, 0, 1]);
+                        let lower = qname.as_wire();
+                        for limit in [512, 60] {
+                            let mut general = Vec::new();
+                            let mut g =
+                                ResponseWriter::new(&mut general, header(), Some(&question), limit);
+                            let g_fit = g.push_rdata(
+                                Section::Authority,
+                                Owner::Name(apex_wire),
+                                6,
+                                30,
+                                &rdata,
+                            );
+                            let mut fast = Vec::new();
+                            let mut f =
+                                ResponseWriter::new(&mut fast, header(), Some(&question), limit);
+                            let Some(f_fit) = f.push_prepared(Section::Authority, &prepared, lower)
+                            else {
+                                declined += 1;
+                                continue;
+                            };
+                            prepared_used += 1;
+                            assert_eq!(f_fit, g_fit, "{qtext} {m} {r}");
+                            // A later name compresses against the same table.
+                            for later in [m.as_str(), r.as_str(), "ns1.example.test."] {
+                                g.push_name(
+                                    Section::Additional,
+                                    Owner::Name(apex_wire),
+                                    2,
+                                    1,
+                                    name(later).as_wire(),
+                                );
+                                f.push_name(
+                                    Section::Additional,
+                                    Owner::Name(apex_wire),
+                                    2,
+                                    1,
+                                    name(later).as_wire(),
+                                );
+                            }
+                            g.finish(None);
+                            f.finish(None);
+                            assert_eq!(fast, general, "question {qtext}, mname {m}, rname {r}");
+                        }
+                    }
+                }
+            }
+        }
+        assert!(prepared_used > 10_000, "{prepared_used} used");
+        // Declined: a guard label (ns1, hostmaster, x, c...) above the apex, or too deep.
+        assert!(
+            declined > 0 && declined < prepared_used,
+            "{declined} declined"
+        );
     }
 
     #[test]

@@ -74,10 +74,18 @@ pub(super) fn compile_zone(
     if cx.errors.len() > before {
         return None;
     }
+    let negative_soa = crate::dns::wire::ResponseWriter::prepare(
+        origin.as_wire(),
+        origin.as_wire(),
+        crate::dns::codes::rtype::SOA,
+        soa.negative_ttl(),
+        &soa.rdata,
+    );
     Some(Zone {
         origin,
         file: src.path.to_path_buf(),
         soa,
+        negative_soa,
         nodes,
         has_wildcards,
         has_cuts,
