@@ -24,6 +24,9 @@
 /// Remembered label positions per message.
 pub const CAPACITY: usize = 64;
 
+/// Most labels a [`Prepared`] record may leave in the table.
+pub const PREPARED_LABELS: usize = 8;
+
 /// Largest offset a compression pointer can hold.
 const MAX_POINTER: usize = 0x3FFF;
 
@@ -200,7 +203,8 @@ pub struct Prepared {
 impl Prepared {
     /// From a record written after the question `base` (`bytes`, with its pointers and
     /// remembered labels as the writer found them) and the uncompressed names it holds.
-    /// `None` when the table would not hold every label (the general writer then drops some).
+    /// `None` when the table would not hold every label (the general writer then drops some),
+    /// or the record has more than [`PREPARED_LABELS`] literal labels.
     pub(super) fn new(
         base: &[u8],
         bytes: Vec<u8>,
@@ -209,7 +213,7 @@ impl Prepared {
         names: &[&[u8]],
     ) -> Option<Self> {
         let base_labels = label_count(base);
-        if base_labels + labels.len() > CAPACITY {
+        if base_labels + labels.len() > CAPACITY || labels.len() > PREPARED_LABELS {
             return None;
         }
         let guards = names

@@ -7,7 +7,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::compress::{Compressor, CompressorMark, Prepared};
+use super::compress::{Compressor, CompressorMark, PREPARED_LABELS, Prepared};
 use super::cookie::SERVER_COOKIE_LEN;
 use super::name::MAX_NAME_LEN;
 use super::rdata::Rdata;
@@ -594,6 +594,7 @@ pub struct Mark {
     counts: [u16; 3],
     names: CompressorMark,
     question_known: bool,
+    prepared_at: usize,
 }
 
 /// Appends a response to a buffer, with a size limit for UDP and name compression.
@@ -619,6 +620,11 @@ pub struct ResponseWriter<'b> {
     /// Whether the question name is in `names` yet (added at the first compressed name, so
     /// answers that compress nothing pay nothing).
     question_known: bool,
+    /// Where a prepared record starts (0: none), whose labels `prepared_labels` go into
+    /// `names` after the question's, when a name is first compressed.
+    prepared_at: usize,
+    prepared_labels: [(u16, u8); PREPARED_LABELS],
+    prepared_len: u8,
 }
 
 impl<'b> ResponseWriter<'b> {
@@ -655,6 +661,9 @@ impl<'b> ResponseWriter<'b> {
             question_end,
             names: Compressor::new(),
             question_known: false,
+            prepared_at: 0,
+            prepared_labels: [(0, 0); PREPARED_LABELS],
+            prepared_len: 0,
         }
     }
 
@@ -700,6 +709,7 @@ impl<'b> ResponseWriter<'b> {
             counts: self.counts,
             names: self.names.mark(),
             question_known: self.question_known,
+            prepared_at: self.prepared_at,
         }
     }
 
@@ -709,6 +719,7 @@ impl<'b> ResponseWriter<'b> {
         self.counts = mark.counts;
         self.names.rollback(mark.names);
         self.question_known = mark.question_known;
+        self.prepared_at = mark.prepared_at;
     }
 
     /// The size check, in one place: whether what was written since `mark` fits the limit.
@@ -914,13 +925,11 @@ impl<'b> ResponseWriter<'b> {
             let target = u16::from_be_bytes([self.buf[at], self.buf[at + 1]]) + shift as u16;
             self.buf[at..at + 2].copy_from_slice(&target.to_be_bytes());
         }
-        // What the general path leaves in the table: the question, then the record's labels.
-        self.question_known = true;
-        self.names
-            .remember(&self.buf[12..self.question_end - 4], 12);
-        for &(at, len) in &prepared.labels {
-            self.names.add(start + usize::from(at), usize::from(len));
-        }
+        // What the general path leaves in the table (the question, then the record's labels)
+        // goes in when a name is first compressed, if ever.
+        self.prepared_at = start;
+        self.prepared_len = prepared.labels.len() as u8;
+        self.prepared_labels[..prepared.labels.len()].copy_from_slice(&prepared.labels);
         self.counts[section as usize] += 1;
         Some(self.fits(mark, section.overflow()))
     }
@@ -992,6 +1001,13 @@ impl<'b> ResponseWriter<'b> {
                 self.names
                     .remember(&self.buf[12..self.question_end - 4], 12);
             }
+            if self.prepared_at != 0 {
+                let labels = &self.prepared_labels[..usize::from(self.prepared_len)];
+                for &(at, len) in labels {
+                    self.names
+                        .add(self.prepared_at + usize::from(at), usize::from(len));
+                }
+            }
         }
         self.names.write(self.buf, name);
     }
@@ -1031,6 +1047,7 @@ impl<'b> ResponseWriter<'b> {
         self.counts = [0; 3];
         self.names.clear();
         self.question_known = false;
+        self.prepared_at = 0;
         self.truncated = true;
         self.buf[2] |= 0x02;
     }
