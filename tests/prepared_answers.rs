@@ -1,5 +1,6 @@
-//! Records prepared at load (`dns::compress::Prepared`: the negative answers' SOA) give the
-//! very bytes the general writer gives: every name of the shipped example zone and names
+//! Records prepared at load (the negative answers' SOA, `dns::compress::Prepared`, and the
+//! static RRsets owned by the question, `RRset::at_question`) give the very bytes the general
+//! writer gives: every name of the shipped example zone and names
 //! around them (below, wildcard matches, NXDOMAIN, the SOA's own labels, the client's case),
 //! every type the zone holds and a few it does not, with and without EDNS, with ECS, over UDP
 //! and TCP, answered by the same snapshot with the prepared record and without it.
@@ -28,17 +29,22 @@ fn mixed_case(name: &str) -> String {
 }
 
 #[test]
-fn prepared_negative_soa_equals_the_general_writer() {
+fn prepared_records_equal_the_general_writer() {
     let config = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("steerdns.toml");
     let prepared = steerdns::reload::build(&config, 1_763_700_000, 1, None).expect("loads");
     let mut general = steerdns::reload::build(&config, 1_763_700_000, 1, None).expect("loads");
+    let mut static_sets = 0;
     for zone in &mut general.config.zones {
         assert!(
             zone.negative_soa.is_some(),
             "the example zone's SOA is prepared"
         );
         zone.negative_soa = None;
+        for set in zone.nodes.values_mut().flat_map(|n| n.rrsets.iter_mut()) {
+            static_sets += usize::from(set.at_question.take().is_some());
+        }
     }
+    assert!(static_sets >= 5, "{static_sets} RRsets prepared");
     let zone = &prepared.config.zones[0];
     let apex = zone.origin.to_string();
     let mut names: Vec<String> = zone.nodes.keys().map(ToString::to_string).collect();

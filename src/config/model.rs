@@ -343,6 +343,9 @@ pub struct RRset {
     pub rdatas: Vec<Rdata>,
     /// Target names for CNAME/NS/MX/SRV/PTR records (for chasing and additional data).
     pub targets: Vec<Name>,
+    /// The whole RRset as the writer writes it owned by the question name (every owner a
+    /// pointer to offset 12), when no RDATA holds a compressible name; set at load.
+    pub at_question: Option<Box<[u8]>>,
 }
 
 /// A steered name.

@@ -1005,14 +1005,27 @@ impl Resolver<'_> {
         wildcard: bool,
         w: &mut ResponseWriter<'_>,
     ) {
-        w.push_rrset(
-            Section::Answer,
-            Overflow::Truncate,
-            owner,
-            set.rtype,
-            set.ttl,
-            &set.rdatas,
-        );
+        match (&set.at_question, owner) {
+            // Encoded at load: one copy.
+            (Some(prepared), Owner::Question) => {
+                w.push_at_question(
+                    Section::Answer,
+                    Overflow::Truncate,
+                    prepared,
+                    set.rdatas.len(),
+                );
+            }
+            _ => {
+                w.push_rrset(
+                    Section::Answer,
+                    Overflow::Truncate,
+                    owner,
+                    set.rtype,
+                    set.ttl,
+                    &set.rdatas,
+                );
+            }
+        }
         self.sign_rrset(w, owner, name, set, &set.rdatas, wildcard);
         if matches!(set.rtype, rtype::NS | rtype::MX | rtype::SRV) {
             self.additional(&set.targets, w);

@@ -897,6 +897,60 @@ impl<'b> ResponseWriter<'b> {
         Prepared::new(base, record, pointers, labels, &names)
     }
 
+    /// Encodes an RRset owned by the question name as [`push_rrset`](Self::push_rrset)
+    /// writes it (every owner a pointer to offset 12), for
+    /// [`push_at_question`](Self::push_at_question). Load time; `None` for an empty set, or
+    /// one whose RDATA holds compressible names (they depend on the message).
+    pub fn prepare_at_question(rtype: u16, ttl: u32, rdatas: &[Rdata]) -> Option<Box<[u8]>> {
+        if rdatas.is_empty() || rdatas.iter().any(|r| !r.names().is_empty()) {
+            return None;
+        }
+        let question = b"\x00\x00\x01\x00\x01";
+        let mut buf = Vec::new();
+        let header = Header {
+            id: 0,
+            opcode: 0,
+            rd: false,
+            cd: false,
+        };
+        let mut w = ResponseWriter::new(&mut buf, header, Some(question), usize::MAX);
+        w.push_rrset(
+            Section::Answer,
+            Overflow::Truncate,
+            Owner::Question,
+            rtype,
+            ttl,
+            rdatas,
+        );
+        let start = w.question_end;
+        u16::try_from(rdatas.len()).ok()?;
+        Some(buf[start..].into())
+    }
+
+    /// Appends an RRset of `count` records prepared by
+    /// [`prepare_at_question`](Self::prepare_at_question): the same bytes as
+    /// [`push_rrset`](Self::push_rrset) with [`Owner::Question`], in one copy. Returns false
+    /// if it did not fit; then `overflow` says whether the response was truncated.
+    pub fn push_at_question(
+        &mut self,
+        section: Section,
+        overflow: Overflow,
+        prepared: &[u8],
+        count: usize,
+    ) -> bool {
+        if self.truncated {
+            return false;
+        }
+        debug_assert!(
+            self.counts[section as usize + 1..].iter().all(|&c| c == 0),
+            "records are written section by section: answer, authority, additional"
+        );
+        let mark = self.mark();
+        self.buf.extend_from_slice(prepared);
+        self.counts[section as usize] += count as u16;
+        self.fits(mark, overflow)
+    }
+
     /// Appends a record prepared by [`prepare`](Self::prepare), when the message holds
     /// nothing but the header and the question `qname` (the question name in lower case)
     /// and the record applies to that question: then the same bytes, names and table as the

@@ -13,6 +13,8 @@ use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::clock::BatchClock;
+
 /// Queries per system call.
 pub const BATCH: usize = 32;
 /// Largest query accepted (larger ones are truncated by the kernel and dropped as malformed).
@@ -44,25 +46,29 @@ impl Slots {
             send_iov: vec![zero_iov; BATCH],
             send_hdrs: vec![zero_hdr; BATCH],
         });
-        s.arm_receive();
-        s
-    }
-
-    /// Points every receive header at its buffer and address slot (pointers into the boxed
-    /// vectors, which never reallocate).
-    fn arm_receive(&mut self) {
         for i in 0..BATCH {
-            self.recv_iov[i].iov_base = self.queries[i].as_mut_ptr().cast();
-            self.recv_iov[i].iov_len = QUERY_BUF;
-            let h = &mut self.recv_hdrs[i].msg_hdr;
-            h.msg_name = (&raw mut self.addrs[i]).cast();
-            h.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-            h.msg_iov = &raw mut self.recv_iov[i];
+            s.recv_iov[i].iov_base = s.queries[i].as_mut_ptr().cast();
+            s.recv_iov[i].iov_len = QUERY_BUF;
+            let h = &mut s.recv_hdrs[i].msg_hdr;
+            h.msg_name = (&raw mut s.addrs[i]).cast();
+            h.msg_iov = &raw mut s.recv_iov[i];
             h.msg_iovlen = 1;
             h.msg_control = std::ptr::null_mut();
             h.msg_controllen = 0;
-            h.msg_flags = 0;
-            self.recv_hdrs[i].msg_len = 0;
+        }
+        s.arm_receive(BATCH);
+        s
+    }
+
+    /// Makes the first `used` receive headers ready for the next `recvmmsg`: the kernel
+    /// wrote the address length, flags and length of the ones it filled, and nothing else
+    /// (the buffer and address pointers, set once in `new`, point into the boxed vectors,
+    /// which never reallocate). Headers past `used` are untouched since their last arming.
+    fn arm_receive(&mut self, used: usize) {
+        for hdr in &mut self.recv_hdrs[..used] {
+            hdr.msg_hdr.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            hdr.msg_hdr.msg_flags = 0;
+            hdr.msg_len = 0;
         }
     }
 }
@@ -87,20 +93,22 @@ fn peer_of(addr: &libc::sockaddr_storage) -> Option<SocketAddr> {
     }
 }
 
-/// Serves `socket` until `stop` is set: `handle(query, peer, rotation, response)` writes the
-/// response to a query and returns whether to send it. Returns an error only if batching is
+/// Serves `socket` until `stop` is set: `handle(query, peer, rotation, clock, response)`
+/// writes the response to a query and returns whether to send it; `clock` is read once per
+/// batch and once per query ([`BatchClock`]). Returns an error only if batching is
 /// unavailable before anything was served (the caller then falls back to single packets).
 pub fn serve_batched(
     socket: &UdpSocket,
     stop: &Arc<AtomicBool>,
-    mut handle: impl FnMut(&[u8], SocketAddr, u32, &mut Vec<u8>) -> bool,
+    mut handle: impl FnMut(&[u8], SocketAddr, u32, &mut BatchClock, &mut Vec<u8>) -> bool,
 ) -> io::Result<()> {
     let fd = socket.as_raw_fd();
     let mut s = Slots::new();
     let mut rotation: u32 = 0;
     let mut served_any = false;
+    let mut used = BATCH;
     while !stop.load(Ordering::Relaxed) {
-        s.arm_receive();
+        s.arm_receive(used);
         // SAFETY: recv_hdrs holds BATCH headers whose pointers reference live buffers in `s`
         // (boxed, not moved during the call); the kernel writes at most iov_len bytes each.
         let n = unsafe {
@@ -129,6 +137,8 @@ pub fn serve_batched(
         }
         served_any = true;
         let received = n as usize;
+        used = received;
+        let mut clock = BatchClock::start();
         let mut to_send = 0;
         for i in 0..received {
             let len = s.recv_hdrs[i].msg_len as usize;
@@ -141,7 +151,7 @@ pub fn serve_batched(
             }
             rotation = rotation.wrapping_add(1);
             let (query, response) = (&s.queries[i][..len], &mut s.responses[i]);
-            if !handle(query, peer, rotation, response) {
+            if !handle(query, peer, rotation, &mut clock, response) {
                 continue;
             }
             s.send_iov[to_send].iov_base = s.responses[i].as_mut_ptr().cast();

@@ -9,6 +9,7 @@
 
 #[cfg(target_os = "linux")]
 mod batch;
+mod clock;
 pub mod listeners;
 pub mod rrl;
 pub mod tcp;

@@ -141,6 +141,11 @@ impl Rrl {
         self.epoch.elapsed().as_secs() as u32
     }
 
+    /// Seconds since this table was made at `at` (a clock reading the server already has).
+    pub fn secs_at(&self, at: tokio::time::Instant) -> u32 {
+        at.saturating_duration_since(self.epoch).as_secs() as u32
+    }
+
     /// Counts one response in the slot of `hash` for second `now_secs`; returns the count so
     /// far in that second.
     fn count(&self, hash: u64, now_secs: u32) -> u32 {

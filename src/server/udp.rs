@@ -10,6 +10,7 @@ use std::time::Duration;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use super::ListenerShared;
+use super::clock::BatchClock;
 use super::rrl::{Kind, Verdict};
 use crate::dns::answer::{QueryContext, Transport, answer_guarded, bad_cookie};
 use crate::dns::cookie::CookieStatus;
@@ -93,9 +94,10 @@ fn serve(socket: UdpSocket, shared: ListenerShared, stop: Arc<AtomicBool>) {
     {
         // Batched receive and send (recvmmsg/sendmmsg); falls back to one packet at a time
         // only if the kernel refuses the batch calls.
-        let answered = super::batch::serve_batched(&socket, &stop, |query, peer, rotation, out| {
-            handle(&shared, query, peer, rotation, out)
-        });
+        let answered =
+            super::batch::serve_batched(&socket, &stop, |query, peer, rotation, clock, out| {
+                handle(&shared, query, peer, rotation, clock, out)
+            });
         if answered.is_ok() {
             return;
         }
@@ -122,7 +124,8 @@ fn serve(socket: UdpSocket, shared: ListenerShared, stop: Arc<AtomicBool>) {
             }
         };
         rotation = rotation.wrapping_add(1);
-        if handle(&shared, &buf[..len], peer, rotation, &mut out)
+        let mut clock = BatchClock::start();
+        if handle(&shared, &buf[..len], peer, rotation, &mut clock, &mut out)
             && let Err(e) = socket.send_to(&out, peer)
         {
             tracing::debug!(error = %e, %peer, "udp send failed");
@@ -131,27 +134,29 @@ fn serve(socket: UdpSocket, shared: ListenerShared, stop: Arc<AtomicBool>) {
 }
 
 /// Answers one UDP query into `out`, applying rate limiting and counting it. Returns whether
-/// `out` should be sent.
+/// `out` should be sent. `clock` gives the time (read once per batch) and the query's start,
+/// and takes the query's end.
 fn handle(
     shared: &ListenerShared,
     packet: &[u8],
     peer: SocketAddr,
     rotation: u32,
+    clock: &mut BatchClock,
     out: &mut Vec<u8>,
 ) -> bool {
-    let started = tokio::time::Instant::now();
     let snap = shared.store.load();
     let cx = QueryContext {
         source: peer.ip(),
         transport: Transport::Udp,
         rotation,
-        // Seconds are enough: DNSSEC signatures change windows every few hours.
-        now: crate::state::now_unix() as u32,
+        // Seconds are enough: DNSSEC signatures change windows every few hours, cookies are
+        // valid for an hour.
+        now: clock.now_unix(),
     };
     let mut info = answer_guarded(&snap, packet, &cx, out);
     let send = match info.as_mut() {
         None => false,
-        Some(info) => match rate_limit(shared, &snap, peer.ip(), info, out) {
+        Some(info) => match rate_limit(shared, &snap, peer.ip(), info, clock, out) {
             Verdict::Send => true,
             // A limited query that carried a server cookie we do not accept gets BADCOOKIE
             // with a fresh cookie instead (RFC 7873 5.2.3), so a real client is exempt from
@@ -175,7 +180,7 @@ fn handle(
         Transport::Udp,
         packet,
         info.as_ref(),
-        started.elapsed(),
+        clock.lap(),
     );
     send
 }
@@ -186,6 +191,7 @@ fn rate_limit(
     snap: &crate::state::Snapshot,
     client: std::net::IpAddr,
     info: &crate::dns::answer::AnswerInfo,
+    clock: &BatchClock,
     response: &[u8],
 ) -> Verdict {
     let settings = &snap.config.rrl;
@@ -209,7 +215,7 @@ fn rate_limit(
     };
     let verdict = shared
         .rrl
-        .check(settings, client, kind, shared.rrl.now_secs());
+        .check(settings, client, kind, shared.rrl.secs_at(clock.started()));
     if verdict != Verdict::Send {
         shared.observer.rate_limited();
     }

@@ -99,6 +99,7 @@ pub(super) fn compile_records(
                     ttl,
                     rdatas: Vec::new(),
                     targets: Vec::new(),
+                    at_question: None,
                 });
                 record_lines.insert((owner.clone(), code), rec_span.start);
                 node.rrsets.len() - 1

@@ -74,6 +74,10 @@ pub(super) fn compile_zone(
     if cx.errors.len() > before {
         return None;
     }
+    for set in nodes.values_mut().flat_map(|n| n.rrsets.iter_mut()) {
+        set.at_question =
+            crate::dns::wire::ResponseWriter::prepare_at_question(set.rtype, set.ttl, &set.rdatas);
+    }
     let negative_soa = crate::dns::wire::ResponseWriter::prepare(
         origin.as_wire(),
         origin.as_wire(),
