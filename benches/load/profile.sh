@@ -98,14 +98,14 @@ callgrind)
         # The worker thread's file: the one whose code answered queries.
         cg=""
         for f in "$WORK/cg.$mix"-*; do
-            # grep -c reads to the end: with -q, callgrind_annotate can die of SIGPIPE and
-            # pipefail then fails the test.
+            # grep -c reads to the end: with -q (or awk's exit below), callgrind_annotate can
+            # die of SIGPIPE, and pipefail then fails the test or the script.
             if [ "$(callgrind_annotate --inclusive=yes "$f" 2>/dev/null | grep -c 'answer_guarded')" -gt 0 ]; then
                 cg="$f"
             fi
         done
         [ -n "$cg" ] || { echo "no callgrind file of the UDP worker" >&2; exit 1; }
-        total="$(callgrind_annotate "$cg" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1; exit }')"
+        total="$(callgrind_annotate "$cg" 2>/dev/null | awk '/PROGRAM TOTALS/ && !done { gsub(",", "", $1); print $1; done = 1 }')"
         echo "## callgrind, $mix A: $answers answers ($probe of them static probes), $total instructions in the UDP worker thread = $((total / answers)) per query"
         callgrind_annotate --inclusive=no "$cg" 2>/dev/null | sed -n '/file:function/,$p' | sed -n '3,27p' \
             | sed -E 's/ \[[^]]*\]$//; s/^( *[0-9,]+ \( *[0-9.]+%\))  [^:]*:/\1  /' | cut -c1-170 || true
