@@ -428,7 +428,7 @@ pub struct ServiceRegion {
     /// Endpoints that must be up for the region to be healthy.
     pub min_up: u32,
     /// Stable hash of the region name, for rendezvous hashing.
-    pub seed: u64,
+    pub seed: crate::steer::rendezvous::Seed,
     /// The live weight slot of a rollout's canary: its weight is the slot's, not `weight`.
     pub live_weight: Option<crate::health::view::WeightSlot>,
 }

@@ -839,16 +839,28 @@ impl Resolver<'_> {
             AnswerKind::Addresses => {
                 let want_v6 = qtype == rtype::AAAA;
                 let rtype = if want_v6 { rtype::AAAA } else { rtype::A };
-                let mut written = super::sign::Addresses::new();
+                // The RDATAs are kept for the RRSIG only when signing.
+                let mut written = self.sign.is_some().then(super::sign::Addresses::new);
+                let mut count = 0usize;
                 for addr in
                     steer::endpoints(service, &decision, &snap.health, want_v6, self.cx.rotation)
                 {
-                    let octets = written.push(addr);
-                    w.push(Section::Answer, owner, rtype, service.ttl, octets);
+                    count += 1;
+                    match (&mut written, addr) {
+                        (Some(kept), _) => {
+                            w.push(Section::Answer, owner, rtype, service.ttl, kept.push(addr));
+                        }
+                        (None, IpAddr::V4(a)) => {
+                            w.push(Section::Answer, owner, rtype, service.ttl, &a.octets());
+                        }
+                        (None, IpAddr::V6(a)) => {
+                            w.push(Section::Answer, owner, rtype, service.ttl, &a.octets());
+                        }
+                    }
                 }
-                if written.is_empty() {
+                if count == 0 {
                     self.push_negative(w, nodata);
-                } else if let Some(sign) = &mut self.sign {
+                } else if let (Some(sign), Some(written)) = (&mut self.sign, &written) {
                     let set = Rrset {
                         owner: name,
                         rtype,

@@ -165,11 +165,6 @@ impl Addresses {
         self.heap[self.len - 1].as_ref()
     }
 
-    /// Whether none was written.
-    pub(super) fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// Every address written.
     pub(super) fn as_slice(&self) -> &[Octets] {
         if self.heap.is_empty() {

@@ -398,38 +398,109 @@ pub fn answer_kind<'s>(service: &'s Service, decision: &Decision) -> AnswerKind<
 /// The addresses to answer (SPEC 4.5): up to `max_answers` endpoints of the chosen region of
 /// the asked family, healthy ones only (all when failing open), rotated by `rotation`; or the
 /// fallback addresses.
+#[inline]
 pub fn endpoints<'s>(
     service: &'s Service,
     decision: &Decision,
     health: &'s HealthTable,
     want_v6: bool,
     rotation: u32,
-) -> impl Iterator<Item = IpAddr> + 's {
-    let ignore_health = decision.ignores_health();
+) -> Endpoints<'s> {
     let (list, fallback): (&'s [crate::config::model::Endpoint], &'s [IpAddr]) =
         match decision.region {
             Some(r) => (&service.regions[r].endpoints, &[]),
             None if decision.reason == Reason::Fallback => (&[], &service.fallback),
             None => (&[], &[]),
         };
-    let usable = move |addr: &IpAddr| addr.is_ipv6() == want_v6;
-    let eps = list
-        .iter()
-        .filter(move |e| usable(&e.addr))
-        .filter(move |e| ignore_health || e.slot.is_none_or(|s| health.get(s) == Status::Up))
-        .map(|e| e.addr);
-    let fb = fallback.iter().copied().filter(usable);
-    let count = eps.clone().count() + fb.clone().count();
-    let start = if count == 0 {
-        0
-    } else {
-        rotation as usize % count
+    let mut e = Endpoints {
+        list,
+        fallback,
+        health,
+        want_v6,
+        ignore_health: decision.ignores_health(),
+        next: 0,
+        skip: 0,
+        left: 0,
     };
-    let all = eps.chain(fb);
-    all.clone()
-        .skip(start)
-        .chain(all.take(start))
-        .take(service.max_answers)
+    let count = list.iter().filter(|ep| e.endpoint_usable(ep)).count()
+        + fallback.iter().filter(|a| a.is_ipv6() == want_v6).count();
+    if count > 0 {
+        e.skip = rotation as usize % count;
+        e.left = count.min(service.max_answers);
+    }
+    e
+}
+
+/// The iterator [`endpoints`] returns: the usable addresses (of the asked family, and healthy
+/// unless failing open) of the region's endpoints then the fallback, from the `rotation %
+/// count`-th around to the one before it, at most `max_answers`. One pass to count them, one
+/// to answer; no allocation.
+#[derive(Debug, Clone)]
+pub struct Endpoints<'s> {
+    list: &'s [crate::config::model::Endpoint],
+    fallback: &'s [IpAddr],
+    health: &'s HealthTable,
+    want_v6: bool,
+    ignore_health: bool,
+    /// Next position in `list` then `fallback`.
+    next: usize,
+    /// Usable addresses still to pass over before the first answered (the rotation).
+    skip: usize,
+    /// Addresses still to answer.
+    left: usize,
+}
+
+impl Endpoints<'_> {
+    fn len(&self) -> usize {
+        self.list.len() + self.fallback.len()
+    }
+
+    /// Whether an endpoint of the region is answered.
+    #[inline]
+    fn endpoint_usable(&self, e: &crate::config::model::Endpoint) -> bool {
+        e.addr.is_ipv6() == self.want_v6
+            && (self.ignore_health || e.slot.is_none_or(|s| self.health.get(s) == Status::Up))
+    }
+
+    /// The address at position `i` of `list` then `fallback`, if it is answered.
+    #[inline]
+    fn usable(&self, i: usize) -> Option<IpAddr> {
+        match self.list.get(i) {
+            Some(e) => self.endpoint_usable(e).then_some(e.addr),
+            None => {
+                let a = self.fallback[i - self.list.len()];
+                (a.is_ipv6() == self.want_v6).then_some(a)
+            }
+        }
+    }
+}
+
+impl Iterator for Endpoints<'_> {
+    type Item = IpAddr;
+
+    #[inline]
+    fn next(&mut self) -> Option<IpAddr> {
+        if self.left == 0 {
+            return None;
+        }
+        let len = self.len();
+        // At most twice round: past the rotation, then the answer (fewer when health changed
+        // since the count).
+        for _ in 0..2 * len {
+            let i = self.next;
+            self.next = if i + 1 == len { 0 } else { i + 1 };
+            if let Some(a) = self.usable(i) {
+                if self.skip > 0 {
+                    self.skip -= 1;
+                    continue;
+                }
+                self.left -= 1;
+                return Some(a);
+            }
+        }
+        self.left = 0;
+        None
+    }
 }
 
 #[cfg(test)]

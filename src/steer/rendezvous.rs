@@ -57,14 +57,31 @@ impl SubnetKey {
         self.prefix
     }
 
-    fn hash_with(&self, seed: u64) -> u64 {
+    fn hash_with(&self, seed: Seed) -> u64 {
         let lo = self.bits as u64;
         let hi = (self.bits >> 64) as u64;
         let tag = u64::from(self.prefix) | (u64::from(self.v6) << 8);
-        let mut h = mix(seed ^ 0x9e37_79b9_7f4a_7c15);
+        let mut h = seed.start;
         h = mix(h ^ lo);
         h = mix(h ^ hi);
         mix(h ^ tag)
+    }
+}
+
+/// A region's seed for the hash, with the hash's first step (which depends on the seed alone)
+/// done once, when the configuration is compiled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seed {
+    /// `mix(seed ^ golden ratio)`: where the hash of (seed, subnet) starts.
+    start: u64,
+}
+
+impl Seed {
+    /// The seed `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self {
+            start: mix(seed ^ 0x9e37_79b9_7f4a_7c15),
+        }
     }
 }
 
@@ -81,7 +98,7 @@ fn mix(mut x: u64) -> u64 {
 ///
 /// For a fixed subnet the score only falls as the weight grows, while the other candidates'
 /// scores stay as they are: raising one region's weight can only add subnets to it.
-pub fn score(key: &SubnetKey, seed: u64, weight: f64) -> f64 {
+pub fn score(key: &SubnetKey, seed: Seed, weight: f64) -> f64 {
     // 53 random bits -> u in (0, 1].
     let u = ((key.hash_with(seed) >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
     -u.ln() / weight
@@ -104,7 +121,7 @@ pub fn pick<T>(
         if weight == 0 {
             continue;
         }
-        let s = score(key, seed, f64::from(weight));
+        let s = score(key, Seed::new(seed), f64::from(weight));
         if best.as_ref().is_none_or(|(b, _)| s < *b) {
             best = Some((s, c));
         }
@@ -131,6 +148,39 @@ mod tests {
         assert_eq!(v6.prefix(), 56);
         assert_eq!(v6, SubnetKey::new("2001:db8:1:2::".parse().unwrap(), 64));
         assert_ne!(v6, SubnetKey::new("2001:db8:1:300::".parse().unwrap(), 128));
+    }
+
+    /// The score as first written: the seed mixed in per call (the reference for [`Seed`]).
+    fn score_reference(key: &SubnetKey, seed: u64, weight: f64) -> f64 {
+        let lo = key.bits as u64;
+        let hi = (key.bits >> 64) as u64;
+        let tag = u64::from(key.prefix) | (u64::from(key.v6) << 8);
+        let mut h = mix(seed ^ 0x9e37_79b9_7f4a_7c15);
+        h = mix(h ^ lo);
+        h = mix(h ^ hi);
+        h = mix(h ^ tag);
+        let u = ((h >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
+        -u.ln() / weight
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn precomputed_seed_scores_as_before(
+            seed in proptest::prelude::any::<u64>(),
+            addr in proptest::prelude::any::<u128>(),
+            prefix in 0u8..=128,
+            v6 in proptest::prelude::any::<bool>(),
+            weight in 0.001f64..1e6,
+        ) {
+            let key = if v6 {
+                SubnetKey::new(IpAddr::V6(addr.into()), prefix)
+            } else {
+                SubnetKey::new(IpAddr::V4((addr as u32).into()), prefix.min(32))
+            };
+            let a = score(&key, Seed::new(seed), weight);
+            let b = score_reference(&key, seed, weight);
+            proptest::prop_assert_eq!(a.to_bits(), b.to_bits());
+        }
     }
 
     #[test]

@@ -812,3 +812,97 @@ proptest! {
         }
     }
 }
+
+/// The endpoints as an iterator chain (filter, count, skip, chain, take): the reference for
+/// [`endpoints`].
+fn endpoints_reference<'s>(
+    service: &'s Service,
+    decision: &Decision,
+    health: &'s HealthTable,
+    want_v6: bool,
+    rotation: u32,
+) -> Vec<IpAddr> {
+    let ignore_health = decision.ignores_health();
+    let (list, fallback): (&'s [Endpoint], &'s [IpAddr]) = match decision.region {
+        Some(r) => (&service.regions[r].endpoints, &[]),
+        None if decision.reason == Reason::Fallback => (&[], &service.fallback),
+        None => (&[], &[]),
+    };
+    let usable = move |addr: &IpAddr| addr.is_ipv6() == want_v6;
+    let eps = list
+        .iter()
+        .filter(move |e| usable(&e.addr))
+        .filter(move |e| ignore_health || e.slot.is_none_or(|s| health.get(s) == Status::Up))
+        .map(|e| e.addr);
+    let fb = fallback.iter().copied().filter(usable);
+    let count = eps.clone().count() + fb.clone().count();
+    let start = if count == 0 {
+        0
+    } else {
+        rotation as usize % count
+    };
+    let all = eps.chain(fb);
+    all.clone()
+        .skip(start)
+        .chain(all.take(start))
+        .take(service.max_answers)
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+
+    #[test]
+    fn endpoints_equal_the_reference(
+        eps in proptest::collection::vec((any::<bool>(), any::<u8>(), any::<bool>(), any::<bool>()), 0..9),
+        fallback in proptest::collection::vec((any::<bool>(), any::<u8>()), 0..4),
+        outcome in 0u8..4,
+        want_v6 in any::<bool>(),
+        rotation in any::<u32>(),
+        max_answers in 1usize..7,
+    ) {
+        let addr = |v6: bool, b: u8| -> IpAddr {
+            if v6 {
+                IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, u16::from(b)))
+            } else {
+                IpAddr::V4(Ipv4Addr::new(192, 0, 2, b))
+            }
+        };
+        let mut s = service(&[("r", Active, 1, &[])], &[("default", "r")]);
+        let h = HealthTable::new(eps.len());
+        s.regions[0].endpoints = eps
+            .iter()
+            .enumerate()
+            .map(|(n, &(v6, b, checked, up))| {
+                if !up {
+                    h.set(SlotId(n as u32), Status::Down);
+                }
+                Endpoint {
+                    addr: addr(v6, b),
+                    slot: checked.then_some(SlotId(n as u32)),
+                }
+            })
+            .collect();
+        s.fallback = fallback.iter().map(|&(v6, b)| addr(v6, b)).collect();
+        s.max_answers = max_answers;
+        let (region, reason) = match outcome {
+            0 => (Some(RegionId::from_index(0)), Reason::Geo),
+            1 => (Some(RegionId::from_index(0)), Reason::FailOpen),
+            2 => (None, Reason::Fallback),
+            _ => (None, Reason::NoData),
+        };
+        let d = Decision {
+            map_entry: s.map.default,
+            region,
+            tier: region.map(|_| 0),
+            reason,
+            scope: 0,
+            hashed: false,
+            cap: None,
+        };
+        prop_assert_eq!(
+            endpoints(&s, &d, &h, want_v6, rotation).collect::<Vec<_>>(),
+            endpoints_reference(&s, &d, &h, want_v6, rotation)
+        );
+    }
+}

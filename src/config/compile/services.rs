@@ -336,11 +336,11 @@ pub(super) fn compile_services(
 }
 
 /// Stable 64-bit seed of a region name (FNV-1a), so hashing survives reloads and reordering.
-pub fn region_seed(name: &str) -> u64 {
+pub fn region_seed(name: &str) -> crate::steer::rendezvous::Seed {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in name.bytes() {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
-    h
+    crate::steer::rendezvous::Seed::new(h)
 }
