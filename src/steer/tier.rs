@@ -79,8 +79,10 @@ fn pick_in<const COMPARE: bool>(
     capped: bool,
 ) -> TierPick {
     let capped = capped && tier.iter().any(|&i| regions[i].canary);
-    // Lowest score among the tier's weighted regions (the owner; only with a canary).
+    // Lowest score among the tier's weighted regions (the owner; only with a canary), and
+    // whether it may serve.
     let mut owner: Option<(f64, RegionId)> = None;
+    let mut owner_may_serve = false;
     // Lowest score among weighted candidates that are not canaries (all, without the cap).
     let mut best: Option<(f64, RegionId)> = None;
     // Lowest score among weight-0 candidates, all counted as weight 1.
@@ -104,8 +106,9 @@ fn pick_in<const COMPARE: bool>(
                 continue;
             }
             let s = if COMPARE { score(key, r.seed, w) } else { 0.0 };
-            if capped {
-                lower(&mut owner, s, i);
+            if capped && owner.is_none_or(|(b, _)| s < b) {
+                owner = Some((s, i));
+                owner_may_serve = ok;
             }
             if ok {
                 if is_canary {
@@ -134,7 +137,7 @@ fn pick_in<const COMPARE: bool>(
         };
     }
     match owner {
-        Some((_, o)) if regions[o].canary && may_serve(&regions[o]) => TierPick {
+        Some((_, o)) if regions[o].canary && owner_may_serve => TierPick {
             region: Some(o),
             hashed: weighted > 1,
             cap: Some(Cap::Own),
