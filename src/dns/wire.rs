@@ -646,9 +646,14 @@ impl<'b> ResponseWriter<'b> {
         if header.cd && header.opcode == 0 {
             flags |= 0x0010;
         }
-        buf.extend_from_slice(&header.id.to_be_bytes());
-        buf.extend_from_slice(&flags.to_be_bytes());
-        buf.extend_from_slice(&[0, u8::from(question.is_some()), 0, 0, 0, 0, 0, 0]);
+        // The header in one append: ID, flags, QDCOUNT, and the other counts (filled in by
+        // `finish`).
+        let [id_hi, id_lo] = header.id.to_be_bytes();
+        let [flags_hi, flags_lo] = flags.to_be_bytes();
+        let qdcount = u8::from(question.is_some());
+        buf.extend_from_slice(&[
+            id_hi, id_lo, flags_hi, flags_lo, 0, qdcount, 0, 0, 0, 0, 0, 0,
+        ]);
         if let Some(q) = question {
             buf.extend_from_slice(q);
         }
@@ -1124,17 +1129,26 @@ impl<'b> ResponseWriter<'b> {
     fn end(&mut self, opt: Option<&OptOut<'_>>, last: Option<&[u8]>) {
         let mut arcount = self.counts[2];
         if let Some(opt) = opt {
-            let ext_rcode = opt.ext_rcode;
-            self.buf.push(0);
-            self.buf.extend_from_slice(&rtype::OPT.to_be_bytes());
-            self.buf.extend_from_slice(&opt.udp_size.to_be_bytes());
-            self.buf.push(ext_rcode);
-            self.buf.push(0); // version 0
-            self.buf
-                .push(if opt.dnssec_ok { 0x80 } else { 0 } | if opt.compact_ok { 0x40 } else { 0 });
-            self.buf.push(0);
-            let len_at = self.buf.len();
-            self.buf.extend_from_slice(&[0, 0]);
+            // Root owner, type, UDP size, extended rcode, version 0, flags (DO, CO) and a
+            // placeholder RDLENGTH, in one append.
+            let [type_hi, type_lo] = rtype::OPT.to_be_bytes();
+            let [size_hi, size_lo] = opt.udp_size.to_be_bytes();
+            let flags =
+                if opt.dnssec_ok { 0x80 } else { 0 } | if opt.compact_ok { 0x40 } else { 0 };
+            self.buf.extend_from_slice(&[
+                0,
+                type_hi,
+                type_lo,
+                size_hi,
+                size_lo,
+                opt.ext_rcode,
+                0,
+                flags,
+                0,
+                0,
+                0,
+            ]);
+            let len_at = self.buf.len() - 2;
             if let Some(nsid) = opt.nsid {
                 self.buf.extend_from_slice(&OPT_NSID.to_be_bytes());
                 self.buf
