@@ -30,16 +30,69 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A free loopback port for both UDP and TCP (best effort; the race is harmless in tests).
+/// A free loopback port for both UDP and TCP (see [`free_addr`]).
 pub fn free_port() -> u16 {
-    for _ in 0..50 {
-        let udp = UdpSocket::bind("127.0.0.1:0").expect("bind udp");
-        let port = udp.local_addr().expect("addr").port();
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
+    free_addr("127.0.0.1").port()
+}
+
+/// The ports tests hand out: below the kernel's ephemeral range when there is room there,
+/// else above it. A port taken from the ephemeral range (by binding port 0) is free for the
+/// moment only: between the test picking it and its server binding it, the kernel may give it
+/// to a client socket (dig, a resolver's query socket), which then receives another test's
+/// queries (seen: dig's "query response not set" in tests/readme.rs under a parallel run).
+fn test_port_range() -> (u16, u16) {
+    let ephemeral = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| {
+            let mut it = s.split_whitespace().map(|p| p.parse::<u32>().ok());
+            Some((it.next()??, it.next()??))
+        })
+        .unwrap_or((32768, 60999));
+    match ephemeral {
+        (low, _) if low >= 12_000 => (10_000, (low - 1).min(u32::from(u16::MAX)) as u16),
+        (_, high) if high <= 55_000 => ((high + 1) as u16, 65_000),
+        _ => (0, 0),
+    }
+}
+
+/// A free port on the loopback address `ip` (`"127.0.0.31"`) for both UDP and TCP, outside the
+/// kernel's ephemeral range ([`test_port_range`]); each call of this process tries the next
+/// port after a start drawn from the process id and the clock, so parallel tests (and test
+/// binaries) do not walk the same ports.
+pub fn free_addr(ip: &str) -> SocketAddr {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    static START: OnceLock<u32> = OnceLock::new();
+    let ip: std::net::IpAddr = ip.parse().expect("loopback address");
+    let (low, high) = test_port_range();
+    let start = *START.get_or_init(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        std::process::id().wrapping_mul(2_654_435_761) ^ nanos
+    });
+    let free = |addr: SocketAddr| {
+        UdpSocket::bind(addr).is_ok() && std::net::TcpListener::bind(addr).is_ok()
+    };
+    for _ in 0..200 {
+        let addr = if high > low {
+            let span = u32::from(high - low) + 1;
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            SocketAddr::new(ip, low + (start.wrapping_add(n) % span) as u16)
+        } else {
+            // No room outside the ephemeral range: any port the kernel gives.
+            UdpSocket::bind((ip, 0))
+                .expect("bind udp")
+                .local_addr()
+                .expect("addr")
+        };
+        if free(addr) {
+            return addr;
         }
     }
-    panic!("no port free for both UDP and TCP on 127.0.0.1 after 50 tries");
+    panic!("no port free for both UDP and TCP on {ip} after 200 tries");
 }
 
 /// Port 53 (UDP and TCP) on some loopback address `127.53.x.1` that nothing uses, for a name
@@ -56,19 +109,6 @@ pub fn free_port_53() -> Option<SocketAddr> {
         }
     }
     None
-}
-
-/// A free port on the loopback address `ip` (`"127.0.0.31"`) for both UDP and TCP.
-pub fn free_addr(ip: &str) -> SocketAddr {
-    let ip: std::net::IpAddr = ip.parse().expect("loopback address");
-    for _ in 0..50 {
-        let udp = UdpSocket::bind((ip, 0)).expect("bind udp");
-        let addr = udp.local_addr().expect("addr");
-        if std::net::TcpListener::bind(addr).is_ok() {
-            return addr;
-        }
-    }
-    panic!("no port free for both UDP and TCP on {ip} after 50 tries");
 }
 
 /// Deep-merges `from` into `into`: tables are merged key by key, other values replaced.
