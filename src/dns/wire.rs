@@ -119,6 +119,16 @@ pub struct Header {
     pub cd: bool,
 }
 
+impl Header {
+    /// The header of a scratch message encoded at load time (only its records are kept).
+    const LOAD_TIME: Header = Header {
+        id: 0,
+        opcode: 0,
+        rd: false,
+        cd: false,
+    };
+}
+
 /// Where [`parse_query`] puts the lower-cased question name.
 pub type QnameBuf = [u8; MAX_NAME_LEN];
 
@@ -853,13 +863,7 @@ impl<'b> ResponseWriter<'b> {
         let mut question = base.to_vec();
         question.extend_from_slice(&[0, 1, 0, 1]);
         let mut buf = Vec::new();
-        let header = Header {
-            id: 0,
-            opcode: 0,
-            rd: false,
-            cd: false,
-        };
-        let mut w = ResponseWriter::new(&mut buf, header, Some(&question), usize::MAX);
+        let mut w = ResponseWriter::new(&mut buf, Header::LOAD_TIME, Some(&question), usize::MAX);
         w.write_record(Section::Answer, Owner::Name(owner), rtype, ttl, rdata);
         let start = w.question_end;
         let labels: Vec<(u16, u8)> = w
@@ -912,13 +916,7 @@ impl<'b> ResponseWriter<'b> {
         }
         let question = b"\x00\x00\x01\x00\x01";
         let mut buf = Vec::new();
-        let header = Header {
-            id: 0,
-            opcode: 0,
-            rd: false,
-            cd: false,
-        };
-        let mut w = ResponseWriter::new(&mut buf, header, Some(question), usize::MAX);
+        let mut w = ResponseWriter::new(&mut buf, Header::LOAD_TIME, Some(question), usize::MAX);
         w.push_rrset(
             Section::Answer,
             Overflow::Truncate,
