@@ -48,6 +48,9 @@ LAT_DUR="${LAT_DUR:-3}"
 DEFAULT_WORKERS="${DEFAULT_WORKERS:-1}"
 DNSPERF="${DNSPERF:-1}"
 MEMORY="${MEMORY:-1}"
+# PERF=1: sample every server (perf, cpu-clock, kernel included) during its first saturation
+# run of each mix and print its top kernel and user-space symbols at the end.
+PERF="${PERF:-0}"
 BASE_PORT="${BASE_PORT:-$((20000 + RANDOM % 30000))}"
 # The machine is shared: run the servers and the blaster at a higher priority (negative nice,
 # root only) so that other people's builds on the same cores preempt them less. With
@@ -126,16 +129,19 @@ tree() {
     echo "$out"
 }
 
-# utime+stime (clock ticks) of $1 and its descendants, every thread included.
+# "utime+stime stime" (clock ticks) of $1 and its descendants, every thread included: the
+# whole CPU time and the part of it spent in the kernel.
 cpu_ticks() {
-    local p sum=0 f
+    local p sum=0 sys=0 f
     for p in $(tree "$1"); do
         f="$(cat "/proc/$p/stat" 2>/dev/null)" || continue
         f="${f##*) }"   # past the command name, which may hold spaces
         # fields after ")": state(3) ... utime(14) stime(15) -> positions 12 and 13 here
-        sum=$((sum + $(echo "$f" | awk '{ print $12 + $13 }')))
+        set -- $(echo "$f" | awk '{ print $12 + $13, $13 }')
+        sum=$((sum + $1))
+        sys=$((sys + $2))
     done
-    echo "$sum"
+    echo "$sum $sys"
 }
 
 # Resident memory (kB) of $1 and its descendants.
@@ -367,18 +373,25 @@ export DUR LAT_DUR RATE
 run_one() {
     local tag="$1" s="$2" mix="$3" run="$4"
     shift 4
-    local pid="${PID[$s]}" before after out
-    before="$(cpu_ticks "$pid")"
+    local pid="${PID[$s]}" before after out b_sys a_sys
+    local perf_pid=""
+    read -r before b_sys <<< "$(cpu_ticks "$pid")"
+    if [ "$PERF" = 1 ] && [ "$tag" = sat ] && [ "$run" = 1 ]; then
+        perf record -q -F 999 -p "$pid" -o "$WORK/perf-$s-$mix.data" -- sleep "$DUR" 2>/dev/null &
+        perf_pid=$!
+    fi
     out="$("${PIN_C[@]}" "$BLASTER" -s "127.0.0.1:${PORT[$s]}" -q "$QDIR/$mix.q" "$@")"
-    after="$(cpu_ticks "$pid")"
+    read -r after a_sys <<< "$(cpu_ticks "$pid")"
+    if [ -n "$perf_pid" ]; then wait "$perf_pid" || true; fi
     echo "$out" > "$WORK/last-$s-$mix-$tag-$run.txt"
     echo "$out" | awk -v tag="$tag" -v s="$s" -v mix="$mix" -v run="$run" \
-        -v ticks=$((after - before)) -v tck="$TCK" -v dur="$DUR" '
+        -v ticks=$((after - before)) -v sys=$((a_sys - b_sys)) -v tck="$TCK" -v dur="$DUR" '
         /^RESULT/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); r[kv[1]] = kv[2] }
             us = (r["received"] > 0) ? ticks * 1e6 / tck / r["received"] : 0
-            printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t%s\t%s\t%s\t%s\n", tag, s, mix, run,
+            sys_us = (r["received"] > 0) ? sys * 1e6 / tck / r["received"] : 0
+            printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t%s\t%s\t%s\t%s\t%.2f\n", tag, s, mix, run,
                 r["qps"], r["received"], r["avg_us"], r["p50_us"], r["p99_us"], us,
-                ticks / tck, r["lost"], r["nxdomain"], r["other_rcode"] }' >> "$RESULTS"
+                ticks / tck, r["lost"], r["nxdomain"], r["other_rcode"], sys_us }' >> "$RESULTS"
 }
 
 # ---------------------------------------------------------------- report
@@ -450,16 +463,29 @@ if [ "$MEMORY" = 1 ]; then
     echo
 fi
 
+if [ "$PERF" = 1 ]; then
+    echo "## perf: top symbols per server (cpu-clock samples during saturation run 1; [k] kernel)"
+    for f in "$WORK"/perf-*.data; do
+        [ -e "$f" ] || continue
+        echo "### $(basename "$f" .data)"
+        echo '```'
+        perf report -i "$f" --no-children --sort dso,symbol --stdio 2>/dev/null \
+            | grep -v '^#' | grep -v '^$' | head -30 | sed -E 's/ +- +- *$//' | cut -c1-150 || true
+        echo '```'
+    done
+    echo
+fi
+
 if [ "$DNSPERF" = 1 ] && command -v dnsperf >/dev/null; then
     echo "## dnsperf (static A, ${DUR}s, 1 worker per server; dnsperf saturates at ~100-150k q/s here)"
     awk '{ print $1, $2 }' "$QDIR/static.q" > "$WORK/dnsperf.q"
     echo "| server | dnsperf QPS | avg latency | CPU us/query |"
     echo "|---|---|---|---|"
     for s in "${ACTIVE[@]}"; do
-        before="$(cpu_ticks "${PID[$s]}")"
+        read -r before _ <<< "$(cpu_ticks "${PID[$s]}")"
         out="$("${PIN_C[@]}" timeout $((DUR + 10)) dnsperf -s 127.0.0.1 -p "${PORT[$s]}" \
             -d "$WORK/dnsperf.q" -l "$DUR" -c 8 -q 500 -e -D 2>&1 || true)"
-        after="$(cpu_ticks "${PID[$s]}")"
+        read -r after _ <<< "$(cpu_ticks "${PID[$s]}")"
         echo "$out" | awk -v s="$s" -v t=$((after - before)) -v tck="$TCK" '
             /Queries completed:/ { done = $3 } /Queries per second:/ { q = $4 } /Average Latency/ { lat = $4 }
             END { printf "| %s | %.0f | %.0f us | %.2f |\n", s, q, lat * 1e6, (done > 0 ? t * 1e6 / tck / done : 0) }'

@@ -3,7 +3,8 @@
 # results of several run.sh invocations pooled):
 #   summarize.sh sat|def|lat FILE.tsv [FILE.tsv...]
 # Row format (tab-separated): tag server mix run qps received avg_us p50_us p99_us
-# cpu_us_per_query cpu_seconds lost nxdomain other_rcode. DUR (seconds per run, default 5) and
+# cpu_us_per_query cpu_seconds lost nxdomain other_rcode [kernel_us_per_query] (the last
+# column is absent in files from before 2026-12-01 run 7; the table then shows "-"). DUR (seconds per run, default 5) and
 # RATE (latency runs) only label columns.
 set -euo pipefail
 tag="${1:?usage: summarize.sh sat|def|lat FILE.tsv...}"
@@ -16,7 +17,7 @@ median_table() {
     shift
     # $1 = tag
     awk -F'\t' -v tag="$t" '
-        $1 == tag { k = $3 SUBSEP $2; n[k]++; q[k, n[k]] = $5; cpu[k, n[k]] = $10
+        $1 == tag { k = $3 SUBSEP $2; n[k]++; q[k, n[k]] = $5; cpu[k, n[k]] = $10; sys[k, n[k]] = $15; if ($15 == "") nosys[k] = 1
             lat[k] += $7; p99[k, n[k]] = $9; lost[k] += $12; busy[k] += $11
             if (!(($3) in seenm)) { seenm[$3] = 1; mixes[++nm] = $3 }
             if (!(($2) in seens)) { seens[$2] = 1; servers[++ns] = $2 } }
@@ -26,17 +27,18 @@ median_table() {
             lo = v[1]; hi = v[cnt]
             return (cnt % 2) ? v[(cnt + 1) / 2] : (v[cnt / 2] + v[cnt / 2 + 1]) / 2 }
         END {
-            printf "| mix | server | QPS median | QPS min-max | CPU us/query (median, min-max) | server CPU busy | lat avg us | p99 us (median) | lost | vs NSD |\n"
-            printf "|---|---|---|---|---|---|---|---|---|---|\n"
+            printf "| mix | server | QPS median | QPS min-max | CPU us/query (median, min-max) | of which kernel | server CPU busy | lat avg us | p99 us (median) | lost | vs NSD |\n"
+            printf "|---|---|---|---|---|---|---|---|---|---|---|\n"
             for (m = 1; m <= nm; m++) {
                 nsdk = mixes[m] SUBSEP "nsd"; nsdq = (nsdk in n) ? med(q, nsdk, n[nsdk]) : 0
                 for (s = 1; s <= ns; s++) { k = mixes[m] SUBSEP servers[s]; if (!(k in n)) continue
                     qm = med(q, k, n[k]); qlo = lo; qhi = hi
                     cm = med(cpu, k, n[k]); clo = lo; chi = hi
                     pm = med(p99, k, n[k])
+                    km = (k in nosys) ? "-" : sprintf("%.2f", med(sys, k, n[k]))
                     ratio = nsdq > 0 ? sprintf("%.2fx", qm / nsdq) : "-"
-                    printf "| %s | %s | %.0fk | %.0fk-%.0fk | %.2f (%.2f-%.2f) | %.0f%% | %.1f | %.1f | %d | %s |\n",
-                        mixes[m], servers[s], qm / 1000, qlo / 1000, qhi / 1000, cm, clo, chi,
+                    printf "| %s | %s | %.0fk | %.0fk-%.0fk | %.2f (%.2f-%.2f) | %s | %.0f%% | %.1f | %.1f | %d | %s |\n",
+                        mixes[m], servers[s], qm / 1000, qlo / 1000, qhi / 1000, cm, clo, chi, km,
                         100 * busy[k] / n[k] / dur, lat[k] / n[k], pm, lost[k], ratio } } }' dur="$DUR" "$@"
 }
 
