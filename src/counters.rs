@@ -7,16 +7,19 @@
 //!
 //! The counters every query touches are sharded ([`Sharded`]): the per-zone query counters
 //! here and the response-time histogram and RRL count in [`crate::metrics`]. Every UDP worker
-//! thread adds to its own copy, on its own cache lines, and a scrape sums the copies, so
-//! workers on different cores never write the same cache line. The steered counters (one row
-//! per service and region) are not: sharding them would cost 64 bytes a row per core.
+//! thread claims a shard of its own ([`claim_worker_shard`]) and adds to it on its own cache
+//! lines with a plain load and store (it is the shard's only writer); every other thread (TCP,
+//! tokio, tests, workers beyond the core count) adds to the shared shard 0 with an atomic add.
+//! A scrape sums the shards, so workers on different cores never write the same cache line
+//! and never pay for a locked instruction. The steered counters (one row per service and
+//! region) are not sharded: sharding them would cost 64 bytes a row per core.
 //!
 //! This module depends only on the configuration model and the steering reasons, so the
 //! snapshot can own its counters without depending on the listeners or the answer path.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use crate::config::Config;
@@ -90,31 +93,104 @@ fn reason_slot(r: Reason) -> usize {
 
 //------------ Sharded -----------------------------------------------------------------------------
 
-/// Most counter shards, whatever the core count (memory grows with them).
-const MAX_SHARDS: usize = 16;
+/// Most worker shards, whatever the core count (memory grows with them).
+const MAX_WORKER_SHARDS: usize = 16;
 
-thread_local! {
-    /// This thread's shard; 0 unless the thread is a UDP worker ([`set_worker_shard`]).
-    static SHARD: Cell<usize> = const { Cell::new(0) };
+/// Index of the shard every thread without a shard of its own counts into.
+const SHARED: usize = 0;
+
+/// The shard a thread counts into, and whether the thread owns it.
+///
+/// Shard 0 is shared: TCP tasks, the tokio runtime, tests and every thread without a shard of
+/// its own add to it with atomic read-modify-write, so their increments never collide. A
+/// worker that claimed a shard ([`claim_worker_shard`]) is the only thread that ever writes
+/// it, so it adds with a plain load and store (no locked instruction); scrapes read any
+/// shard at any time and see whole values, since both are atomic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    index: usize,
+    owned: bool,
 }
 
-/// Number of shards: one per core, up to [`MAX_SHARDS`], fixed for the process.
+impl Shard {
+    /// Shard 0, shared by every thread that owns none.
+    const SHARED: Self = Self {
+        index: SHARED,
+        owned: false,
+    };
+
+    /// The shard's index (0 for the shared one).
+    pub fn index(self) -> usize {
+        self.index
+    }
+
+    /// Whether the calling thread owns it (and adds without a locked instruction).
+    pub fn owned(self) -> bool {
+        self.owned
+    }
+}
+
+/// One flag per shard: set while a live thread owns the shard. Index 0 is never claimed.
+static OWNERS: [AtomicBool; MAX_WORKER_SHARDS + 1] =
+    [const { AtomicBool::new(false) }; MAX_WORKER_SHARDS + 1];
+
+thread_local! {
+    /// This thread's shard: the shared one unless it claimed one.
+    static SHARD: Cell<Shard> = const { Cell::new(Shard::SHARED) };
+    /// Gives the claimed shard back when the thread ends.
+    static CLAIM: RefCell<Option<Claim>> = const { RefCell::new(None) };
+}
+
+/// A claimed shard, released when the thread that holds it ends.
+#[derive(Debug)]
+struct Claim(usize);
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        // Stop writing the shard before another thread may claim it: from here on this
+        // thread (still running thread-local destructors) counts into the shared shard.
+        SHARD.with(|s| s.set(Shard::SHARED));
+        // Release pairs with the Acquire of the next claim, which then sees every value
+        // this thread stored.
+        OWNERS[self.0].store(false, Ordering::Release);
+    }
+}
+
+/// Number of shards: the shared one and one per core, up to [`MAX_WORKER_SHARDS`]; fixed
+/// for the process.
 pub fn shard_count() -> usize {
     static COUNT: OnceLock<usize> = OnceLock::new();
     *COUNT.get_or_init(|| {
-        std::thread::available_parallelism()
+        1 + std::thread::available_parallelism()
             .map_or(1, usize::from)
-            .clamp(1, MAX_SHARDS)
+            .clamp(1, MAX_WORKER_SHARDS)
     })
 }
 
-/// Makes the calling thread count into worker `worker`'s shard (UDP workers call it once at
-/// start; other threads, TCP included, share shard 0).
-pub fn set_worker_shard(worker: usize) {
-    SHARD.with(|s| s.set(worker % shard_count()));
+/// Gives the calling thread a shard of its own, if one is free (UDP workers call it once at
+/// start), and returns the shard it counts into from now on: its own, or the shared one when
+/// every worker shard is taken (more workers than cores, or several addresses). Calling it
+/// again keeps the shard already held. The shard is given back when the thread ends.
+pub fn claim_worker_shard() -> Shard {
+    let held = current_shard();
+    if held.owned {
+        return held;
+    }
+    let Some(index) = (1..shard_count()).find(|&i| {
+        OWNERS[i]
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+    }) else {
+        return held;
+    };
+    CLAIM.with(|c| *c.borrow_mut() = Some(Claim(index)));
+    let shard = Shard { index, owned: true };
+    SHARD.with(|s| s.set(shard));
+    shard
 }
 
-fn current_shard() -> usize {
+/// The shard the calling thread counts into.
+pub fn current_shard() -> Shard {
     SHARD.with(Cell::get)
 }
 
@@ -131,6 +207,8 @@ pub struct Sharded {
     stride: usize,
     /// Counters per shard.
     n: usize,
+    /// Shards ([`shard_count`], fixed for the process).
+    shards: usize,
     lines: Box<[Line]>,
 }
 
@@ -138,15 +216,18 @@ impl Sharded {
     /// `n` counters, all zero, in [`shard_count`] shards.
     pub fn new(n: usize) -> Self {
         let stride = n.div_ceil(8).max(1);
+        let shards = shard_count();
         Self {
             stride,
             n,
-            lines: (0..stride * shard_count())
-                .map(|_| Line::default())
-                .collect(),
+            shards,
+            lines: (0..stride * shards).map(|_| Line::default()).collect(),
         }
     }
 
+    /// Counter `i` of shard `shard`; `None` past the end. No division: `i / 8` and `i % 8`
+    /// are a shift and a mask, and a shard index past the last finds no line.
+    #[inline]
     fn cell(&self, shard: usize, i: usize) -> Option<&AtomicU64> {
         if i >= self.n {
             return None;
@@ -158,15 +239,28 @@ impl Sharded {
     /// Adds `v` to counter `i` in the calling thread's shard.
     #[inline]
     pub fn add(&self, i: usize, v: u64) {
-        let shard = current_shard() % (self.lines.len() / self.stride).max(1);
-        if let Some(c) = self.cell(shard, i) {
+        self.add_in(current_shard(), i, v);
+    }
+
+    /// Adds `v` to counter `i` in `shard` (the calling thread's, from [`current_shard`]): a
+    /// plain load and store when the thread owns the shard, an atomic add when it is shared.
+    #[inline]
+    pub fn add_in(&self, shard: Shard, i: usize, v: u64) {
+        let Some(c) = self.cell(shard.index, i) else {
+            return;
+        };
+        if shard.owned {
+            // Only this thread writes this shard (claim_worker_shard), so no increment can
+            // land between the load and the store.
+            c.store(c.load(Ordering::Relaxed).wrapping_add(v), Ordering::Relaxed);
+        } else {
             c.fetch_add(v, Ordering::Relaxed);
         }
     }
 
     /// Counter `i` summed over the shards.
     pub fn get(&self, i: usize) -> u64 {
-        (0..self.lines.len() / self.stride)
+        (0..self.shards)
             .filter_map(|shard| self.cell(shard, i))
             .map(|c| c.load(Ordering::Relaxed))
             .fold(0, u64::wrapping_add)
@@ -399,58 +493,146 @@ impl SnapshotCounters {
 mod tests {
     use super::*;
 
-    #[test]
-    fn shards_sum_at_read_and_live_on_lines_of_their_own() {
-        let counters = Arc::new(Sharded::new(10));
-        let shards = shard_count();
-        // One thread per shard (at least two), each counting into its own.
-        let threads: Vec<_> = (0..shards.max(2))
-            .map(|worker| {
-                let c = Arc::clone(&counters);
+    /// Held by the tests that claim shards, so that each sees every worker shard free (no
+    /// other unit test starts UDP workers).
+    static CLAIMING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    fn claiming() -> std::sync::MutexGuard<'static, ()> {
+        CLAIMING.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Threads that each claim a shard if one is free and count; returns their shards.
+    fn count_from_threads(counters: &Arc<Sharded>, threads: usize, adds: u64) -> Vec<Shard> {
+        // Every thread holds its claim until all have counted, so none is given back and
+        // claimed again by the next: more threads than shards really share shard 0.
+        let barrier = Arc::new(std::sync::Barrier::new(threads));
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let c = Arc::clone(counters);
+                let barrier = Arc::clone(&barrier);
                 std::thread::spawn(move || {
-                    set_worker_shard(worker);
-                    for _ in 0..1000 {
+                    let shard = claim_worker_shard();
+                    assert_eq!(
+                        claim_worker_shard(),
+                        shard,
+                        "a second claim keeps the first"
+                    );
+                    assert_eq!(current_shard(), shard);
+                    barrier.wait();
+                    for _ in 0..adds {
                         c.add(9, 1);
                     }
-                    c.add(0, worker as u64 + 1);
+                    c.add(0, t as u64 + 1);
+                    barrier.wait();
+                    shard
                 })
             })
             .collect();
-        for t in threads {
-            t.join().expect("counting thread");
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("counting thread"))
+            .collect()
+    }
+
+    #[test]
+    fn sums_stay_exact_when_owners_and_sharers_count_at_once() {
+        let _claiming = claiming();
+        let counters = Arc::new(Sharded::new(10));
+        // More threads than shards: some own one, the rest share shard 0 with this thread.
+        let threads = shard_count() + 3;
+        let adds = 20_000;
+        let helper = {
+            let c = Arc::clone(&counters);
+            std::thread::spawn(move || {
+                for _ in 0..adds {
+                    c.add(9, 1);
+                }
+            })
+        };
+        let shards = count_from_threads(&counters, threads, adds);
+        helper.join().expect("shared-shard thread");
+        assert_eq!(counters.get(9), adds * (threads as u64 + 1));
+        assert_eq!(counters.get(0), (1..=threads as u64).sum::<u64>());
+        // No two live threads owned the same shard, and nobody owned shard 0.
+        let mut owned: Vec<usize> = shards
+            .iter()
+            .filter(|s| s.owned())
+            .map(|s| s.index())
+            .collect();
+        let claimed = owned.len();
+        owned.sort_unstable();
+        owned.dedup();
+        assert_eq!(owned.len(), claimed, "a shard had two owners: {shards:?}");
+        assert!(owned.iter().all(|&i| i > 0 && i < shard_count()));
+        assert!(
+            shards.iter().filter(|s| !s.owned()).all(|s| s.index() == 0),
+            "a thread without a shard of its own counts into shard 0"
+        );
+        assert_eq!(
+            claimed,
+            shard_count() - 1,
+            "every worker shard found an owner"
+        );
+        // Each owned shard holds exactly what its owner added.
+        for s in shards.iter().filter(|s| s.owned()) {
+            let here = counters.cell(s.index(), 9).expect("cell");
+            assert_eq!(here.load(Ordering::Relaxed), adds, "shard {}", s.index());
         }
-        let workers = shards.max(2) as u64;
-        assert_eq!(counters.get(9), 1000 * workers);
-        assert_eq!(counters.get(0), (1..=workers).sum::<u64>());
-        assert_eq!(counters.get(10), 0, "past the end reads 0");
+    }
+
+    #[test]
+    fn a_shard_is_given_back_when_its_thread_ends() {
+        let _claiming = claiming();
+        // Threads one after the other: each claims a shard of its own, because the one
+        // before gave it back when it ended.
+        let counters = Arc::new(Sharded::new(3));
+        for round in 0..(2 * shard_count()) as u64 {
+            let shards = count_from_threads(&counters, 1, 1000);
+            assert!(shards[0].owned(), "round {round}: {shards:?}");
+            assert!(
+                !OWNERS[shards[0].index()].load(Ordering::Acquire),
+                "given back"
+            );
+            assert_eq!(counters.get(9), 0, "past the end reads 0");
+            assert_eq!(counters.get(0), round + 1);
+        }
+    }
+
+    #[test]
+    fn shards_live_on_lines_of_their_own_and_past_the_end_is_ignored() {
+        let counters = Sharded::new(10);
+        assert!(
+            shard_count() >= 2,
+            "the shared shard and at least one worker shard"
+        );
+        let a = counters.cell(0, 9).expect("cell") as *const AtomicU64 as usize;
+        let b = counters.cell(1, 0).expect("cell") as *const AtomicU64 as usize;
+        assert!(
+            b / 64 > a / 64,
+            "shard 1 starts on a line after shard 0's last"
+        );
+        assert!(
+            counters.cell(shard_count(), 0).is_none(),
+            "no shard past the last"
+        );
         counters.add(10, 5); // past the end: ignored
         assert_eq!(counters.get(10), 0);
-        // Each shard holds only what its threads added, on cache lines no other shard uses.
-        for shard in 0..shards {
-            let here = counters
-                .cell(shard, 9)
-                .expect("cell")
-                .load(Ordering::Relaxed);
-            let threads_here = (0..workers as usize)
-                .filter(|w| w % shards == shard)
-                .count();
-            assert_eq!(here, 1000 * threads_here as u64, "shard {shard}");
-        }
-        if shards > 1 {
-            let a = counters.cell(0, 9).expect("cell") as *const AtomicU64 as usize;
-            let b = counters.cell(1, 0).expect("cell") as *const AtomicU64 as usize;
-            assert!(
-                b / 64 > a / 64,
-                "shard 1 starts on a line after shard 0's last"
-            );
-        }
+        let stray = Shard {
+            index: shard_count(),
+            owned: true,
+        };
+        counters.add_in(stray, 0, 5); // a shard past the last: ignored
+        assert_eq!(counters.get(0), 0);
     }
 
     #[test]
     fn a_thread_that_is_no_worker_counts_into_shard_0() {
         let counters = Sharded::new(3);
         std::thread::scope(|s| {
-            s.spawn(|| counters.add(2, 7));
+            s.spawn(|| {
+                assert_eq!(current_shard(), Shard::SHARED);
+                counters.add(2, 7);
+            });
         });
         assert_eq!(
             counters.cell(0, 2).expect("cell").load(Ordering::Relaxed),

@@ -61,8 +61,9 @@ impl UdpListener {
             let handle = std::thread::Builder::new()
                 .name(format!("udp-{bound}-{i}"))
                 .spawn(move || {
-                    // Counters of this worker go to its own shard (no shared cache lines).
-                    crate::counters::set_worker_shard(i);
+                    // Counters of this worker go to a shard of its own if one is free (no shared
+                    // cache lines, no locked instructions).
+                    crate::counters::claim_worker_shard();
                     serve(socket, shared, stop)
                 })?;
             threads.push(handle);
