@@ -24,16 +24,40 @@ use crate::peers::{Fleet, PeerState};
 use crate::server::QueryObserver;
 use crate::state::{Snapshot, Store};
 
-/// Response time histogram bucket upper bounds, in seconds.
+/// Response time histogram bucket upper bounds, in seconds (as exposed).
 const BUCKETS: [f64; 12] = [
     0.000_005, 0.00001, 0.000_025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
     0.1,
 ];
 
-/// In [`Metrics::per_query`]: the histogram's buckets, then these.
-const HIST_COUNT: usize = BUCKETS.len();
+/// The same bounds in nanoseconds, which the answer path compares with (integers: no float
+/// conversion and no float compare per query). `BUCKETS[i]` is `BUCKETS_NS[i]` / 1e9.
+const BUCKETS_NS: [u64; 12] = [
+    5_000,
+    10_000,
+    25_000,
+    50_000,
+    100_000,
+    250_000,
+    500_000,
+    1_000_000,
+    2_500_000,
+    5_000_000,
+    10_000_000,
+    100_000_000,
+];
+
+/// In [`Metrics::per_query`]: one count per bucket, then one for the times above the last
+/// bound (the count is their sum), then these.
+const HIST_OVER: usize = BUCKETS.len();
 const HIST_SUM_NS: usize = BUCKETS.len() + 1;
 const RRL_LIMITED: usize = BUCKETS.len() + 2;
+
+/// The histogram slot of a response time of `ns` nanoseconds: the first bucket whose bound
+/// it does not exceed, or [`HIST_OVER`].
+fn bucket_of(ns: u64) -> usize {
+    BUCKETS_NS.partition_point(|&bound| bound < ns)
+}
 
 /// Process-wide metrics that do not depend on the snapshot.
 #[derive(Debug)]
@@ -102,13 +126,13 @@ impl Metrics {
             .or_insert(0) += 1;
     }
 
+    /// Counts one response time: its bucket and its nanoseconds (two adds to this thread's
+    /// shard; the count is the buckets' sum).
     fn observe_time(&self, elapsed: Duration) {
-        let secs = elapsed.as_secs_f64();
-        if let Some(i) = BUCKETS.iter().position(|bound| secs <= *bound) {
-            self.per_query.add(i, 1);
-        }
-        self.per_query.add(HIST_COUNT, 1);
-        self.per_query.add(HIST_SUM_NS, elapsed.as_nanos() as u64);
+        let ns = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        let shard = crate::counters::current_shard();
+        self.per_query.add_in(shard, bucket_of(ns), 1);
+        self.per_query.add_in(shard, HIST_SUM_NS, ns);
     }
 
     /// Reload counts (ok, error), for tests and the reload command.
@@ -435,20 +459,7 @@ impl Collector for SteerdnsCollector {
             &[(vec![], self.metrics.per_query.get(RRL_LIMITED))],
         )?;
 
-        // Per-bucket counts; the encoder makes them cumulative.
-        let q = &self.metrics.per_query;
-        let count = q.get(HIST_COUNT);
-        let mut below = 0;
-        let mut buckets: Vec<(f64, u64)> = BUCKETS
-            .iter()
-            .enumerate()
-            .map(|(i, b)| {
-                let n = q.get(i);
-                below += n;
-                (*b, n)
-            })
-            .collect();
-        buckets.push((f64::INFINITY, count.saturating_sub(below)));
+        let (sum, count, buckets) = histogram(&self.metrics.per_query);
         let mut hist = encoder.encode_descriptor(
             "steerdns_response_seconds",
             "Time from receiving a query to having its response ready.",
@@ -456,13 +467,23 @@ impl Collector for SteerdnsCollector {
             MetricType::Histogram,
         )?;
         hist.encode_histogram::<prometheus_client::encoding::NoLabelSet>(
-            q.get(HIST_SUM_NS) as f64 / 1e9,
-            count,
-            &buckets,
-            None,
+            sum, count, &buckets, None,
         )?;
         Ok(())
     }
+}
+
+/// The response-time histogram as the encoder takes it: the sum in seconds, the count, and
+/// per-bucket counts with their bounds (the encoder makes them cumulative), `+Inf` last.
+fn histogram(q: &Sharded) -> (f64, u64, Vec<(f64, u64)>) {
+    let mut buckets: Vec<(f64, u64)> = BUCKETS
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (*b, q.get(i)))
+        .collect();
+    buckets.push((f64::INFINITY, q.get(HIST_OVER)));
+    let count = buckets.iter().map(|(_, n)| *n).fold(0, u64::wrapping_add);
+    (q.get(HIST_SUM_NS) as f64 / 1e9, count, buckets)
 }
 
 /// Renders the Prometheus text exposition of everything.
@@ -492,4 +513,85 @@ fn endpoint_labels<'a>(
         ("region", check.region.as_str()),
         ("endpoint", addr),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bucketing the answer path did before integer bounds: seconds as a float against
+    /// the float bounds (the oracle of the integer one).
+    fn bucket_by_float(elapsed: Duration) -> usize {
+        let secs = elapsed.as_secs_f64();
+        BUCKETS
+            .iter()
+            .position(|bound| secs <= *bound)
+            .unwrap_or(HIST_OVER)
+    }
+
+    #[test]
+    fn nanosecond_bounds_are_the_exposed_seconds() {
+        for (secs, ns) in BUCKETS.iter().zip(BUCKETS_NS) {
+            assert_eq!(*secs, ns as f64 / 1e9, "{ns} ns");
+        }
+        assert!(BUCKETS_NS.windows(2).all(|w| w[0] < w[1]), "increasing");
+    }
+
+    #[test]
+    fn integer_bucketing_equals_float_bucketing_at_every_bound_and_between() {
+        let mut times: Vec<u64> = vec![0, 1, 999_999_999, 1_000_000_000, 1_000_000_001, u64::MAX];
+        for bound in BUCKETS_NS {
+            times.extend((bound - 3)..=(bound + 3));
+        }
+        for w in BUCKETS_NS.windows(2) {
+            times.push(w[0] + (w[1] - w[0]) / 2);
+        }
+        // Every nanosecond up to 300 us, then a stride that is prime to the bounds up to
+        // 200 ms, then whole seconds and more.
+        times.extend(0..=300_000);
+        times.extend((0..=200_000_000).step_by(997));
+        times.extend([2, 60, 3_600, 86_400 * 365].map(|s: u64| s * 1_000_000_000 + 1));
+        for ns in times {
+            assert_eq!(
+                bucket_of(ns),
+                bucket_by_float(Duration::from_nanos(ns)),
+                "{ns} ns"
+            );
+        }
+    }
+
+    #[test]
+    fn observed_times_land_in_their_buckets_and_sum() {
+        let m = Metrics::default();
+        let times = [
+            0,
+            5_000,
+            5_001,
+            99_999,
+            100_000_000,
+            100_000_001,
+            3_000_000_000,
+        ];
+        for ns in times {
+            m.observe_time(Duration::from_nanos(ns));
+        }
+        let (sum, count, buckets) = histogram(&m.per_query);
+        assert_eq!(count, times.len() as u64);
+        assert_eq!(sum, times.iter().sum::<u64>() as f64 / 1e9);
+        let per_bucket: Vec<u64> = buckets.iter().map(|(_, n)| *n).collect();
+        //                     5us 10us 25us 50us 100us ...                     100ms +Inf
+        assert_eq!(per_bucket, [2, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 2]);
+        assert_eq!(
+            buckets[..12].iter().map(|(b, _)| *b).collect::<Vec<_>>(),
+            BUCKETS
+        );
+        assert_eq!(buckets[12].0, f64::INFINITY);
+        m.rrl_limited();
+        assert_eq!(m.per_query.get(RRL_LIMITED), 1);
+        assert_eq!(
+            histogram(&m.per_query).1,
+            count,
+            "RRL is not a response time"
+        );
+    }
 }

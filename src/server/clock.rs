@@ -1,4 +1,9 @@
 //! The clocks of the UDP worker loop, read once per batch and once per query.
+//!
+//! Query times are kept as raw nanoseconds of the monotonic clock (`CLOCK_MONOTONIC`, the
+//! clock `std` and tokio's `Instant` read on Linux): one `clock_gettime` and one integer
+//! subtraction per query. A tokio [`Instant`] is made only when response rate limiting asks
+//! for one, from an anchor read at most once per batch.
 
 use std::time::Duration;
 
@@ -10,7 +15,11 @@ use tokio::time::Instant;
 #[derive(Debug)]
 pub struct BatchClock {
     now_unix: u32,
-    mark: Instant,
+    /// Start of the current query, in monotonic nanoseconds.
+    mark: u64,
+    /// The same moment read as an [`Instant`] and in monotonic nanoseconds, read when
+    /// [`BatchClock::started`] is first asked in this batch.
+    anchor: Option<(Instant, u64)>,
 }
 
 impl BatchClock {
@@ -18,7 +27,8 @@ impl BatchClock {
     pub fn start() -> Self {
         Self {
             now_unix: crate::state::now_unix() as u32,
-            mark: Instant::now(),
+            mark: monotonic_ns(),
+            anchor: None,
         }
     }
 
@@ -27,16 +37,115 @@ impl BatchClock {
         self.now_unix
     }
 
-    /// When the current query began.
-    pub fn started(&self) -> Instant {
-        self.mark
+    /// When the current query began, as an [`Instant`] (for rate limiting).
+    pub fn started(&mut self) -> Instant {
+        let (at, at_ns) = *self
+            .anchor
+            .get_or_insert_with(|| (Instant::now(), monotonic_ns()));
+        shift(at, at_ns, self.mark)
     }
 
     /// Ends the current query: the time it took, and the next one starts now.
     pub fn lap(&mut self) -> Duration {
-        let now = Instant::now();
-        let elapsed = now.saturating_duration_since(self.mark);
+        let now = monotonic_ns();
+        let elapsed = now.saturating_sub(self.mark);
         self.mark = now;
-        elapsed
+        Duration::from_nanos(elapsed)
+    }
+}
+
+/// The [`Instant`] of monotonic reading `ns`, given that `at` was read at `at_ns`.
+fn shift(at: Instant, at_ns: u64, ns: u64) -> Instant {
+    if ns >= at_ns {
+        at + Duration::from_nanos(ns - at_ns)
+    } else {
+        at.checked_sub(Duration::from_nanos(at_ns - ns))
+            .unwrap_or(at)
+    }
+}
+
+/// The monotonic clock in nanoseconds (`CLOCK_MONOTONIC`; it never goes back).
+#[cfg(unix)]
+fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec for the duration of the call, and
+    // CLOCK_MONOTONIC is a clock every supported kernel has (the call only fails for a bad
+    // clock id or pointer, and then leaves `ts` at zero).
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    timespec_ns(ts.tv_sec as i64, ts.tv_nsec as i64)
+}
+
+/// Elsewhere: nanoseconds since the first reading in this process.
+#[cfg(not(unix))]
+fn monotonic_ns() -> u64 {
+    static BASE: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    let base = *BASE.get_or_init(std::time::Instant::now);
+    u64::try_from(base.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Seconds and nanoseconds of a `timespec` as nanoseconds (0 before the epoch of the clock,
+/// saturating after 584 years).
+fn timespec_ns(secs: i64, nanos: i64) -> u64 {
+    let secs = u64::try_from(secs).unwrap_or(0);
+    let nanos = u64::try_from(nanos).unwrap_or(0);
+    secs.saturating_mul(1_000_000_000).saturating_add(nanos)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timespecs_become_nanoseconds() {
+        assert_eq!(timespec_ns(0, 0), 0);
+        assert_eq!(timespec_ns(3, 999_999_999), 3_999_999_999);
+        assert_eq!(timespec_ns(-1, 5), 5, "before the clock's epoch: 0 seconds");
+        assert_eq!(timespec_ns(i64::MAX, 0), u64::MAX, "saturates");
+    }
+
+    #[test]
+    fn an_instant_moves_by_the_nanoseconds_between_readings() {
+        let at = Instant::now();
+        assert_eq!(shift(at, 1_000, 1_000), at);
+        assert_eq!(shift(at, 1_000, 1_250), at + Duration::from_nanos(250));
+        assert_eq!(shift(at, 1_000, 400), at - Duration::from_nanos(600));
+    }
+
+    #[test]
+    fn laps_follow_each_other_and_started_moves_by_each_lap() {
+        let before = monotonic_ns();
+        let mut clock = BatchClock::start();
+        let first = clock.started();
+        let mut start = first;
+        let mut total = Duration::ZERO;
+        for _ in 0..1000 {
+            let lap = clock.lap();
+            total += lap;
+            // The next query starts where this one ended, to the nanosecond.
+            let next = clock.started();
+            assert_eq!(next - start, lap);
+            start = next;
+        }
+        let after = monotonic_ns();
+        assert!(
+            total <= Duration::from_nanos(after - before),
+            "never more than elapsed"
+        );
+        assert!(start <= Instant::now(), "no query starts in the future");
+        assert_eq!(start - first, total);
+    }
+
+    #[test]
+    fn the_monotonic_clock_never_goes_back() {
+        let mut last = monotonic_ns();
+        assert!(last > 0);
+        for _ in 0..1000 {
+            let now = monotonic_ns();
+            assert!(now >= last);
+            last = now;
+        }
     }
 }

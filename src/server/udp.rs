@@ -157,7 +157,7 @@ fn handle(
     let mut info = answer_guarded(&snap, packet, &cx, out);
     let send = match info.as_mut() {
         None => false,
-        Some(info) => match rate_limit(shared, &snap, peer.ip(), info, clock, out) {
+        Some(info) => match rate_limit(shared, &snap, peer.ip(), info, &mut *clock, out) {
             Verdict::Send => true,
             // A limited query that carried a server cookie we do not accept gets BADCOOKIE
             // with a fresh cookie instead (RFC 7873 5.2.3), so a real client is exempt from
@@ -192,7 +192,7 @@ fn rate_limit(
     snap: &crate::state::Snapshot,
     client: std::net::IpAddr,
     info: &crate::dns::answer::AnswerInfo,
-    clock: &BatchClock,
+    clock: &mut BatchClock,
     response: &[u8],
 ) -> Verdict {
     let settings = &snap.config.rrl;
