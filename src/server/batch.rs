@@ -4,7 +4,8 @@
 //!
 //! The received peer address is sent back byte for byte (no conversion), and the peer IP for
 //! the answer path is read from it. What to answer is the caller's: this module only moves
-//! packets, so it knows nothing of snapshots or listeners.
+//! packets, so it knows nothing of snapshots, clocks or listeners. The caller gets one call
+//! when a batch arrives (to load what its queries share) and one per query.
 
 use std::io;
 use std::mem::{size_of, zeroed};
@@ -12,8 +13,6 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-use super::clock::BatchClock;
 
 /// Queries per system call.
 pub const BATCH: usize = 32;
@@ -93,14 +92,16 @@ fn peer_of(addr: &libc::sockaddr_storage) -> Option<SocketAddr> {
     }
 }
 
-/// Serves `socket` until `stop` is set: `handle(query, peer, rotation, clock, response)`
-/// writes the response to a query and returns whether to send it; `clock` is read once per
-/// batch and once per query ([`BatchClock`]). Returns an error only if batching is
-/// unavailable before anything was served (the caller then falls back to single packets).
-pub fn serve_batched(
+/// Serves `socket` until `stop` is set: `begin()` is called once when a batch of queries
+/// arrives and makes what they share (dropped before the responses are sent), then
+/// `handle(batch, query, peer, rotation, response)` writes the response to each query and
+/// returns whether to send it. Returns an error only if batching is unavailable before
+/// anything was served (the caller then falls back to single packets).
+pub fn serve_batched<B>(
     socket: &UdpSocket,
     stop: &Arc<AtomicBool>,
-    mut handle: impl FnMut(&[u8], SocketAddr, u32, &mut BatchClock, &mut Vec<u8>) -> bool,
+    mut begin: impl FnMut() -> B,
+    mut handle: impl FnMut(&mut B, &[u8], SocketAddr, u32, &mut Vec<u8>) -> bool,
 ) -> io::Result<()> {
     let fd = socket.as_raw_fd();
     let mut s = Slots::new();
@@ -138,7 +139,7 @@ pub fn serve_batched(
         served_any = true;
         let received = n as usize;
         used = received;
-        let mut clock = BatchClock::start();
+        let mut batch = begin();
         let mut to_send = 0;
         for i in 0..received {
             let len = s.recv_hdrs[i].msg_len as usize;
@@ -151,7 +152,7 @@ pub fn serve_batched(
             }
             rotation = rotation.wrapping_add(1);
             let (query, response) = (&s.queries[i][..len], &mut s.responses[i]);
-            if !handle(query, peer, rotation, &mut clock, response) {
+            if !handle(&mut batch, query, peer, rotation, response) {
                 continue;
             }
             s.send_iov[to_send].iov_base = s.responses[i].as_mut_ptr().cast();
@@ -166,6 +167,7 @@ pub fn serve_batched(
             h.msg_flags = 0;
             to_send += 1;
         }
+        drop(batch);
         let mut sent = 0;
         while sent < to_send {
             // SAFETY: send_hdrs[sent..to_send] reference live response buffers and addresses.

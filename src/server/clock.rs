@@ -75,7 +75,7 @@ fn monotonic_ns() -> u64 {
     // CLOCK_MONOTONIC is a clock every supported kernel has (the call only fails for a bad
     // clock id or pointer, and then leaves `ts` at zero).
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    timespec_ns(ts.tv_sec as i64, ts.tv_nsec as i64)
+    timespec_ns(ts.tv_sec, ts.tv_nsec)
 }
 
 /// Elsewhere: nanoseconds since the first reading in this process.
@@ -88,7 +88,8 @@ fn monotonic_ns() -> u64 {
 
 /// Seconds and nanoseconds of a `timespec` as nanoseconds (0 before the epoch of the clock,
 /// saturating after 584 years).
-fn timespec_ns(secs: i64, nanos: i64) -> u64 {
+#[cfg(unix)]
+fn timespec_ns(secs: libc::time_t, nanos: libc::c_long) -> u64 {
     let secs = u64::try_from(secs).unwrap_or(0);
     let nanos = u64::try_from(nanos).unwrap_or(0);
     secs.saturating_mul(1_000_000_000).saturating_add(nanos)
@@ -98,12 +99,13 @@ fn timespec_ns(secs: i64, nanos: i64) -> u64 {
 mod tests {
     use super::*;
 
+    #[cfg(unix)]
     #[test]
     fn timespecs_become_nanoseconds() {
         assert_eq!(timespec_ns(0, 0), 0);
         assert_eq!(timespec_ns(3, 999_999_999), 3_999_999_999);
         assert_eq!(timespec_ns(-1, 5), 5, "before the clock's epoch: 0 seconds");
-        assert_eq!(timespec_ns(i64::MAX, 0), u64::MAX, "saturates");
+        assert_eq!(timespec_ns(libc::time_t::MAX, 0), u64::MAX, "saturates");
     }
 
     #[test]

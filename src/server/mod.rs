@@ -1,9 +1,12 @@
 //! Listeners: UDP worker threads and TCP connections, both answering through
-//! [`crate::dns::answer::answer`] from one snapshot load per query.
+//! [`crate::dns::answer::answer`], each query from exactly one snapshot, with at most one
+//! snapshot load per query.
 //!
 //! UDP runs on plain OS threads, one `SO_REUSEPORT` socket per worker per address, each in a
 //! blocking receive → answer → send loop: no task, no channel, no lock and no allocation per
-//! query (the buffers are reused). TCP runs on tokio: one task per connection, bounded in
+//! query (the buffers are reused). A worker loads the snapshot once per batch of received
+//! queries (up to 32 from one `recvmmsg`) and answers all of them from it, so a reload applies
+//! from the next batch on; TCP loads it once per query. TCP runs on tokio: one task per connection, bounded in
 //! number (total and per client), with an idle timeout; pipelined queries are answered in
 //! order.
 

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use arc_swap::Guard;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use super::ListenerShared;
@@ -15,6 +16,7 @@ use super::rrl::{Kind, Verdict};
 use crate::dns::answer::{QueryContext, Transport, answer_guarded, bad_cookie};
 use crate::dns::cookie::CookieStatus;
 use crate::dns::wire::rcode;
+use crate::state::Snapshot;
 
 /// How often an idle worker checks whether it should stop.
 const POLL: Duration = Duration::from_millis(200);
@@ -90,15 +92,45 @@ impl Drop for UdpListener {
     }
 }
 
+/// What the queries of one batch share: the snapshot, loaded once when the batch arrives (so
+/// every query of the batch is answered from that one snapshot, and a reload applies from the
+/// next batch on), and the batch's clocks.
+struct Batch {
+    snap: Guard<Arc<Snapshot>>,
+    clock: BatchClock,
+}
+
+impl Batch {
+    /// Loads the snapshot and reads the clocks (a batch has arrived).
+    fn begin(shared: &ListenerShared) -> Self {
+        Self {
+            snap: shared.store.load(),
+            clock: BatchClock::start(),
+        }
+    }
+}
+
 fn serve(socket: UdpSocket, shared: ListenerShared, stop: Arc<AtomicBool>) {
     #[cfg(target_os = "linux")]
     {
         // Batched receive and send (recvmmsg/sendmmsg); falls back to one packet at a time
         // only if the kernel refuses the batch calls.
-        let answered =
-            super::batch::serve_batched(&socket, &stop, |query, peer, rotation, clock, out| {
-                handle(&shared, query, peer, rotation, clock, out)
-            });
+        let answered = super::batch::serve_batched(
+            &socket,
+            &stop,
+            || Batch::begin(&shared),
+            |batch, query, peer, rotation, out| {
+                handle(
+                    &shared,
+                    &batch.snap,
+                    query,
+                    peer,
+                    rotation,
+                    &mut batch.clock,
+                    out,
+                )
+            },
+        );
         if answered.is_ok() {
             return;
         }
@@ -125,8 +157,9 @@ fn serve(socket: UdpSocket, shared: ListenerShared, stop: Arc<AtomicBool>) {
             }
         };
         rotation = rotation.wrapping_add(1);
-        let mut clock = BatchClock::start();
-        if handle(&shared, &buf[..len], peer, rotation, &mut clock, &mut out)
+        let mut batch = Batch::begin(&shared);
+        let (snap, clock) = (&batch.snap, &mut batch.clock);
+        if handle(&shared, snap, &buf[..len], peer, rotation, clock, &mut out)
             && let Err(e) = socket.send_to(&out, peer)
         {
             tracing::debug!(error = %e, %peer, "udp send failed");
@@ -134,18 +167,18 @@ fn serve(socket: UdpSocket, shared: ListenerShared, stop: Arc<AtomicBool>) {
     }
 }
 
-/// Answers one UDP query into `out`, applying rate limiting and counting it. Returns whether
-/// `out` should be sent. `clock` gives the time (read once per batch) and the query's start,
-/// and takes the query's end.
+/// Answers one UDP query from `snap` into `out`, applying rate limiting and counting it.
+/// Returns whether `out` should be sent. `clock` gives the time (read once per batch) and the
+/// query's start, and takes the query's end.
 fn handle(
     shared: &ListenerShared,
+    snap: &Snapshot,
     packet: &[u8],
     peer: SocketAddr,
     rotation: u32,
     clock: &mut BatchClock,
     out: &mut Vec<u8>,
 ) -> bool {
-    let snap = shared.store.load();
     let cx = QueryContext {
         source: peer.ip(),
         transport: Transport::Udp,
@@ -154,16 +187,16 @@ fn handle(
         // valid for an hour.
         now: clock.now_unix(),
     };
-    let mut info = answer_guarded(&snap, packet, &cx, out);
+    let mut info = answer_guarded(snap, packet, &cx, out);
     let send = match info.as_mut() {
         None => false,
-        Some(info) => match rate_limit(shared, &snap, peer.ip(), info, &mut *clock, out) {
+        Some(info) => match rate_limit(shared, snap, peer.ip(), info, &mut *clock, out) {
             Verdict::Send => true,
             // A limited query that carried a server cookie we do not accept gets BADCOOKIE
             // with a fresh cookie instead (RFC 7873 5.2.3), so a real client is exempt from
             // its next query on; SPEC 5: BADCOOKIE only then.
             Verdict::Slip | Verdict::Drop
-                if info.cookie == CookieStatus::Invalid && bad_cookie(&snap, packet, &cx, out) =>
+                if info.cookie == CookieStatus::Invalid && bad_cookie(snap, packet, &cx, out) =>
             {
                 info.rcode = rcode::BADCOOKIE;
                 true
@@ -176,7 +209,7 @@ fn handle(
         },
     };
     shared.observer.observe(
-        &snap,
+        snap,
         peer,
         Transport::Udp,
         packet,
@@ -189,7 +222,7 @@ fn handle(
 /// Applies response rate limiting to one UDP response.
 fn rate_limit(
     shared: &ListenerShared,
-    snap: &crate::state::Snapshot,
+    snap: &Snapshot,
     client: std::net::IpAddr,
     info: &crate::dns::answer::AnswerInfo,
     clock: &mut BatchClock,
