@@ -294,21 +294,92 @@ fn read_question(p: &[u8], lower: &mut [u8; MAX_NAME_LEN]) -> Option<(usize, usi
 }
 
 /// What the record sections of a query hold that matters to us.
-#[derive(Default)]
+#[derive(Debug, Default, PartialEq)]
 struct Records {
     edns: Option<Edns>,
     tsig: Option<TsigAt>,
 }
 
 /// A malformed record section; `edns` is the OPT record if it parsed before the fault.
+#[derive(Debug, PartialEq)]
 struct BadRecords {
     edns: Option<Edns>,
+}
+
+/// Reads the answer, authority and additional sections from `at` (see
+/// [`read_records_general`]), taking the common shapes first: no record at all, or one
+/// OPT record owned by the root and nothing else. Any other packet goes the general way,
+/// with the same result (the unit tests compare the two on random and mutated packets).
+#[inline]
+fn read_records(p: &[u8], at: usize, counts: [u16; 3]) -> Result<Records, BadRecords> {
+    match counts {
+        [0, 0, 0] => Ok(Records::default()),
+        [0, 0, 1] => match read_lone_opt(p, at) {
+            Some(found) => found,
+            None => read_records_general(p, at, counts),
+        },
+        _ => read_records_general(p, at, counts),
+    }
+}
+
+/// The one record of the additional section when it is an OPT record owned by the root and
+/// lies inside the packet; `None` otherwise (nothing read).
+#[inline]
+fn read_lone_opt(p: &[u8], at: usize) -> Option<Result<Records, BadRecords>> {
+    let head: &[u8; 11] = p.get(at..at + 11)?.try_into().ok()?;
+    let rdlen = usize::from(u16::from_be_bytes([head[9], head[10]]));
+    if head[0] != 0 || u16::from_be_bytes([head[1], head[2]]) != rtype::OPT {
+        return None;
+    }
+    let rdata_at = at + 11;
+    let rdata_end = rdata_at + rdlen;
+    if rdata_end > p.len() {
+        return None;
+    }
+    Some(match read_opt(p, head, rdata_at, rdata_end) {
+        Ok(e) => Ok(Records {
+            edns: Some(e),
+            tsig: None,
+        }),
+        Err(plain) => Err(BadRecords { edns: Some(plain) }),
+    })
+}
+
+/// Reads an OPT record: `head` from its (root) owner to RDLENGTH, its options in
+/// `p[rdata_at..rdata_end]`. A malformed option gives the record without its options
+/// (a FORMERR carries an OPT record, RFC 6891 6.1.1).
+fn read_opt(p: &[u8], head: &[u8; 11], rdata_at: usize, rdata_end: usize) -> Result<Edns, Edns> {
+    // The extended rcode bits of a query are ignored.
+    let mut e = Edns {
+        udp_size: u16::from_be_bytes([head[3], head[4]]).max(512),
+        version: head[6],
+        dnssec_ok: head[7] & 0x80 != 0,
+        compact_ok: head[7] & 0x40 != 0,
+        nsid: false,
+        ecs: None,
+        cookie: None,
+        keepalive: None,
+    };
+    if rdata_at == rdata_end {
+        return Ok(e);
+    }
+    if parse_options(p, rdata_at, rdata_end, &mut e).is_err() {
+        return Err(Edns {
+            nsid: false,
+            ecs: None,
+            cookie: None,
+            keepalive: None,
+            ..e
+        });
+    }
+    Ok(e)
 }
 
 /// Walks the answer, authority and additional sections from `at`: finds the OPT record
 /// (one, in the additional section, owned by the root: RFC 6891 6.1.1) and a TSIG record
 /// (last in the additional section: RFC 8945 5.1).
-fn read_records(p: &[u8], mut at: usize, counts: [u16; 3]) -> Result<Records, BadRecords> {
+#[inline(never)]
+fn read_records_general(p: &[u8], mut at: usize, counts: [u16; 3]) -> Result<Records, BadRecords> {
     let mut found = Records::default();
     let [an, ns, ar] = counts.map(usize::from);
     let total = an + ns + ar;
@@ -319,7 +390,7 @@ fn read_records(p: &[u8], mut at: usize, counts: [u16; 3]) -> Result<Records, Ba
         let Some(after_name) = skip_name(p, at) else {
             return bad(found.edns);
         };
-        let (Some(t), Some(cls), Some(rdlen)) = (
+        let (Some(t), Some(_), Some(rdlen)) = (
             be16(p, after_name),
             be16(p, after_name + 2),
             be16(p, after_name + 8),
@@ -336,32 +407,13 @@ fn read_records(p: &[u8], mut at: usize, counts: [u16; 3]) -> Result<Records, Ba
                 if !in_additional || found.edns.is_some() || p[owner_at] != 0 {
                     return bad(None);
                 }
-                // The extended rcode bits of a query are ignored.
-                let version = p[after_name + 5];
-                let dnssec_ok = p[after_name + 6] & 0x80 != 0;
-                let compact_ok = p[after_name + 6] & 0x40 != 0;
-                let mut e = Edns {
-                    udp_size: cls.max(512),
-                    version,
-                    dnssec_ok,
-                    compact_ok,
-                    nsid: false,
-                    ecs: None,
-                    cookie: None,
-                    keepalive: None,
-                };
-                if parse_options(p, rdata_at, rdata_end, &mut e).is_err() {
-                    // The OPT record itself is well-formed: the FORMERR carries one.
-                    let plain = Edns {
-                        nsid: false,
-                        ecs: None,
-                        cookie: None,
-                        keepalive: None,
-                        ..e
-                    };
-                    return bad(Some(plain));
+                let head = p[owner_at..rdata_at]
+                    .try_into()
+                    .expect("a root owner and ten octets");
+                match read_opt(p, head, rdata_at, rdata_end) {
+                    Ok(e) => found.edns = Some(e),
+                    Err(plain) => return bad(Some(plain)),
                 }
-                found.edns = Some(e);
             }
             rtype::TSIG => {
                 if index + 1 != total || !in_additional {
@@ -1285,6 +1337,9 @@ impl OptOut<'_> {
         len
     }
 }
+
+#[cfg(test)]
+mod fast_tests;
 
 #[cfg(test)]
 mod tests {
