@@ -654,7 +654,7 @@ pub enum Owner<'n> {
 pub struct Mark {
     len: usize,
     counts: [u16; 3],
-    names: CompressorMark,
+    names: Option<CompressorMark>,
     question_known: bool,
     prepared_at: usize,
 }
@@ -678,15 +678,18 @@ pub struct ResponseWriter<'b> {
     counts: [u16; 3],
     truncated: bool,
     question_end: usize,
-    names: Compressor,
+    /// The compression table, made (and zeroed) when the first name is compressed: most
+    /// answers compress none.
+    names: Option<Compressor>,
     /// Whether the question name is in `names` yet (added at the first compressed name, so
     /// answers that compress nothing pay nothing).
     question_known: bool,
     /// Where a prepared record starts (0: none), whose labels `prepared_labels` go into
     /// `names` after the question's, when a name is first compressed.
     prepared_at: usize,
-    prepared_labels: [(u16, u8); PREPARED_LABELS],
-    prepared_len: u8,
+    /// The labels of the prepared record (offset in it, name length) and how many; set by
+    /// [`push_prepared`](Self::push_prepared).
+    prepared_labels: Option<([(u16, u8); PREPARED_LABELS], u8)>,
 }
 
 impl<'b> ResponseWriter<'b> {
@@ -726,11 +729,10 @@ impl<'b> ResponseWriter<'b> {
             counts: [0; 3],
             truncated: false,
             question_end,
-            names: Compressor::new(),
+            names: None,
             question_known: false,
             prepared_at: 0,
-            prepared_labels: [(0, 0); PREPARED_LABELS],
-            prepared_len: 0,
+            prepared_labels: None,
         }
     }
 
@@ -774,7 +776,7 @@ impl<'b> ResponseWriter<'b> {
         Mark {
             len: self.buf.len(),
             counts: self.counts,
-            names: self.names.mark(),
+            names: self.names.as_ref().map(Compressor::mark),
             question_known: self.question_known,
             prepared_at: self.prepared_at,
         }
@@ -784,7 +786,12 @@ impl<'b> ResponseWriter<'b> {
     pub fn rollback(&mut self, mark: Mark) {
         self.buf.truncate(mark.len);
         self.counts = mark.counts;
-        self.names.rollback(mark.names);
+        if let Some(names) = &mut self.names {
+            match mark.names {
+                Some(to) => names.rollback(to),
+                None => names.clear(),
+            }
+        }
         self.question_known = mark.question_known;
         self.prepared_at = mark.prepared_at;
     }
@@ -920,7 +927,8 @@ impl<'b> ResponseWriter<'b> {
         let start = w.question_end;
         let labels: Vec<(u16, u8)> = w
             .names
-            .entries()
+            .iter()
+            .flat_map(Compressor::entries)
             .filter(|&(at, _)| usize::from(at) >= start)
             .map(|(at, len)| (at - start as u16, len))
             .collect();
@@ -1037,8 +1045,9 @@ impl<'b> ResponseWriter<'b> {
         // What the general path leaves in the table (the question, then the record's labels)
         // goes in when a name is first compressed, if ever.
         self.prepared_at = start;
-        self.prepared_len = prepared.labels.len() as u8;
-        self.prepared_labels[..prepared.labels.len()].copy_from_slice(&prepared.labels);
+        let mut labels = [(0, 0); PREPARED_LABELS];
+        labels[..prepared.labels.len()].copy_from_slice(&prepared.labels);
+        self.prepared_labels = Some((labels, prepared.labels.len() as u8));
         self.counts[section as usize] += 1;
         Some(self.fits(mark, section.overflow()))
     }
@@ -1103,22 +1112,22 @@ impl<'b> ResponseWriter<'b> {
 
     /// Writes a name, compressed against the question and every name written so far.
     fn write_name(&mut self, name: &[u8]) {
+        let names = self.names.get_or_insert_with(Compressor::new);
         if !self.question_known {
             self.question_known = true;
             // The question name, uncompressed at 12 (its type and class end the section).
             if self.question_end > 12 + 4 {
-                self.names
-                    .remember(&self.buf[12..self.question_end - 4], 12);
+                names.remember(&self.buf[12..self.question_end - 4], 12);
             }
-            if self.prepared_at != 0 {
-                let labels = &self.prepared_labels[..usize::from(self.prepared_len)];
-                for &(at, len) in labels {
-                    self.names
-                        .add(self.prepared_at + usize::from(at), usize::from(len));
+            if self.prepared_at != 0
+                && let Some((labels, len)) = &self.prepared_labels
+            {
+                for &(at, len) in &labels[..usize::from(*len)] {
+                    names.add(self.prepared_at + usize::from(at), usize::from(len));
                 }
             }
         }
-        self.names.write(self.buf, name);
+        names.write(self.buf, name);
     }
 
     /// Fills in RDLENGTH for the record whose RDLENGTH is at `rdlen_at`.
@@ -1154,7 +1163,9 @@ impl<'b> ResponseWriter<'b> {
     pub fn truncate(&mut self) {
         self.buf.truncate(self.question_end);
         self.counts = [0; 3];
-        self.names.clear();
+        if let Some(names) = &mut self.names {
+            names.clear();
+        }
         self.question_known = false;
         self.prepared_at = 0;
         self.truncated = true;
@@ -1163,95 +1174,116 @@ impl<'b> ResponseWriter<'b> {
 
     /// Writes the OPT record (after all other records) and fills in the section counts.
     #[inline(always)]
-    pub fn finish(mut self, opt: Option<&OptOut<'_>>) {
-        // The writer is large (the compression table): finished through a reference, not
-        // moved into another call.
-        self.end(opt, None);
+    pub fn finish(self, opt: Option<&OptOut<'_>>) {
+        // The writer is large (the compression table): only the buffer and the counts are
+        // handed on, so that it is not copied into another call.
+        end(self.buf, self.counts, opt, None);
     }
 
     /// [`finish`](Self::finish), then appends `last`, a whole encoded record that must come
     /// after the OPT record (a TSIG record, RFC 8945 5.1), counted in the additional section.
     #[inline(always)]
-    pub fn finish_with(mut self, opt: Option<&OptOut<'_>>, last: Option<&[u8]>) {
-        self.end(opt, last);
+    pub fn finish_with(self, opt: Option<&OptOut<'_>>, last: Option<&[u8]>) {
+        end(self.buf, self.counts, opt, last);
     }
+}
 
-    fn end(&mut self, opt: Option<&OptOut<'_>>, last: Option<&[u8]>) {
-        let mut arcount = self.counts[2];
-        if let Some(opt) = opt {
-            // Root owner, type, UDP size, extended rcode, version 0, flags (DO, CO) and a
-            // placeholder RDLENGTH, in one append.
-            let [type_hi, type_lo] = rtype::OPT.to_be_bytes();
-            let [size_hi, size_lo] = opt.udp_size.to_be_bytes();
-            let flags =
-                if opt.dnssec_ok { 0x80 } else { 0 } | if opt.compact_ok { 0x40 } else { 0 };
-            self.buf.extend_from_slice(&[
-                0,
-                type_hi,
-                type_lo,
-                size_hi,
-                size_lo,
-                opt.ext_rcode,
-                0,
-                flags,
-                0,
-                0,
-                0,
-            ]);
-            let len_at = self.buf.len() - 2;
-            if let Some(nsid) = opt.nsid {
-                self.buf.extend_from_slice(&OPT_NSID.to_be_bytes());
-                self.buf
-                    .extend_from_slice(&(nsid.len() as u16).to_be_bytes());
-                self.buf.extend_from_slice(nsid);
-            }
-            if let Some((ecs, scope)) = opt.ecs {
-                let needed = usize::from(ecs.source_prefix).div_ceil(8);
-                let (family, bytes): (u16, [u8; 16]) = match ecs.addr {
-                    IpAddr::V4(a) => {
-                        let mut b = [0u8; 16];
-                        b[..4].copy_from_slice(&a.octets());
-                        (1, b)
-                    }
-                    IpAddr::V6(a) => (2, a.octets()),
-                };
-                self.buf.extend_from_slice(&OPT_ECS.to_be_bytes());
-                self.buf
-                    .extend_from_slice(&((4 + needed) as u16).to_be_bytes());
-                self.buf.extend_from_slice(&family.to_be_bytes());
-                self.buf.push(ecs.source_prefix);
-                self.buf.push(scope);
-                self.buf.extend_from_slice(&bytes[..needed]);
-            }
-            if let Some(cookie) = &opt.cookie {
-                self.buf.extend_from_slice(&OPT_COOKIE.to_be_bytes());
-                self.buf
-                    .extend_from_slice(&((8 + SERVER_COOKIE_LEN) as u16).to_be_bytes());
-                self.buf.extend_from_slice(&cookie.client);
-                self.buf.extend_from_slice(&cookie.server);
-            }
-            if let Some(timeout) = opt.keepalive {
-                self.buf.extend_from_slice(&OPT_KEEPALIVE.to_be_bytes());
-                self.buf.extend_from_slice(&2u16.to_be_bytes());
-                self.buf.extend_from_slice(&timeout.to_be_bytes());
-            }
-            if let Some(code) = opt.ede {
-                self.buf.extend_from_slice(&OPT_EDE.to_be_bytes());
-                self.buf.extend_from_slice(&2u16.to_be_bytes());
-                self.buf.extend_from_slice(&code.to_be_bytes());
-            }
-            let rdlen = (self.buf.len() - len_at - 2) as u16;
-            self.buf[len_at..len_at + 2].copy_from_slice(&rdlen.to_be_bytes());
-            arcount += 1;
-        }
-        if let Some(record) = last {
-            self.buf.extend_from_slice(record);
-            arcount += 1;
-        }
-        self.buf[6..8].copy_from_slice(&self.counts[0].to_be_bytes());
-        self.buf[8..10].copy_from_slice(&self.counts[1].to_be_bytes());
-        self.buf[10..12].copy_from_slice(&arcount.to_be_bytes());
+/// Ends a message in `buf` holding `counts` records: the OPT record, then `last`, then the
+/// section counts in the header.
+fn end(buf: &mut Vec<u8>, counts: [u16; 3], opt: Option<&OptOut<'_>>, last: Option<&[u8]>) {
+    let mut arcount = counts[2];
+    if let Some(opt) = opt {
+        write_opt(buf, opt);
+        arcount += 1;
     }
+    if let Some(record) = last {
+        buf.extend_from_slice(record);
+        arcount += 1;
+    }
+    let [[an_hi, an_lo], [ns_hi, ns_lo], [ar_hi, ar_lo]] =
+        [counts[0], counts[1], arcount].map(u16::to_be_bytes);
+    buf[6..12].copy_from_slice(&[an_hi, an_lo, ns_hi, ns_lo, ar_hi, ar_lo]);
+}
+
+/// Most octets of the options after NSID: ECS (IPv6, /128), COOKIE, keepalive and EDE.
+const MAX_FIXED_OPTIONS: usize = (4 + 4 + 16) + (4 + 8 + SERVER_COOKIE_LEN) + 6 + 6;
+
+/// Appends an OPT record: the options other than NSID are gathered on the stack first, so
+/// that the record goes out in at most three appends (head, NSID, the rest).
+fn write_opt(buf: &mut Vec<u8>, opt: &OptOut<'_>) {
+    let mut rest = [0u8; MAX_FIXED_OPTIONS];
+    let mut len = 0;
+    let mut put = |bytes: &[u8]| {
+        rest[len..len + bytes.len()].copy_from_slice(bytes);
+        len += bytes.len();
+    };
+    if let Some((ecs, scope)) = opt.ecs {
+        let needed = usize::from(ecs.source_prefix).div_ceil(8);
+        let (family, bytes): (u16, [u8; 16]) = match ecs.addr {
+            IpAddr::V4(a) => {
+                let mut b = [0u8; 16];
+                b[..4].copy_from_slice(&a.octets());
+                (1, b)
+            }
+            IpAddr::V6(a) => (2, a.octets()),
+        };
+        let [code_hi, code_lo] = OPT_ECS.to_be_bytes();
+        let [len_hi, len_lo] = ((4 + needed) as u16).to_be_bytes();
+        let [family_hi, family_lo] = family.to_be_bytes();
+        put(&[
+            code_hi,
+            code_lo,
+            len_hi,
+            len_lo,
+            family_hi,
+            family_lo,
+            ecs.source_prefix,
+            scope,
+        ]);
+        put(&bytes[..needed]);
+    }
+    if let Some(cookie) = &opt.cookie {
+        put(&OPT_COOKIE.to_be_bytes());
+        put(&((8 + SERVER_COOKIE_LEN) as u16).to_be_bytes());
+        put(&cookie.client);
+        put(&cookie.server);
+    }
+    if let Some(timeout) = opt.keepalive {
+        let [code_hi, code_lo] = OPT_KEEPALIVE.to_be_bytes();
+        let [t_hi, t_lo] = timeout.to_be_bytes();
+        put(&[code_hi, code_lo, 0, 2, t_hi, t_lo]);
+    }
+    if let Some(code) = opt.ede {
+        let [opt_hi, opt_lo] = OPT_EDE.to_be_bytes();
+        let [code_hi, code_lo] = code.to_be_bytes();
+        put(&[opt_hi, opt_lo, 0, 2, code_hi, code_lo]);
+    }
+    let nsid_len = opt.nsid.map_or(0, |n| 4 + n.len());
+    // Root owner, type, UDP size, extended rcode, version 0, flags (DO, CO), RDLENGTH.
+    let [type_hi, type_lo] = rtype::OPT.to_be_bytes();
+    let [size_hi, size_lo] = opt.udp_size.to_be_bytes();
+    let flags = if opt.dnssec_ok { 0x80 } else { 0 } | if opt.compact_ok { 0x40 } else { 0 };
+    let [rdlen_hi, rdlen_lo] = ((nsid_len + len) as u16).to_be_bytes();
+    buf.extend_from_slice(&[
+        0,
+        type_hi,
+        type_lo,
+        size_hi,
+        size_lo,
+        opt.ext_rcode,
+        0,
+        flags,
+        0,
+        rdlen_hi,
+        rdlen_lo,
+    ]);
+    if let Some(nsid) = opt.nsid {
+        let [code_hi, code_lo] = OPT_NSID.to_be_bytes();
+        let [len_hi, len_lo] = (nsid.len() as u16).to_be_bytes();
+        buf.extend_from_slice(&[code_hi, code_lo, len_hi, len_lo]);
+        buf.extend_from_slice(nsid);
+    }
+    buf.extend_from_slice(&rest[..len]);
 }
 
 /// Length of the uncompressed wire name at the start of `bytes` (RDATA built at load time,
