@@ -246,17 +246,40 @@ pub struct Zone {
     pub subdivision_keys: Vec<(usize, String)>,
 }
 
+/// What a walk from a zone's apex down to a name finds ([`Zone::descend`]).
+#[derive(Debug, Clone, Copy)]
+pub enum Descent<'n, 'z> {
+    /// The topmost zone cut at or above the name (the name itself included, the apex
+    /// excluded), with its node: the name is the child zone's (RFC 1034 4.3.2 step 3b), but
+    /// for DS at the cut itself (RFC 4035 2.4).
+    Cut(&'n [u8], &'z Node),
+    /// The name's own node (no cut above it).
+    Found(&'z Node),
+    /// No such name. `encloser` is its nearest existing ancestor (the closest encloser of
+    /// RFC 4592) when the walk saw it, `None` when it did not walk.
+    Missing {
+        /// The closest encloser, when known.
+        encloser: Option<&'n [u8]>,
+    },
+}
+
 impl Zone {
-    /// The zone cut at or above `name` (lower-case wire form, at or below the origin): the
-    /// highest name between the apex (excluded) and `name` (included) that has an NS RRset,
-    /// with its node. Names at or below it are the child zone's: a referral (RFC 1034
-    /// 4.3.2 step 3b). The topmost cut wins; NS RRsets below it are occluded.
-    pub fn cut_at_or_above<'n>(&self, name: &'n [u8]) -> Option<(&'n [u8], &Node)> {
+    /// Finds `name` (lower-case wire form, at or below the origin) and the zone cut above it
+    /// in one walk. A zone without cuts looks the name up once. A zone with cuts walks from
+    /// the apex down, one lookup per label below it: every ancestor of an existing name
+    /// exists (empty non-terminals), so the first missing one ends the walk, and the last
+    /// one found is the closest encloser; the first with an NS RRset is the cut.
+    pub fn descend<'n>(&self, name: &'n [u8]) -> Descent<'n, '_> {
         if !self.has_cuts {
-            return None;
+            return match self.nodes.get(name) {
+                Some(node) => Descent::Found(node),
+                None => Descent::Missing { encloser: None },
+            };
         }
-        let origin_len = self.origin.as_wire().len();
-        let stop = name.len().checked_sub(origin_len)?;
+        let origin = self.origin.as_wire();
+        let Some(stop) = name.len().checked_sub(origin.len()) else {
+            return Descent::Missing { encloser: None };
+        };
         // Where each label below the origin starts, nearest the name first (a name has at
         // most 127 labels, 255 octets).
         let mut starts = [0u8; 128];
@@ -267,16 +290,27 @@ impl Zone {
             count += 1;
             at += 1 + usize::from(name[at]);
         }
-        // From the apex down: every ancestor of an existing name exists (empty non-terminals),
-        // so the first missing one ends the search.
+        let mut encloser = &name[stop..];
         for &start in starts[..count].iter().rev() {
             let suffix = &name[usize::from(start)..];
-            let node = self.nodes.get(suffix)?;
+            let Some(node) = self.nodes.get(suffix) else {
+                return Descent::Missing {
+                    encloser: Some(encloser),
+                };
+            };
             if node.rrset(crate::dns::codes::rtype::NS).is_some() {
-                return Some((suffix, node));
+                return Descent::Cut(suffix, node);
             }
+            if start == 0 {
+                return Descent::Found(node);
+            }
+            encloser = suffix;
         }
-        None
+        // The name is the origin itself.
+        match self.nodes.get(name) {
+            Some(node) => Descent::Found(node),
+            None => Descent::Missing { encloser: None },
+        }
     }
 }
 

@@ -25,7 +25,7 @@ use super::wire::{
     QueryError, ResponseWriter, Section, TSIG_BADKEY, TsigAt, class, parse_query, rcode, read_name,
     rtype,
 };
-use crate::config::model::{Node, RRset, RegionId, Service, ServiceId, Zone, ZoneId};
+use crate::config::model::{Descent, Node, RRset, RegionId, Service, ServiceId, Zone, ZoneId};
 use crate::dnssec::denial;
 use crate::dnssec::sign::Rrset;
 use crate::dnssec::wire::{TypeSet, rtype as dnssec_type};
@@ -579,40 +579,34 @@ fn write_steered_cname(
     );
 }
 
-/// Result of looking a name up in a zone.
-enum Lookup<'z> {
-    /// The name exists, or a wildcard matched it (`true`: the name is the client's, and
-    /// DNSSEC signs the expansion at it).
-    Found(&'z Node, bool),
-    /// Nothing at or matching the name.
-    NxDomain,
-}
-
-fn lookup<'z>(zone: &'z Zone, name: &[u8]) -> Lookup<'z> {
-    if let Some(node) = zone.nodes.get(name) {
-        return Lookup::Found(node, false);
+/// The wildcard node matching `name`, which does not exist (RFC 4592): `*.` under its
+/// closest encloser, when that exists. `encloser` is the closest encloser when the caller
+/// already walked to it ([`Descent::Missing`]); otherwise it is found walking up.
+fn wildcard_match<'z>(zone: &'z Zone, name: &[u8], encloser: Option<&[u8]>) -> Option<&'z Node> {
+    if !zone.has_wildcards {
+        return None;
     }
-    if zone.has_wildcards {
-        // Closest encloser: the nearest existing ancestor; then its wildcard child (RFC 4592).
-        let mut at = wire_parent(name);
-        while let Some(ancestor) = at {
-            if !wire_is_at_or_below(ancestor, zone.origin.as_wire()) {
-                break;
-            }
-            if zone.nodes.contains_key(ancestor) {
-                // `*.` + ancestor, on the stack (a name is at most 255 bytes).
-                let mut wild = [0u8; 257];
-                wild[..2].copy_from_slice(b"\x01*");
-                wild[2..2 + ancestor.len()].copy_from_slice(ancestor);
-                if let Some(node) = zone.nodes.get(&wild[..2 + ancestor.len()]) {
-                    return Lookup::Found(node, true);
+    let encloser = match encloser {
+        Some(e) => e,
+        None => {
+            let mut at = wire_parent(name);
+            loop {
+                let ancestor = at?;
+                if !wire_is_at_or_below(ancestor, zone.origin.as_wire()) {
+                    return None;
                 }
-                break;
+                if zone.nodes.contains_key(ancestor) {
+                    break ancestor;
+                }
+                at = wire_parent(ancestor);
             }
-            at = wire_parent(ancestor);
         }
-    }
-    Lookup::NxDomain
+    };
+    // `*.` + encloser, on the stack (a name is at most 255 bytes).
+    let mut wild = [0u8; 257];
+    wild[..2].copy_from_slice(b"\x01*");
+    wild[2..2 + encloser.len()].copy_from_slice(encloser);
+    zone.nodes.get(&wild[..2 + encloser.len()])
 }
 
 struct Resolver<'a> {
@@ -688,19 +682,22 @@ impl Resolver<'_> {
             } else {
                 Owner::Name(name)
             };
-            // At or below a zone cut the child zone answers, except DS at the cut itself,
-            // which is this zone's (RFC 4035 2.4).
-            if let Some((cut, cut_node)) = zone.cut_at_or_above(name)
-                && !(qtype == rtype::DS && cut.len() == name.len())
-            {
-                return self.referral(cut, cut_node, w);
-            }
-            let (node, wildcard) = match lookup(zone, name) {
-                Lookup::Found(node, wildcard) => (node, wildcard),
-                Lookup::NxDomain => {
-                    self.push_negative(w, Denial::NoName { name, owner });
-                    return rcode::NXDOMAIN;
+            let (node, wildcard) = match zone.descend(name) {
+                // At or below a zone cut the child zone answers, except DS at the cut itself,
+                // which is this zone's (RFC 4035 2.4).
+                Descent::Cut(cut, cut_node) if !(qtype == rtype::DS && cut.len() == name.len()) => {
+                    return self.referral(cut, cut_node, w);
                 }
+                Descent::Cut(_, node) | Descent::Found(node) => (node, false),
+                // A wildcard match answers for the client's name (DNSSEC signs the
+                // expansion at it).
+                Descent::Missing { encloser } => match wildcard_match(zone, name, encloser) {
+                    Some(node) => (node, true),
+                    None => {
+                        self.push_negative(w, Denial::NoName { name, owner });
+                        return rcode::NXDOMAIN;
+                    }
+                },
             };
             // Apex SOA lives outside the node's RRsets.
             let at_apex = name == zone.origin.as_wire();
