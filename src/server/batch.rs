@@ -92,6 +92,46 @@ fn peer_of(addr: &libc::sockaddr_storage) -> Option<SocketAddr> {
     }
 }
 
+/// `recvmmsg(fd, hdrs, MSG_WAITFORONE)`: the number of messages received, or -1 (and `errno`).
+///
+/// Made by its system call number: glibc's `recvmmsg` and `sendmmsg` are thread cancellation
+/// points, which switch asynchronous cancellation on and off around every call (about 40
+/// instructions a call, a tenth of what a query costs outside the answer), and no Rust thread
+/// is ever cancelled. The system call is the same.
+fn receive(fd: libc::c_int, hdrs: &mut [libc::mmsghdr]) -> libc::c_long {
+    // SAFETY: `hdrs` is a live, exclusively borrowed slice of headers whose buffer and
+    // address pointers reference live buffers in the worker's boxed `Slots` (not moved during
+    // the call), each buffer as long as its `iov_len`; the kernel writes at most `hdrs.len()`
+    // headers and `iov_len` bytes each. The timeout pointer may be null.
+    unsafe {
+        libc::syscall(
+            libc::SYS_recvmmsg,
+            fd,
+            hdrs.as_mut_ptr(),
+            hdrs.len() as libc::c_uint,
+            libc::MSG_WAITFORONE,
+            std::ptr::null_mut::<libc::timespec>(),
+        )
+    }
+}
+
+/// `sendmmsg(fd, hdrs, 0)` by its system call number (see [`receive`]): the number of
+/// messages sent, or -1 (and `errno`).
+fn send(fd: libc::c_int, hdrs: &mut [libc::mmsghdr]) -> libc::c_long {
+    // SAFETY: `hdrs` is a live slice of headers referencing live response buffers and peer
+    // addresses in the worker's `Slots`; the kernel reads them and writes only each header's
+    // `msg_len`.
+    unsafe {
+        libc::syscall(
+            libc::SYS_sendmmsg,
+            fd,
+            hdrs.as_mut_ptr(),
+            hdrs.len() as libc::c_uint,
+            0 as libc::c_int,
+        )
+    }
+}
+
 /// Serves `socket` until `stop` is set: `begin()` is called once when a batch of queries
 /// arrives and makes what they share (dropped before the responses are sent), then
 /// `handle(batch, query, peer, rotation, response)` writes the response to each query and
@@ -110,17 +150,7 @@ pub fn serve_batched<B>(
     let mut used = BATCH;
     while !stop.load(Ordering::Relaxed) {
         s.arm_receive(used);
-        // SAFETY: recv_hdrs holds BATCH headers whose pointers reference live buffers in `s`
-        // (boxed, not moved during the call); the kernel writes at most iov_len bytes each.
-        let n = unsafe {
-            libc::recvmmsg(
-                fd,
-                s.recv_hdrs.as_mut_ptr(),
-                BATCH as libc::c_uint,
-                libc::MSG_WAITFORONE,
-                std::ptr::null_mut(),
-            )
-        };
+        let n = receive(fd, &mut s.recv_hdrs);
         if n < 0 {
             let e = io::Error::last_os_error();
             match e.kind() {
@@ -170,15 +200,7 @@ pub fn serve_batched<B>(
         drop(batch);
         let mut sent = 0;
         while sent < to_send {
-            // SAFETY: send_hdrs[sent..to_send] reference live response buffers and addresses.
-            let r = unsafe {
-                libc::sendmmsg(
-                    fd,
-                    s.send_hdrs[sent..].as_mut_ptr(),
-                    (to_send - sent) as libc::c_uint,
-                    0,
-                )
-            };
+            let r = send(fd, &mut s.send_hdrs[sent..to_send]);
             if r <= 0 {
                 let e = io::Error::last_os_error();
                 if e.kind() == io::ErrorKind::Interrupted {
