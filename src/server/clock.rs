@@ -26,7 +26,7 @@ impl BatchClock {
     /// Reads both clocks (a batch has arrived).
     pub fn start() -> Self {
         Self {
-            now_unix: crate::state::now_unix() as u32,
+            now_unix: wall_secs() as u32,
             mark: monotonic_ns(),
             anchor: None,
         }
@@ -67,15 +67,35 @@ fn shift(at: Instant, at_ns: u64, ns: u64) -> Instant {
 /// The monotonic clock in nanoseconds (`CLOCK_MONOTONIC`; it never goes back).
 #[cfg(unix)]
 fn monotonic_ns() -> u64 {
+    let ts = read_clock(libc::CLOCK_MONOTONIC);
+    timespec_ns(ts.tv_sec, ts.tv_nsec)
+}
+
+/// Unix time in whole seconds, as [`crate::state::now_unix`] gives it (0 before 1970), read
+/// with one `clock_gettime(CLOCK_REALTIME)` and no conversion through `SystemTime`.
+#[cfg(unix)]
+fn wall_secs() -> u64 {
+    u64::try_from(read_clock(libc::CLOCK_REALTIME).tv_sec).unwrap_or(0)
+}
+
+/// Elsewhere: [`crate::state::now_unix`].
+#[cfg(not(unix))]
+fn wall_secs() -> u64 {
+    crate::state::now_unix()
+}
+
+/// One `clock_gettime` of `clock`.
+#[cfg(unix)]
+fn read_clock(clock: libc::clockid_t) -> libc::timespec {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
-    // SAFETY: `ts` is a valid, writable timespec for the duration of the call, and
-    // CLOCK_MONOTONIC is a clock every supported kernel has (the call only fails for a bad
+    // SAFETY: `ts` is a valid, writable timespec for the duration of the call, and both
+    // clocks used here are clocks every supported kernel has (the call only fails for a bad
     // clock id or pointer, and then leaves `ts` at zero).
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    timespec_ns(ts.tv_sec, ts.tv_nsec)
+    unsafe { libc::clock_gettime(clock, &mut ts) };
+    ts
 }
 
 /// Elsewhere: nanoseconds since the first reading in this process.
@@ -138,6 +158,18 @@ mod tests {
         );
         assert!(start <= Instant::now(), "no query starts in the future");
         assert_eq!(start - first, total);
+    }
+
+    #[test]
+    fn wall_seconds_are_the_unix_time() {
+        // Read between two readings of the reference (equal unless a second ends between).
+        let before = crate::state::now_unix();
+        let secs = wall_secs();
+        let after = crate::state::now_unix();
+        assert!(
+            before <= secs && secs <= after,
+            "{before} <= {secs} <= {after}"
+        );
     }
 
     #[test]
