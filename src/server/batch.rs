@@ -54,6 +54,15 @@ impl Slots {
             h.msg_iovlen = 1;
             h.msg_control = std::ptr::null_mut();
             h.msg_controllen = 0;
+            // Send header i always sends send_iov[i], one buffer, no control data: set once
+            // (sendmmsg writes only `msg_len` back); per response only the buffer and the
+            // address change.
+            let h = &mut s.send_hdrs[i].msg_hdr;
+            h.msg_iov = &raw mut s.send_iov[i];
+            h.msg_iovlen = 1;
+            h.msg_control = std::ptr::null_mut();
+            h.msg_controllen = 0;
+            h.msg_flags = 0;
         }
         s.arm_receive(BATCH);
         s
@@ -190,11 +199,6 @@ pub fn serve_batched<B>(
             let h = &mut s.send_hdrs[to_send].msg_hdr;
             h.msg_name = (&raw mut s.addrs[i]).cast();
             h.msg_namelen = s.recv_hdrs[i].msg_hdr.msg_namelen;
-            h.msg_iov = &raw mut s.send_iov[to_send];
-            h.msg_iovlen = 1;
-            h.msg_control = std::ptr::null_mut();
-            h.msg_controllen = 0;
-            h.msg_flags = 0;
             to_send += 1;
         }
         drop(batch);
