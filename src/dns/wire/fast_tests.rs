@@ -133,3 +133,18 @@ proptest! {
         assert_same_records(&p);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn copy_lowercase_equals_the_octet_at_a_time(
+        from in proptest::collection::vec(any::<u8>(), 0..300),
+        len in 0usize..=255,
+    ) {
+        let len = len.min(from.len());
+        let mut to = [0x55; MAX_NAME_LEN];
+        copy_lowercase(&from, len, &mut to);
+        prop_assert_eq!(&to[..len], &from[..len].to_ascii_lowercase()[..]);
+    }
+}
