@@ -711,6 +711,7 @@ pub struct ResponseWriter<'b> {
 impl<'b> ResponseWriter<'b> {
     /// Starts a response: header copied from the query's ID, QR and AA set as given, question
     /// echoed. `limit` is the largest message allowed (already minus the OPT record's size).
+    #[inline]
     pub fn new(
         buf: &'b mut Vec<u8>,
         header: Header,
@@ -753,41 +754,49 @@ impl<'b> ResponseWriter<'b> {
     }
 
     /// Sets the AA bit.
+    #[inline]
     pub fn set_authoritative(&mut self) {
         self.buf[2] |= 0x04;
     }
 
     /// Clears the AA bit (a referral).
+    #[inline]
     pub fn clear_authoritative(&mut self) {
         self.buf[2] &= !0x04;
     }
 
     /// Sets the header rcode (low 4 bits).
+    #[inline]
     pub fn set_rcode(&mut self, rcode: u16) {
         self.buf[3] = (self.buf[3] & 0xF0) | (rcode & 0xF) as u8;
     }
 
     /// Whether the response was truncated.
+    #[inline]
     pub fn is_truncated(&self) -> bool {
         self.truncated
     }
 
     /// Number of records in a section.
+    #[inline]
     pub fn count(&self, section: Section) -> u16 {
         self.counts[section as usize]
     }
 
     /// Size of the message so far.
+    #[inline]
     pub fn len(&self) -> usize {
         self.buf.len()
     }
 
     /// Whether nothing but the header and question is written.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.buf.len() == self.question_end
     }
 
     /// The current point, to return to with [`rollback`](Self::rollback).
+    #[inline]
     pub fn mark(&self) -> Mark {
         Mark {
             len: self.buf.len(),
@@ -814,6 +823,7 @@ impl<'b> ResponseWriter<'b> {
 
     /// The size check, in one place: whether what was written since `mark` fits the limit.
     /// If not, it is taken back and, for [`Overflow::Truncate`], the response truncated.
+    #[inline]
     pub fn fits(&mut self, mark: Mark, overflow: Overflow) -> bool {
         if self.buf.len() <= self.limit {
             return true;
