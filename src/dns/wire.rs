@@ -326,7 +326,7 @@ struct BadRecords {
 /// [`read_records_general`]), taking the common shapes first: no record at all, or one
 /// OPT record owned by the root and nothing else. Any other packet goes the general way,
 /// with the same result (the unit tests compare the two on random and mutated packets).
-#[inline]
+#[inline(always)]
 fn read_records(p: &[u8], at: usize, counts: [u16; 3]) -> Result<Records, BadRecords> {
     match counts {
         [0, 0, 0] => Ok(Records::default()),
@@ -340,7 +340,7 @@ fn read_records(p: &[u8], at: usize, counts: [u16; 3]) -> Result<Records, BadRec
 
 /// The one record of the additional section when it is an OPT record owned by the root and
 /// lies inside the packet; `None` otherwise (nothing read).
-#[inline]
+#[inline(always)]
 fn read_lone_opt(p: &[u8], at: usize) -> Option<Result<Records, BadRecords>> {
     let head: &[u8; 11] = p.get(at..at + 11)?.try_into().ok()?;
     let rdlen = usize::from(u16::from_be_bytes([head[9], head[10]]));
@@ -364,6 +364,7 @@ fn read_lone_opt(p: &[u8], at: usize) -> Option<Result<Records, BadRecords>> {
 /// Reads an OPT record: `head` from its (root) owner to RDLENGTH, its options in
 /// `p[rdata_at..rdata_end]`. A malformed option gives the record without its options
 /// (a FORMERR carries an OPT record, RFC 6891 6.1.1).
+#[inline]
 fn read_opt(p: &[u8], head: &[u8; 11], rdata_at: usize, rdata_end: usize) -> Result<Edns, Edns> {
     // The extended rcode bits of a query are ignored.
     let mut e = Edns {
@@ -1309,7 +1310,9 @@ fn write_opt(buf: &mut Vec<u8>, opt: &OptOut<'_>) {
         buf.extend_from_slice(&[code_hi, code_lo, len_hi, len_lo]);
         buf.extend_from_slice(nsid);
     }
-    buf.extend_from_slice(&rest[..len]);
+    if len > 0 {
+        buf.extend_from_slice(&rest[..len]);
+    }
 }
 
 /// Length of the uncompressed wire name at the start of `bytes` (RDATA built at load time,
