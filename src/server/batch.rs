@@ -19,14 +19,16 @@ pub const BATCH: usize = 32;
 /// Largest query accepted (larger ones are truncated by the kernel and dropped as malformed).
 const QUERY_BUF: usize = 4096;
 
+/// One worker's buffers and headers, [`BATCH`] of each: arrays, so that an index below the
+/// batch size needs no bounds check per query.
 struct Slots {
-    queries: Vec<[u8; QUERY_BUF]>,
-    responses: Vec<Vec<u8>>,
-    addrs: Vec<libc::sockaddr_storage>,
-    recv_iov: Vec<libc::iovec>,
-    recv_hdrs: Vec<libc::mmsghdr>,
-    send_iov: Vec<libc::iovec>,
-    send_hdrs: Vec<libc::mmsghdr>,
+    queries: Box<[[u8; QUERY_BUF]; BATCH]>,
+    responses: [Vec<u8>; BATCH],
+    addrs: [libc::sockaddr_storage; BATCH],
+    recv_iov: [libc::iovec; BATCH],
+    recv_hdrs: [libc::mmsghdr; BATCH],
+    send_iov: [libc::iovec; BATCH],
+    send_hdrs: [libc::mmsghdr; BATCH],
 }
 
 impl Slots {
@@ -37,13 +39,13 @@ impl Slots {
         let zero_iov: libc::iovec = unsafe { zeroed() };
         let zero_hdr: libc::mmsghdr = unsafe { zeroed() };
         let mut s = Box::new(Self {
-            queries: vec![[0u8; QUERY_BUF]; BATCH],
-            responses: (0..BATCH).map(|_| Vec::with_capacity(1500)).collect(),
-            addrs: vec![zero_addr; BATCH],
-            recv_iov: vec![zero_iov; BATCH],
-            recv_hdrs: vec![zero_hdr; BATCH],
-            send_iov: vec![zero_iov; BATCH],
-            send_hdrs: vec![zero_hdr; BATCH],
+            queries: Box::new([[0u8; QUERY_BUF]; BATCH]),
+            responses: std::array::from_fn(|_| Vec::with_capacity(1500)),
+            addrs: [zero_addr; BATCH],
+            recv_iov: [zero_iov; BATCH],
+            recv_hdrs: [zero_hdr; BATCH],
+            send_iov: [zero_iov; BATCH],
+            send_hdrs: [zero_hdr; BATCH],
         });
         for i in 0..BATCH {
             s.recv_iov[i].iov_base = s.queries[i].as_mut_ptr().cast();
@@ -70,8 +72,8 @@ impl Slots {
 
     /// Makes the first `used` receive headers ready for the next `recvmmsg`: the kernel
     /// wrote the address length, flags and length of the ones it filled, and nothing else
-    /// (the buffer and address pointers, set once in `new`, point into the boxed vectors,
-    /// which never reallocate). Headers past `used` are untouched since their last arming.
+    /// (the buffer and address pointers, set once in `new`, point into the boxed slots,
+    /// which never move). Headers past `used` are untouched since their last arming.
     fn arm_receive(&mut self, used: usize) {
         for hdr in &mut self.recv_hdrs[..used] {
             hdr.msg_hdr.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
@@ -176,7 +178,8 @@ pub fn serve_batched<B>(
             }
         }
         served_any = true;
-        let received = n as usize;
+        // The kernel fills at most the BATCH headers it was given.
+        let received = (n as usize).min(BATCH);
         used = received;
         let mut batch = begin();
         let mut to_send = 0;
