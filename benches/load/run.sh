@@ -551,4 +551,4 @@ if [ "$MEMORY" = 1 ]; then
 fi
 
 cp "$RESULTS" "${RESULTS_OUT:-/tmp/steerdns-bench-results.tsv}"
-echo "raw rows (tag server mix run qps received avg p50 p99 cpu_us/q cpu_s lost nxdomain other): ${RESULTS_OUT:-/tmp/steerdns-bench-results.tsv}"
+echo "raw rows (tag server mix run qps received avg p50 p99 cpu_us/q cpu_s lost nxdomain other kernel_us/q): ${RESULTS_OUT:-/tmp/steerdns-bench-results.tsv}"
