@@ -2,12 +2,10 @@
 //!
 //! Query times are kept as raw nanoseconds of the monotonic clock (`CLOCK_MONOTONIC`, the
 //! clock `std` and tokio's `Instant` read on Linux): one `clock_gettime` and one integer
-//! subtraction per query. A tokio [`Instant`] is made only when response rate limiting asks
-//! for one, from an anchor read at most once per batch.
+//! subtraction per query. Response rate limiting counts its seconds on the same clock
+//! ([`super::rrl::Rrl::secs_at`]), so it takes the query's start as it is.
 
 use std::time::Duration;
-
-use tokio::time::Instant;
 
 /// The clocks of one batch of queries: the wall-clock second (DNS Cookies, DNSSEC validity)
 /// read once when the batch arrives, and the monotonic clock read once then and once after
@@ -17,9 +15,6 @@ pub struct BatchClock {
     now_unix: u32,
     /// Start of the current query, in monotonic nanoseconds.
     mark: u64,
-    /// The same moment read as an [`Instant`] and in monotonic nanoseconds, read when
-    /// [`BatchClock::started`] is first asked in this batch.
-    anchor: Option<(Instant, u64)>,
 }
 
 impl BatchClock {
@@ -28,7 +23,6 @@ impl BatchClock {
         Self {
             now_unix: wall_secs() as u32,
             mark: monotonic_ns(),
-            anchor: None,
         }
     }
 
@@ -37,12 +31,9 @@ impl BatchClock {
         self.now_unix
     }
 
-    /// When the current query began, as an [`Instant`] (for rate limiting).
-    pub fn started(&mut self) -> Instant {
-        let (at, at_ns) = *self
-            .anchor
-            .get_or_insert_with(|| (Instant::now(), monotonic_ns()));
-        shift(at, at_ns, self.mark)
+    /// When the current query began, in monotonic nanoseconds ([`monotonic_ns`]).
+    pub fn started_ns(&self) -> u64 {
+        self.mark
     }
 
     /// Ends the current query: the time it took, and the next one starts now.
@@ -54,19 +45,9 @@ impl BatchClock {
     }
 }
 
-/// The [`Instant`] of monotonic reading `ns`, given that `at` was read at `at_ns`.
-fn shift(at: Instant, at_ns: u64, ns: u64) -> Instant {
-    if ns >= at_ns {
-        at + Duration::from_nanos(ns - at_ns)
-    } else {
-        at.checked_sub(Duration::from_nanos(at_ns - ns))
-            .unwrap_or(at)
-    }
-}
-
 /// The monotonic clock in nanoseconds (`CLOCK_MONOTONIC`; it never goes back).
 #[cfg(unix)]
-fn monotonic_ns() -> u64 {
+pub fn monotonic_ns() -> u64 {
     let ts = read_clock(libc::CLOCK_MONOTONIC);
     timespec_ns(ts.tv_sec, ts.tv_nsec)
 }
@@ -100,7 +81,7 @@ fn read_clock(clock: libc::clockid_t) -> libc::timespec {
 
 /// Elsewhere: nanoseconds since the first reading in this process.
 #[cfg(not(unix))]
-fn monotonic_ns() -> u64 {
+pub fn monotonic_ns() -> u64 {
     static BASE: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
     let base = *BASE.get_or_init(std::time::Instant::now);
     u64::try_from(base.elapsed().as_nanos()).unwrap_or(u64::MAX)
@@ -132,26 +113,18 @@ mod tests {
     }
 
     #[test]
-    fn an_instant_moves_by_the_nanoseconds_between_readings() {
-        let at = Instant::now();
-        assert_eq!(shift(at, 1_000, 1_000), at);
-        assert_eq!(shift(at, 1_000, 1_250), at + Duration::from_nanos(250));
-        assert_eq!(shift(at, 1_000, 400), at - Duration::from_nanos(600));
-    }
-
-    #[test]
     fn laps_follow_each_other_and_started_moves_by_each_lap() {
         let before = monotonic_ns();
         let mut clock = BatchClock::start();
-        let first = clock.started();
+        let first = clock.started_ns();
         let mut start = first;
         let mut total = Duration::ZERO;
         for _ in 0..1000 {
             let lap = clock.lap();
             total += lap;
             // The next query starts where this one ended, to the nanosecond.
-            let next = clock.started();
-            assert_eq!(next - start, lap);
+            let next = clock.started_ns();
+            assert_eq!(Duration::from_nanos(next - start), lap);
             start = next;
         }
         let after = monotonic_ns();
@@ -159,8 +132,8 @@ mod tests {
             total <= Duration::from_nanos(after - before),
             "never more than elapsed"
         );
-        assert!(start <= Instant::now(), "no query starts in the future");
-        assert_eq!(start - first, total);
+        assert!(start <= monotonic_ns(), "no query starts in the future");
+        assert_eq!(Duration::from_nanos(start - first), total);
     }
 
     #[test]

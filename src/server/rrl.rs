@@ -59,8 +59,9 @@ pub enum Kind<'a> {
 pub struct Rrl {
     /// Packed (second: high 32 bits, count: low 32 bits).
     slots: Box<[AtomicU64]>,
-    /// Start of the seconds clock shared by every worker.
-    epoch: tokio::time::Instant,
+    /// Start of the seconds clock shared by every worker, in monotonic nanoseconds (the
+    /// clock of [`super::clock`]).
+    epoch: u64,
 }
 
 impl std::fmt::Debug for Rrl {
@@ -75,7 +76,7 @@ impl Default for Rrl {
     fn default() -> Self {
         Self {
             slots: (0..SLOTS).map(|_| AtomicU64::new(0)).collect(),
-            epoch: tokio::time::Instant::now(),
+            epoch: super::clock::monotonic_ns(),
         }
     }
 }
@@ -136,14 +137,10 @@ fn key_hashes(client: IpAddr, settings: &RrlSettings, kind: Kind<'_>) -> (u64, O
 }
 
 impl Rrl {
-    /// Seconds since this table was made (the clock `check` expects from the server).
-    pub fn now_secs(&self) -> u32 {
-        self.epoch.elapsed().as_secs() as u32
-    }
-
-    /// Seconds since this table was made at `at` (a clock reading the server already has).
-    pub fn secs_at(&self, at: tokio::time::Instant) -> u32 {
-        at.saturating_duration_since(self.epoch).as_secs() as u32
+    /// Seconds since this table was made, at monotonic reading `at_ns` (a clock reading the
+    /// server already has): the clock `check` expects.
+    pub fn secs_at(&self, at_ns: u64) -> u32 {
+        (at_ns.saturating_sub(self.epoch) / 1_000_000_000) as u32
     }
 
     /// Counts one response in the slot of `hash` for second `now_secs`; returns the count so

@@ -190,7 +190,7 @@ fn handle(
     let mut info = answer_guarded(snap, packet, &cx, out);
     let send = match info.as_mut() {
         None => false,
-        Some(info) => match rate_limit(shared, snap, peer.ip(), info, &mut *clock, out) {
+        Some(info) => match rate_limit(shared, snap, peer.ip(), info, clock, out) {
             Verdict::Send => true,
             // A limited query that carried a server cookie we do not accept gets BADCOOKIE
             // with a fresh cookie instead (RFC 7873 5.2.3), so a real client is exempt from
@@ -225,7 +225,7 @@ fn rate_limit(
     snap: &Snapshot,
     client: std::net::IpAddr,
     info: &crate::dns::answer::AnswerInfo,
-    clock: &mut BatchClock,
+    clock: &BatchClock,
     response: &[u8],
 ) -> Verdict {
     let settings = &snap.config.rrl;
@@ -247,9 +247,12 @@ fn rate_limit(
         }
         _ => Kind::Error,
     };
-    let verdict = shared
-        .rrl
-        .check(settings, client, kind, shared.rrl.secs_at(clock.started()));
+    let verdict = shared.rrl.check(
+        settings,
+        client,
+        kind,
+        shared.rrl.secs_at(clock.started_ns()),
+    );
     if verdict != Verdict::Send {
         shared.observer.rate_limited();
     }
